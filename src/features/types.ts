@@ -1,0 +1,50 @@
+/** Contracts between encoders, the feature cache and the models. */
+import type { MovieRecord } from '../data/types.js';
+
+/**
+ * A dense feature matrix, row-major: row i belongs to ids[i].
+ * `missing[i] = 1` marks a movie whose input (poster, plot) was absent or bad: its row is
+ * all zeros and must not be read as data (models mask it, fusions drop that modality).
+ */
+export interface FeatureMatrix {
+  ids: string[];
+  dim: number;
+  data: Float32Array;
+  missing: Uint8Array;
+  /** Shape of one row when it is a tensor (e.g. [7, 7, 320] for a trunk output); [dim] otherwise. */
+  rowShape: number[];
+}
+
+/** Token-id sequences (variable length) for the recurrent models. */
+export interface SequenceFeatures {
+  ids: string[];
+  /** sequences[i] are vocabulary ids (0 = padding, 1 = unknown). */
+  sequences: Int32Array[];
+  missing: Uint8Array;
+  vocabSize: number;
+}
+
+export type Modality = 'poster' | 'plot' | 'title' | 'companies';
+
+/**
+ * An encoder turns one input of a movie into a fixed-size vector.
+ * `key` identifies encoder + preprocessing + version: the feature cache is keyed by it,
+ * so changing any of those recomputes the features.
+ */
+export interface Encoder {
+  /** Registry name, e.g. 'mobilenet_v2', 'glove-mean'. */
+  name: string;
+  modality: Modality;
+  /** Stable identity of weights + preprocessing + code version (hashed into the cache key). */
+  key: string;
+  dim: number;
+  rowShape: number[];
+  /** Prepare weights (load model, build GloVe cache...). Idempotent. */
+  init(): Promise<void>;
+  /**
+   * Encode a batch of records. Returns one vector per record, or an error message for a
+   * record whose input is missing/bad (the cache records it as missing, never as zeros-as-data).
+   */
+  encode(records: MovieRecord[]): Promise<Array<Float32Array | { error: string }>>;
+  dispose(): void;
+}

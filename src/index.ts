@@ -1,0 +1,5 @@
+/** mmgenre's library API: everything the CLI does is callable from here. */
+export { env } from './env.js';
+export * from './data/genres.js';
+export * from './data/types.js';
+export * from './features/types.js';
