@@ -20,7 +20,10 @@ test('the 23 genres are in the paper order and multiHot follows it', () => {
   assert.equal(MMIMDB_GENRES[0], 'Drama');
   assert.equal(MMIMDB_GENRES[22], 'Film-Noir');
   const v = multiHot(['Comedy', 'Film-Noir', 'News'], MMIMDB_GENRES);
-  assert.equal(v.reduce((a, b) => a + b, 0), 2);
+  assert.equal(
+    v.reduce((a, b) => a + b, 0),
+    2,
+  );
   assert.equal(v[1], 1);
   assert.equal(v[22], 1);
 });

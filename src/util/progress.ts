@@ -66,8 +66,12 @@ export function progress(label: string, total: number, opts: ProgressOptions = {
     const r = rate();
     const eta = r > 0 ? Math.max(0, (total - done) / r) : NaN;
     const pct = total > 0 ? ((100 * done) / total).toFixed(0) : '100';
-    const etaText = final ? `${((Date.now() - started) / 1000).toFixed(1)}s total` : `ETA ${formatSeconds(eta)}`;
-    stream.write(`${label}: ${done}/${total} ${unit} (${pct}%) ${r.toFixed(1)} ${unit}/s ${etaText} ${statusText}\n`);
+    const etaText = final
+      ? `${((Date.now() - started) / 1000).toFixed(1)}s total`
+      : `ETA ${formatSeconds(eta)}`;
+    stream.write(
+      `${label}: ${done}/${total} ${unit} (${pct}%) ${r.toFixed(1)} ${unit}/s ${etaText} ${statusText}\n`,
+    );
   }
   return {
     tick(n = 1, status) {
@@ -92,8 +96,9 @@ export function formatSeconds(s: number): string {
   if (!Number.isFinite(s)) return '?';
   if (s < 60) return `${s.toFixed(0)}s`;
   const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${Math.round(s % 60)
-    .toString()
-    .padStart(2, '0')}s`;
+  if (m < 60)
+    return `${m}m${Math.round(s % 60)
+      .toString()
+      .padStart(2, '0')}s`;
   return `${Math.floor(m / 60)}h${(m % 60).toString().padStart(2, '0')}m`;
 }

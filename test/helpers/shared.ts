@@ -15,7 +15,9 @@ export const SKLEARN_FIXTURE = join(SHARED, 'fixtures', 'metrics-sklearn.json');
 
 /** For node:test's `skip` option: a message when the shared data is absent, false when present. */
 export function skipUnless(path: string): string | false {
-  return existsSync(path) ? false : `shared data not found at ${path} (it lives beside the checkout in development)`;
+  return existsSync(path)
+    ? false
+    : `shared data not found at ${path} (it lives beside the checkout in development)`;
 }
 
 /** A fresh temporary directory. */
