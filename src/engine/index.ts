@@ -1,0 +1,77 @@
+/**
+ * The compute engine: TensorFlow.js on the WebAssembly backend, with the defects of
+ * tfjs-backend-wasm 4.22 fixed (see the fix-*.ts modules). Call `initEngine()` once before
+ * building models; it is idempotent and cheap after the first call.
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
+import { installFastTransposedMatMul } from './fix-matmul.js';
+
+export { tf };
+
+export interface EngineOptions {
+  /** 'wasm' (default, fast) or 'cpu' (plain JS; the reference the fixes are tested against). */
+  backend?: 'wasm' | 'cpu';
+  /** Threads for the wasm backend (only effective when the threaded build can run; see engineInfo). */
+  threads?: number;
+}
+
+export interface EngineInfo {
+  backend: string;
+  threads: number;
+  simd: boolean;
+  fixes: string[];
+}
+
+const state: { fixes: string[]; simd: boolean; fixesInstalled: boolean; wasmPathsSet: boolean } = {
+  fixes: [],
+  simd: false,
+  fixesInstalled: false,
+  wasmPathsSet: false,
+};
+
+/** Folder holding the .wasm binaries shipped in the npm package (resolved, never downloaded). */
+export function wasmBinaryDir(): string {
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/';
+}
+
+function installFixes(): void {
+  if (state.fixesInstalled) return;
+  state.fixesInstalled = true;
+  for (const k of installFastTransposedMatMul('wasm')) state.fixes.push(`wasm:${k}:fast-transposed`);
+}
+
+/**
+ * Registers the wasm backend with the binaries from node_modules, installs the kernel fixes,
+ * selects the backend and waits for it. Safe to call many times (and to switch backends).
+ */
+export async function initEngine(opts: EngineOptions = {}): Promise<void> {
+  const backend = opts.backend ?? 'wasm';
+  if (!state.wasmPathsSet) {
+    wasmBackend.setWasmPaths(wasmBinaryDir());
+    state.wasmPathsSet = true;
+  }
+  installFixes();
+  if (backend === 'wasm' && opts.threads !== undefined) wasmBackend.setThreadsCount(opts.threads);
+  if (tf.getBackend() !== backend || !tf.engine().backendInstance) {
+    const ok = await tf.setBackend(backend);
+    if (!ok) throw new Error(`could not initialise the TensorFlow.js '${backend}' backend`);
+  }
+  await tf.ready();
+  state.simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
+}
+
+/** What is running: backend, wasm threads, SIMD, and the list of installed fixes. */
+export function engineInfo(): EngineInfo {
+  const backend = tf.getBackend() ?? 'none';
+  return {
+    backend,
+    threads: backend === 'wasm' ? wasmBackend.getThreadsCount() : 1,
+    simd: backend === 'wasm' && state.simd,
+    fixes: [...state.fixes],
+  };
+}
