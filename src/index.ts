@@ -3,3 +3,4 @@ export { env } from './env.js';
 export * from './data/genres.js';
 export * from './data/types.js';
 export * from './features/types.js';
+export * from './engine/index.js';

@@ -19,7 +19,8 @@ export function installFastTransposedMatMul(backendName = 'wasm'): string[] {
 }
 
 function withMaterialisedTransposes(fastKernel: KernelFunc): KernelFunc {
-  return ({ inputs, backend, attrs }) => {
+  return ({ inputs, backend: anyBackend, attrs }) => {
+    const backend = anyBackend as tf.KernelBackend;
     const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
     if (!transposeA && !transposeB) return fastKernel({ inputs, backend, attrs });
     const a = inputs.a as tf.TensorInfo;

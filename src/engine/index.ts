@@ -57,7 +57,7 @@ export async function initEngine(opts: EngineOptions = {}): Promise<void> {
   }
   installFixes();
   if (backend === 'wasm' && opts.threads !== undefined) wasmBackend.setThreadsCount(opts.threads);
-  if (tf.getBackend() !== backend || !tf.engine().backendInstance) {
+  if (tf.engine().backendName !== backend) {
     const ok = await tf.setBackend(backend);
     if (!ok) throw new Error(`could not initialise the TensorFlow.js '${backend}' backend`);
   }
