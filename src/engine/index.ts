@@ -6,11 +6,20 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+// tfjs-layers' node bundle registers every op's gradient (tfjs-core's node bundle registers none).
+import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
 import { installFastTransposedMatMul } from './fix-matmul.js';
+import { installUnsortedSegmentSum } from './fix-segment-sum.js';
+import { installConvGradients } from './fix-conv-grads.js';
 
-export { tf };
+/**
+ * tfjs-core and tfjs-layers, the instances the engine configured. Note: chained ops
+ * (`x.reshape(...)`) are not registered by the node bundles; use the functional form
+ * (`tf.reshape(x, ...)`).
+ */
+export { tf, tfl };
 
 export interface EngineOptions {
   /** 'wasm' (default, fast) or 'cpu' (plain JS; the reference the fixes are tested against). */
@@ -43,6 +52,8 @@ function installFixes(): void {
   if (state.fixesInstalled) return;
   state.fixesInstalled = true;
   for (const k of installFastTransposedMatMul('wasm')) state.fixes.push(`wasm:${k}:fast-transposed`);
+  for (const k of installUnsortedSegmentSum('wasm')) state.fixes.push(`wasm:${k}:added`);
+  for (const k of installConvGradients('wasm')) state.fixes.push(`wasm:${k}:added`);
 }
 
 /**

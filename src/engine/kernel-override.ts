@@ -50,3 +50,40 @@ function backendNameOf(backend: tf.KernelBackend): string {
   }
   throw new Error('unknown backend instance');
 }
+
+/** What the hand-written kernels need from a backend: wasm has makeOutput, cpu makeTensorInfo. */
+export type DataBackend = tf.KernelBackend & {
+  makeOutput?(
+    shape: number[],
+    dtype: tf.DataType,
+    memoryOffset?: number,
+    values?: tf.BackendValues,
+  ): tf.TensorInfo;
+  makeTensorInfo?(shape: number[], dtype: tf.DataType, values?: tf.BackendValues): tf.TensorInfo;
+};
+
+/** A new backend tensor holding a copy of `values` (a kernel output or a temporary). */
+export function makeTensor(
+  backend: DataBackend,
+  shape: number[],
+  dtype: tf.DataType,
+  values: tf.BackendValues,
+): tf.TensorInfo {
+  if (backend.makeOutput) return backend.makeOutput(shape, dtype, undefined, values);
+  if (backend.makeTensorInfo) return backend.makeTensorInfo(shape, dtype, values);
+  throw new Error('backend can neither makeOutput nor makeTensorInfo');
+}
+
+/** The kernel's named inputs, all required (tfjs types them as optional). */
+export function required<K extends string>(
+  inputs: tf.NamedTensorInfoMap,
+  ...names: K[]
+): Record<K, tf.TensorInfo> {
+  const out = {} as Record<K, tf.TensorInfo>;
+  for (const name of names) {
+    const t = inputs[name];
+    if (!t) throw new Error(`kernel input '${name}' is missing`);
+    out[name] = t;
+  }
+  return out;
+}
