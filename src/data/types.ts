@@ -37,6 +37,7 @@ export type IssueKind =
   | 'malformed-row'
   | 'malformed-field'
   | 'missing-field'
+  | 'no-usable-input'
   | 'other';
 
 /** A problem found in one record (or file); loaders collect these and go on. */
@@ -63,4 +64,6 @@ export interface Dataset {
   /** Record ids per split; every id here is in `records`. */
   splits: Record<SplitName, string[]>;
   issues: RecordIssue[];
+  /** How many records the source held before validation (CSV data rows; distinct ids in split.json). */
+  scanned?: number;
 }

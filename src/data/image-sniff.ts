@@ -1,0 +1,94 @@
+/** Poster file checks: a cheap magic-bytes sniff for every load, a full sharp decode on request. */
+import { open } from 'node:fs/promises';
+
+export type ImageKind = 'jpeg' | 'png' | 'gif' | 'webp';
+
+/**
+ * The image format announced by the first bytes of a file, or null when it is none we accept.
+ * Hand-written because it is four comparisons; a sniffing library would read the same bytes.
+ */
+export function sniffImageBytes(head: Uint8Array): ImageKind | null {
+  const b = head;
+  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
+  if (b.length >= 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) return 'png';
+  if (b.length >= 6 && b[0] === 0x47 && b[1] === 0x49 && b[2] === 0x46 && b[3] === 0x38) return 'gif';
+  if (
+    b.length >= 12 &&
+    String.fromCharCode(b[0], b[1], b[2], b[3]) === 'RIFF' &&
+    String.fromCharCode(b[8], b[9], b[10], b[11]) === 'WEBP'
+  ) {
+    return 'webp';
+  }
+  return null;
+}
+
+/** Read the first bytes of `path` and sniff them. Throws only on I/O errors (e.g. the file is missing). */
+export async function sniffImageFile(path: string): Promise<{ kind: ImageKind | null; size: number }> {
+  const fh = await open(path, 'r');
+  try {
+    const head = new Uint8Array(16);
+    const { bytesRead } = await fh.read(head, 0, head.length, 0);
+    const { size } = await fh.stat();
+    return { kind: sniffImageBytes(head.subarray(0, bytesRead)), size };
+  } finally {
+    await fh.close();
+  }
+}
+
+export type PosterCheck =
+  | { ok: true; kind: ImageKind; width?: number; height?: number; warning?: string }
+  | { ok: false; reason: 'missing' | 'not-an-image' | 'corrupt' | 'too-large'; message: string };
+
+/** Largest poster (in pixels) we decode: far above any real poster, low enough to refuse decompression bombs. */
+export const MAX_POSTER_PIXELS = 64_000_000;
+
+/**
+ * Check one poster. Always: it exists and its first bytes are an image we accept. With `decode`:
+ * sharp decodes every pixel, which catches truncated and corrupt files that a header read misses.
+ * `expected` is the format the file name announces ('jpeg' for MM-IMDB's `<id>.jpeg`).
+ */
+export async function checkPoster(
+  path: string,
+  opts: { decode?: boolean; expected?: ImageKind } = {},
+): Promise<PosterCheck> {
+  let sniff: { kind: ImageKind | null; size: number };
+  try {
+    sniff = await sniffImageFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { ok: false, reason: 'missing', message: 'poster file not found' };
+    return { ok: false, reason: 'corrupt', message: `poster unreadable: ${(err as Error).message}` };
+  }
+  if (sniff.size === 0) return { ok: false, reason: 'corrupt', message: 'poster file is empty' };
+  if (!sniff.kind) {
+    return {
+      ok: false,
+      reason: 'not-an-image',
+      message: 'poster is not an image (no JPEG/PNG/GIF/WebP signature)',
+    };
+  }
+  const warning =
+    opts.expected && sniff.kind !== opts.expected
+      ? `poster is a ${sniff.kind.toUpperCase()} under a .${opts.expected} name (accepted)`
+      : undefined;
+  if (!opts.decode) return { ok: true, kind: sniff.kind, warning };
+  try {
+    // Imported here: loading sharp's native module is not needed for the fast, sniff-only path.
+    const { default: sharp } = await import('sharp');
+    // raw() forces a full decode; a header-only metadata() read accepts a JPEG cut in half.
+    const { info } = await sharp(path, { failOn: 'error', limitInputPixels: MAX_POSTER_PIXELS })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    return { ok: true, kind: sniff.kind, width: info.width, height: info.height, warning };
+  } catch (err) {
+    const message = (err as Error).message;
+    if (/pixel limit/i.test(message)) {
+      return {
+        ok: false,
+        reason: 'too-large',
+        message: `poster exceeds ${MAX_POSTER_PIXELS} pixels: ${message}`,
+      };
+    }
+    return { ok: false, reason: 'corrupt', message: `poster cannot be decoded: ${message}` };
+  }
+}

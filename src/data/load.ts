@@ -1,0 +1,84 @@
+/** One entry point for every dataset layout: detects the format and delegates to its loader. */
+import { existsSync, statSync } from 'node:fs';
+import { extname, join, resolve } from 'node:path';
+import type { Dataset, DatasetFormat } from './types.js';
+
+export interface LoadOptions {
+  /** Auto-detected when absent (see `detectFormat`). */
+  format?: DatasetFormat;
+  /** Fully decode every poster with sharp (as `data check` does); default false: existence + magic-bytes sniff only. */
+  verifyPosters?: boolean;
+  /** Seed of the TMDB split (TMDB has no official split). */
+  seed?: number;
+  /** Show progress bars (stderr) for long work such as poster verification. */
+  progress?: boolean;
+}
+
+/** Thrown when a path is not a dataset at all (as opposed to a dataset with bad records). */
+export class DatasetFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DatasetFormatError';
+  }
+}
+
+/**
+ * Which layout `path` holds: `split.json` + `dataset/` → 'mmimdb-dir'; a `.csv` file or a
+ * folder with `movies_metadata.csv` → 'tmdb'; a `.hdf5`/`.h5` file → 'mmimdb-hdf5'.
+ * Returns null when it is none of these.
+ */
+export function detectFormat(path: string): DatasetFormat | null {
+  const p = resolve(path);
+  if (!existsSync(p)) return null;
+  const st = statSync(p);
+  if (st.isFile()) {
+    const ext = extname(p).toLowerCase();
+    if (ext === '.csv') return 'tmdb';
+    if (ext === '.hdf5' || ext === '.h5') return 'mmimdb-hdf5';
+    if (p.endsWith('split.json')) return 'mmimdb-dir';
+    return null;
+  }
+  if (existsSync(join(p, 'split.json')) && existsSync(join(p, 'dataset'))) return 'mmimdb-dir';
+  if (existsSync(join(p, 'movies_metadata.csv'))) return 'tmdb';
+  if (existsSync(join(p, 'multimodal_imdb.hdf5'))) return 'mmimdb-hdf5';
+  return null;
+}
+
+/** Load a dataset of any supported layout. Bad records become `issues`; only a non-dataset path throws. */
+export async function loadDataset(path: string, opts: LoadOptions = {}): Promise<Dataset> {
+  const p = resolve(path);
+  if (!existsSync(p)) throw new DatasetFormatError(`no such file or directory: ${p}`);
+  const format = opts.format ?? detectFormat(p);
+  if (!format) {
+    throw new DatasetFormatError(
+      `${p} is not a dataset: expected an MM-IMDB folder (split.json + dataset/), ` +
+        `a TMDB movies_metadata.csv (or a folder holding one), or an MM-IMDB .hdf5 file`,
+    );
+  }
+  switch (format) {
+    case 'mmimdb-dir':
+    case 'synthetic': {
+      const { loadMmimdbDir } = await import('./mmimdb-dir.js');
+      const root = statSync(p).isFile() ? resolve(p, '..') : p;
+      const ds = await loadMmimdbDir(root, opts);
+      return format === 'synthetic' ? { ...ds, format } : ds;
+    }
+    case 'tmdb': {
+      const { loadTmdb } = await import('./tmdb.js');
+      return loadTmdb(p, opts);
+    }
+    case 'mmimdb-hdf5': {
+      // Imported by path at run time: hdf5.ts is written in parallel by another engineer, and
+      // a literal specifier would make this module fail to type-check until it lands.
+      const spec = './hdf5.js';
+      const mod = (await import(spec)) as {
+        loadMmimdbHdf5?: (path: string, opts?: LoadOptions) => Promise<Dataset>;
+      };
+      if (typeof mod.loadMmimdbHdf5 !== 'function') {
+        throw new DatasetFormatError('the HDF5 loader is not available in this build');
+      }
+      const file = statSync(p).isDirectory() ? join(p, 'multimodal_imdb.hdf5') : p;
+      return mod.loadMmimdbHdf5(file, opts);
+    }
+  }
+}
