@@ -1,0 +1,37 @@
+/** The feature cache's public API (re-exported by src/index.ts). */
+export {
+  extractFeatures,
+  extractFeaturesWithReport,
+  extractSequences,
+  extractSequencesWithReport,
+  loadFeatures,
+  loadSequences,
+  extractCommand,
+  groupMissing,
+  FeaturesNotCachedError,
+  SEQUENCE_ENCODER,
+  type ExtractOptions,
+  type ExtractReport,
+  type ExtractResult,
+  type MissingReason,
+} from './extract.js';
+export {
+  createEncoder,
+  registerEncoder,
+  resolveEncoder,
+  knownEncoders,
+  loadBuiltinEncoders,
+  type EncoderFactory,
+  type EncoderOptions,
+  type EncoderSpec,
+} from './registry.js';
+export {
+  listEntries,
+  entrySize,
+  readManifest,
+  CorruptCacheError,
+  type FeatureManifest,
+  type FeatureDtype,
+  type ChunkRecord,
+  type SourceStamp,
+} from './store.js';
