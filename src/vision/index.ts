@@ -1,0 +1,15 @@
+/** Poster encoders and the image pipeline. */
+import type { Encoder } from '../features/types.js';
+import { nsfwjsEncoder } from './tfjs-encoder.js';
+
+export * from './image.js';
+export { fileSystemModelHandler, nsfwjsModelDir } from './model-files.js';
+export { NsfwjsEncoder, NSFWJS_MODELS, type NsfwjsModelSpec } from './tfjs-encoder.js';
+export { PosterEncoder, posterOptionsSchema, type PosterOptions } from './poster-encoder.js';
+
+/** Poster encoders by registry name; each is constructible from its name + JSON options alone. */
+export const visionEncoders: Record<string, (options?: Record<string, unknown>) => Encoder> = {
+  mobilenet_v2: nsfwjsEncoder('mobilenet_v2'),
+  mobilenet_v2_mid: nsfwjsEncoder('mobilenet_v2_mid'),
+  inception_v3: nsfwjsEncoder('inception_v3'),
+};
