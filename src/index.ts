@@ -3,4 +3,6 @@ export { env } from './env.js';
 export * from './data/genres.js';
 export * from './data/types.js';
 export * from './features/types.js';
+export * from './features/index.js';
 export * from './engine/index.js';
+export * from './vision/index.js';
