@@ -6,3 +6,4 @@ export * from './features/types.js';
 export * from './features/index.js';
 export * from './engine/index.js';
 export * from './vision/index.js';
+export * from './text/index.js';
