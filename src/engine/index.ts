@@ -13,12 +13,9 @@ import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
 import { installFastTransposedMatMul } from './fix-matmul.js';
 import { installUnsortedSegmentSum } from './fix-segment-sum.js';
 import { installConvGradients } from './fix-conv-grads.js';
+import { installChainedOps } from './chained-ops.js';
 
-/**
- * tfjs-core and tfjs-layers, the instances the engine configured. Note: chained ops
- * (`x.reshape(...)`) are not registered by the node bundles; use the functional form
- * (`tf.reshape(x, ...)`).
- */
+/** tfjs-core and tfjs-layers, the instances the engine configured (chained ops installed by initEngine). */
 export { tf, tfl };
 
 export interface EngineOptions {
@@ -54,6 +51,8 @@ function installFixes(): void {
   for (const k of installFastTransposedMatMul('wasm')) state.fixes.push(`wasm:${k}:fast-transposed`);
   for (const k of installUnsortedSegmentSum('wasm')) state.fixes.push(`wasm:${k}:added`);
   for (const k of installConvGradients('wasm')) state.fixes.push(`wasm:${k}:added`);
+  const chained = installChainedOps();
+  if (chained > 0) state.fixes.push(`tensor:chained-ops(${chained})`);
 }
 
 /**
