@@ -1,10 +1,19 @@
 /** Poster encoders and the image pipeline. */
 import type { Encoder } from '../features/types.js';
 import { nsfwjsEncoder } from './tfjs-encoder.js';
+import { onnxEncoder } from './onnx-encoder.js';
 
 export * from './image.js';
 export { fileSystemModelHandler, nsfwjsModelDir } from './model-files.js';
 export { NsfwjsEncoder, NSFWJS_MODELS, type NsfwjsModelSpec } from './tfjs-encoder.js';
+export { OnnxEncoder, onnxOptionsSchema, type OnnxEncoderOptions } from './onnx-encoder.js';
+export {
+  encodeOnnxModel,
+  type OnnxGraph,
+  type OnnxNode,
+  type OnnxTensor,
+  type OnnxValue,
+} from './onnx-proto.js';
 export { PosterEncoder, posterOptionsSchema, type PosterOptions } from './poster-encoder.js';
 
 /** Poster encoders by registry name; each is constructible from its name + JSON options alone. */
@@ -12,4 +21,5 @@ export const visionEncoders: Record<string, (options?: Record<string, unknown>) 
   mobilenet_v2: nsfwjsEncoder('mobilenet_v2'),
   mobilenet_v2_mid: nsfwjsEncoder('mobilenet_v2_mid'),
   inception_v3: nsfwjsEncoder('inception_v3'),
+  onnx: onnxEncoder,
 };
