@@ -2,6 +2,7 @@
 export { env } from './env.js';
 export * from './data/genres.js';
 export * from './data/types.js';
+export * from './data/synth.js';
 export * from './features/types.js';
 export * from './features/index.js';
 export * from './engine/index.js';
