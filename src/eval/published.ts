@@ -1,0 +1,307 @@
+/**
+ * Published MM-IMDb test results, as typed data with a source for every number.
+ *
+ * All values are on a 0–1 scale (papers that report percentages are divided by 100).
+ * `verified` says whether the number was checked against the cited paper (or a copy of it)
+ * when it was entered; `provenance` says where it was taken from. A value that could not be
+ * transcribed reliably is `null` with a note — never a guess.
+ */
+
+export type PublishedMetric = 'f1Weighted' | 'f1Samples' | 'f1Micro' | 'f1Macro';
+export const PUBLISHED_METRICS: readonly PublishedMetric[] = [
+  'f1Weighted',
+  'f1Samples',
+  'f1Micro',
+  'f1Macro',
+];
+
+export interface Citation {
+  key: string;
+  authors: string;
+  title: string;
+  venue: string;
+  year: number;
+  /** Empty when not known for certain. */
+  url: string;
+  /** False: bibliographic details written from memory, not checked against the publisher. */
+  checked: boolean;
+}
+
+export interface PublishedValue {
+  value: number | null;
+  /** Where the number was read (table of the paper, or a secondary copy). */
+  provenance: string;
+  /** True only when checked against the paper (or a faithful copy of it) when entered. */
+  verified: boolean;
+  note?: string;
+}
+
+export interface PublishedRow {
+  id: string;
+  model: string;
+  modality: 'text' | 'visual' | 'multimodal';
+  /** Key into PUBLISHED_SOURCES. */
+  source: string;
+  /** Which evaluation protocol: the original MM-IMDb test split (7,799 movies) for every row here. */
+  testSet: string;
+  metrics: Partial<Record<PublishedMetric, PublishedValue>>;
+  note?: string;
+}
+
+export const MMIMDB_TEST_SET = 'MM-IMDb test split (7,799 movies)';
+
+export const PUBLISHED_SOURCES: Record<string, Citation> = {
+  arevalo2017: {
+    key: 'arevalo2017',
+    authors: 'J. Arevalo, T. Solorio, M. Montes-y-Gómez, F. A. González',
+    title: 'Gated Multimodal Units for Information Fusion',
+    venue: 'ICLR 2017 Workshop track; arXiv:1702.01992',
+    year: 2017,
+    url: 'https://arxiv.org/abs/1702.01992',
+    checked: true,
+  },
+  kiela2019: {
+    key: 'kiela2019',
+    authors: 'D. Kiela, S. Bhooshan, H. Firooz, E. Perez, D. Testuggine',
+    title: 'Supervised Multimodal Bitransformers for Classifying Images and Text',
+    venue: 'arXiv:1909.02950',
+    year: 2019,
+    url: 'https://arxiv.org/abs/1909.02950',
+    checked: true,
+  },
+  vielzeuf2018: {
+    key: 'vielzeuf2018',
+    authors: 'V. Vielzeuf, A. Lechervy, S. Pateux, F. Jurie',
+    title: 'CentralNet: a Multilayer Approach for Multimodal Fusion',
+    venue: 'ECCV 2018 Workshops; arXiv:1808.07275',
+    year: 2018,
+    url: 'https://arxiv.org/abs/1808.07275',
+    checked: false,
+  },
+  perezrua2019: {
+    key: 'perezrua2019',
+    authors: 'J.-M. Pérez-Rúa, V. Vielzeuf, S. Pateux, M. Baccouche, F. Jurie',
+    title: 'MFAS: Multimodal Fusion Architecture Search',
+    venue: 'CVPR 2019; arXiv:1903.06496',
+    year: 2019,
+    url: 'https://arxiv.org/abs/1903.06496',
+    checked: false,
+  },
+  sankaran2022: {
+    key: 'sankaran2022',
+    authors: 'S. Sankaran, D. Yang, S.-N. Lim',
+    title: 'Refining Multimodal Representations using a modality-centric self-supervised module (ReFNet)',
+    venue: 'arXiv preprint (identifier not checked)',
+    year: 2022,
+    url: '',
+    checked: false,
+  },
+  dufumier2025: {
+    key: 'dufumier2025',
+    authors: 'B. Dufumier, J. Castillo-Navetta, D. Tuia, J.-P. Thiran',
+    title: 'What to align in multimodal contrastive learning? (CoMM)',
+    venue: 'ICLR 2025; arXiv:2409.07402',
+    year: 2025,
+    url: 'https://arxiv.org/abs/2409.07402',
+    checked: false,
+  },
+};
+
+/** Provenance of the numbers the project's issue #3 quotes from the papers. */
+const FROM_ISSUE =
+  'quoted in mmgenre issue #3 from the cited table; not re-checked against the PDF (no access offline)';
+
+function quoted(value: number, table: string, note?: string): PublishedValue {
+  return { value, provenance: `${table}; ${FROM_ISSUE}`, verified: false, ...(note ? { note } : {}) };
+}
+
+const NOT_TRANSCRIBED: PublishedValue = {
+  value: null,
+  provenance: 'Arevalo et al. 2017, Table 2',
+  verified: false,
+  note: 'not transcribed: the value could not be checked against the paper when this table was written',
+};
+
+function paperRow(
+  id: string,
+  model: string,
+  modality: PublishedRow['modality'],
+  v: [number, number, number, number] | null,
+  note?: string,
+): PublishedRow {
+  const table = 'Arevalo et al. 2017, Table 2';
+  const metrics: PublishedRow['metrics'] = v
+    ? {
+        f1Weighted: quoted(v[0], table),
+        f1Samples: quoted(v[1], table),
+        f1Micro: quoted(v[2], table),
+        f1Macro: quoted(v[3], table),
+      }
+    : {
+        f1Weighted: NOT_TRANSCRIBED,
+        f1Samples: NOT_TRANSCRIBED,
+        f1Micro: NOT_TRANSCRIBED,
+        f1Macro: NOT_TRANSCRIBED,
+      };
+  return {
+    id,
+    model,
+    modality,
+    source: 'arevalo2017',
+    testSet: MMIMDB_TEST_SET,
+    metrics,
+    ...(note ? { note } : {}),
+  };
+}
+
+/** The paper's Table 2 (weighted / samples / micro / macro F1) and later work on the same test split. */
+export const PUBLISHED_RESULTS: PublishedRow[] = [
+  paperRow(
+    'arevalo2017/text-maxoutmlp-w2v',
+    'MaxoutMLP + word2vec (text)',
+    'text',
+    [0.588, 0.592, 0.595, 0.488],
+  ),
+  paperRow(
+    'arevalo2017/text-ngram',
+    'n-gram (text)',
+    'text',
+    null,
+    'row name from memory of the paper; values not transcribed',
+  ),
+  paperRow(
+    'arevalo2017/text-rnn',
+    'RNN (text)',
+    'text',
+    null,
+    'row name from memory of the paper; values not transcribed',
+  ),
+  paperRow('arevalo2017/visual-vgg-transfer', 'VGG transfer (visual)', 'visual', [0.41, 0.429, 0.437, 0.284]),
+  paperRow(
+    'arevalo2017/visual-cnn',
+    'CNN trained end to end (visual)',
+    'visual',
+    null,
+    'row name from memory of the paper; values not transcribed',
+  ),
+  paperRow('arevalo2017/mm-avg-probs', 'Average probabilities', 'multimodal', [0.604, 0.616, 0.615, 0.491]),
+  paperRow('arevalo2017/mm-concatenate', 'Concatenate', 'multimodal', [0.597, 0.605, 0.606, 0.521]),
+  paperRow('arevalo2017/mm-linear-sum', 'Linear sum', 'multimodal', [0.6, 0.607, 0.607, 0.53]),
+  paperRow(
+    'arevalo2017/mm-moe-maxout',
+    'Mixture of experts (MaxoutMLP)',
+    'multimodal',
+    null,
+    'row name from memory of the paper; values not transcribed',
+  ),
+  paperRow(
+    'arevalo2017/mm-moe-logistic',
+    'Mixture of experts (logistic regression)',
+    'multimodal',
+    null,
+    'row name from memory of the paper; values not transcribed',
+  ),
+  paperRow('arevalo2017/mm-gmu', 'GMU', 'multimodal', [0.617, 0.63, 0.63, 0.541]),
+  {
+    id: 'kiela2019/mmbt',
+    model: 'MMBT',
+    modality: 'multimodal',
+    source: 'kiela2019',
+    testSet: MMIMDB_TEST_SET,
+    metrics: {
+      f1Macro: {
+        value: 0.616,
+        provenance: `Kiela et al. 2019, MM-IMDb results; ${FROM_ISSUE}`,
+        verified: false,
+        note: 'a secondary summary of the paper (emergentmind.com/papers/1909.02950) also gives 61.6 macro-F1',
+      },
+    },
+  },
+  {
+    id: 'vielzeuf2018/centralnet',
+    model: 'CentralNet',
+    modality: 'multimodal',
+    source: 'vielzeuf2018',
+    testSet: MMIMDB_TEST_SET,
+    metrics: { f1Weighted: quoted(0.6223, 'Vielzeuf et al. 2018, MM-IMDb results') },
+  },
+  {
+    id: 'perezrua2019/mfas',
+    model: 'MFAS',
+    modality: 'multimodal',
+    source: 'perezrua2019',
+    testSet: MMIMDB_TEST_SET,
+    metrics: {
+      f1Macro: quoted(0.556, 'Pérez-Rúa et al. 2019, MM-IMDb results'),
+      f1Weighted: quoted(0.625, 'Pérez-Rúa et al. 2019, MM-IMDb results'),
+    },
+  },
+  {
+    id: 'sankaran2022/refnet',
+    model: 'ReFNet',
+    modality: 'multimodal',
+    source: 'sankaran2022',
+    testSet: MMIMDB_TEST_SET,
+    metrics: { f1Macro: quoted(0.567, 'Sankaran et al. 2022, MM-IMDb results') },
+  },
+  {
+    id: 'dufumier2025/comm-finetuned',
+    model: 'CoMM (fine-tuned)',
+    modality: 'multimodal',
+    source: 'dufumier2025',
+    testSet: MMIMDB_TEST_SET,
+    metrics: {
+      f1Macro: quoted(0.62, 'Dufumier et al. 2025, MM-IMDb fine-tuned results'),
+      f1Weighted: quoted(0.6739, 'Dufumier et al. 2025, MM-IMDb fine-tuned results'),
+    },
+  },
+];
+
+/** One genre of the paper's Table 3 (per-genre F1 of the text, visual and GMU models). */
+export interface PublishedGenreF1 {
+  genre: string;
+  text: number | null;
+  visual: number | null;
+  gmu: number | null;
+}
+
+/**
+ * Arevalo et al. 2017, Table 3. The per-genre values could not be checked against the paper
+ * when this file was written, so every cell is null rather than recalled; fill them in from
+ * the paper (and set PAPER_TABLE3_VERIFIED) before relying on them.
+ */
+export const PAPER_TABLE3_VERIFIED = false;
+export const PAPER_TABLE3_SOURCE = 'Arevalo et al. 2017, Table 3 (per-genre F1: text, visual, GMU)';
+export const PAPER_TABLE3: PublishedGenreF1[] = [
+  'Drama',
+  'Comedy',
+  'Romance',
+  'Thriller',
+  'Crime',
+  'Action',
+  'Adventure',
+  'Horror',
+  'Documentary',
+  'Mystery',
+  'Sci-Fi',
+  'Fantasy',
+  'Family',
+  'Biography',
+  'War',
+  'History',
+  'Music',
+  'Animation',
+  'Musical',
+  'Western',
+  'Sport',
+  'Short',
+  'Film-Noir',
+].map((genre) => ({ genre, text: null, visual: null, gmu: null }));
+
+/** The citation line for a row: "Arevalo et al. 2017 — Gated Multimodal Units … (url)". */
+export function citationOf(row: PublishedRow): string {
+  const c = PUBLISHED_SOURCES[row.source];
+  if (!c) return row.source;
+  const url = c.url ? ` ${c.url}` : '';
+  return `${c.authors.split(',')[0].trim()} et al. ${c.year}, ${c.title}. ${c.venue}.${url}`;
+}
