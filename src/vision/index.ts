@@ -2,6 +2,7 @@
 import type { Encoder } from '../features/types.js';
 import { nsfwjsEncoder } from './tfjs-encoder.js';
 import { onnxEncoder } from './onnx-encoder.js';
+import { nsfwjsOnnxEncoder } from './nsfwjs-onnx.js';
 
 export * from './image.js';
 export { fileSystemModelHandler, nsfwjsModelDir } from './model-files.js';
@@ -14,6 +15,7 @@ export {
   type OnnxTensor,
   type OnnxValue,
 } from './onnx-proto.js';
+export { exportNsfwjsToOnnx, layersModelToOnnx } from './onnx-export.js';
 export { PosterEncoder, posterOptionsSchema, type PosterOptions } from './poster-encoder.js';
 
 /** Poster encoders by registry name; each is constructible from its name + JSON options alone. */
@@ -21,5 +23,6 @@ export const visionEncoders: Record<string, (options?: Record<string, unknown>) 
   mobilenet_v2: nsfwjsEncoder('mobilenet_v2'),
   mobilenet_v2_mid: nsfwjsEncoder('mobilenet_v2_mid'),
   inception_v3: nsfwjsEncoder('inception_v3'),
+  mobilenet_v2_onnx: nsfwjsOnnxEncoder('mobilenet_v2'),
   onnx: onnxEncoder,
 };
