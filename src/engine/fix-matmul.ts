@@ -18,11 +18,18 @@ export function installFastTransposedMatMul(backendName = 'wasm'): string[] {
   return installed;
 }
 
+let enabled = true;
+
+/** Switches the fix off and on again (for the before/after benchmark); on by default. */
+export function setFastTransposedMatMul(on: boolean): void {
+  enabled = on;
+}
+
 function withMaterialisedTransposes(fastKernel: KernelFunc): KernelFunc {
   return ({ inputs, backend: anyBackend, attrs }) => {
     const backend = anyBackend as tf.KernelBackend;
     const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
-    if (!transposeA && !transposeB) return fastKernel({ inputs, backend, attrs });
+    if (!enabled || (!transposeA && !transposeB)) return fastKernel({ inputs, backend, attrs });
     const a = inputs.a as tf.TensorInfo;
     const b = inputs.b as tf.TensorInfo;
     const temporaries: tf.TensorInfo[] = [];

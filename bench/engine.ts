@@ -1,0 +1,151 @@
+/**
+ * Engine benchmarks: the BatchMatMul fix (Dense forward+backward before/after), the fast GRU
+ * versus tfjs-layers' GRU on a bidirectional epoch of the sizes in issue 5 (967 sequences,
+ * ≤200 tokens, GloVe-100, hidden 128, batch 32; PyTorch anchor 4.0 s on this machine).
+ */
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { initEngine, engineInfo, tf, tfl } from '../src/engine/index.js';
+import { setFastTransposedMatMul } from '../src/engine/fix-matmul.js';
+import { batchMaxLength, bucketByLength, createGruWeights, gru } from '../src/engine/gru.js';
+import { writeJsonAtomic } from '../src/util/atomic.js';
+import type { BenchRow } from './types.js';
+
+const PYTORCH_BIGRU_EPOCH_S = 4.0;
+
+function timeIt(fn: () => void, repeats: number): number {
+  fn(); // warm-up
+  const t0 = performance.now();
+  for (let i = 0; i < repeats; i++) fn();
+  return (performance.now() - t0) / repeats;
+}
+
+function denseStepMs(): number {
+  const x = tf.randomNormal([32, 1380]);
+  const y = tf.cast(tf.greater(tf.randomUniform([32, 23]), 0.8), 'float32');
+  const w1 = tf.variable(tf.randomNormal([1380, 512], 0, 0.03));
+  const b1 = tf.variable(tf.zeros([512]));
+  const w2 = tf.variable(tf.randomNormal([512, 23], 0, 0.05));
+  const step = () =>
+    tf.tidy(() => {
+      const { grads } = tf.variableGrads(
+        () =>
+          tf.losses.sigmoidCrossEntropy(y, tf.matMul(tf.relu(tf.add(tf.matMul(x, w1), b1)), w2)) as tf.Scalar,
+      );
+      for (const g of Object.values(grads)) g.dataSync();
+    });
+  const ms = timeIt(step, 20);
+  tf.dispose([x, y, w1, b1, w2]);
+  return ms;
+}
+
+/** Token counts of the sample's training plots (whitespace words, capped at 200), else uniform 200. */
+function trainingLengths(): { lengths: number[]; source: string } {
+  const root = resolve('..', 'shared', 'datasets', 'mmimdb-sample');
+  const splitPath = join(root, 'split.json');
+  if (!existsSync(splitPath)) return { lengths: Array(967).fill(200), source: 'uniform 200 (sample absent)' };
+  const split = JSON.parse(readFileSync(splitPath, 'utf8')) as { train: string[] };
+  const have = new Set(readdirSync(join(root, 'dataset')));
+  const lengths = split.train.map((id) => {
+    if (!have.has(`${id}.json`)) return 200;
+    const rec = JSON.parse(readFileSync(join(root, 'dataset', `${id}.json`), 'utf8')) as { plot?: string[] };
+    const words = (rec.plot?.[0] ?? '').split(/\s+/).filter(Boolean).length;
+    return Math.max(1, Math.min(200, words));
+  });
+  return { lengths, source: `mmimdb-sample train plots (${lengths.length})` };
+}
+
+/** One epoch of a fast bidirectional GRU + sigmoid head with Adam, over the given batches. */
+function fastBiGruEpochS(lengths: number[], batches: number[][]): number {
+  const [D, H, C] = [100, 128, 23];
+  const fw = createGruWeights(D, H, 1, 'bench_fw');
+  const bw = createGruWeights(D, H, 3, 'bench_bw');
+  const head = tf.variable(tf.randomNormal([2 * H, C], 0, 0.05));
+  const opt = tf.train.adam(1e-3);
+  const t0 = performance.now();
+  for (const batch of batches) {
+    const T = batchMaxLength(lengths, batch);
+    const B = batch.length;
+    tf.tidy(() => {
+      const x = tf.randomNormal([B, T, D], 0, 0.3) as tf.Tensor3D;
+      const maskValues = new Float32Array(B * T);
+      batch.forEach((i, b) => maskValues.fill(1, b * T, b * T + Math.min(T, lengths[i])));
+      const mask = tf.tensor2d(maskValues, [B, T]);
+      const y = tf.cast(tf.greater(tf.randomUniform([B, C]), 0.8), 'float32');
+      const loss = opt.minimize(() => {
+        const h = tf.concat([gru(x, mask, fw).last, gru(x, mask, bw, { reverse: true }).last], 1);
+        return tf.losses.sigmoidCrossEntropy(y, tf.matMul(h, head)) as tf.Scalar;
+      }, true);
+      loss?.dataSync();
+    });
+  }
+  const s = (performance.now() - t0) / 1000;
+  opt.dispose();
+  tf.dispose([head, ...Object.values(fw), ...Object.values(bw)]);
+  return s;
+}
+
+export async function benchEngine(): Promise<BenchRow[]> {
+  await initEngine();
+  const info = engineInfo();
+  const rows: BenchRow[] = [];
+  setFastTransposedMatMul(false);
+  const before = denseStepMs();
+  setFastTransposedMatMul(true);
+  const after = denseStepMs();
+  rows.push(
+    { name: 'dense 1380→512→23 fwd+bwd, stock wasm', value: +before.toFixed(2), unit: 'ms/batch32' },
+    { name: 'dense 1380→512→23 fwd+bwd, fixed', value: +after.toFixed(2), unit: 'ms/batch32' },
+    { name: 'matmul fix speed-up', value: +(before / after).toFixed(1), unit: '×' },
+  );
+
+  const { lengths, source } = trainingLengths();
+  const fixed200 = Array(lengths.length).fill(200);
+  const unbucketed = bucketByLength(fixed200, 32);
+  const padded = fastBiGruEpochS(fixed200, unbucketed);
+  rows.push({
+    name: 'biGRU epoch, fast GRU, 200 tokens padded',
+    value: +padded.toFixed(2),
+    unit: 's',
+    note: `×${(padded / PYTORCH_BIGRU_EPOCH_S).toFixed(1)} the PyTorch anchor ${PYTORCH_BIGRU_EPOCH_S} s`,
+  });
+  const bucketed = fastBiGruEpochS(lengths, bucketByLength(lengths, 32, 1));
+  rows.push({
+    name: 'biGRU epoch, fast GRU, length-bucketed',
+    value: +bucketed.toFixed(2),
+    unit: 's',
+    note: `${source}; ×${(bucketed / PYTORCH_BIGRU_EPOCH_S).toFixed(1)} the PyTorch anchor`,
+  });
+
+  // Stock tfjs-layers Bidirectional(GRU): two batches, extrapolated to the epoch's 31.
+  const inp = tfl.input({ shape: [200, 100] });
+  const h = tfl.layers.bidirectional({ layer: tfl.layers.gru({ units: 128 }) as tfl.RNN }).apply(inp);
+  const model = tfl.model({
+    inputs: inp,
+    outputs: tfl.layers.dense({ units: 23, activation: 'sigmoid' }).apply(h) as tfl.SymbolicTensor,
+  });
+  model.compile({ optimizer: 'adam', loss: 'binaryCrossentropy' });
+  const x = tf.randomNormal([32, 200, 100], 0, 0.3);
+  const y = tf.cast(tf.greater(tf.randomUniform([32, 23]), 0.8), 'float32');
+  await model.trainOnBatch(x, y);
+  const t0 = performance.now();
+  await model.trainOnBatch(x, y);
+  const perBatch = (performance.now() - t0) / 1000;
+  const stockEpoch = perBatch * Math.ceil(lengths.length / 32);
+  rows.push({
+    name: 'biGRU epoch, tfjs-layers GRU (extrapolated)',
+    value: +stockEpoch.toFixed(1),
+    unit: 's',
+    note: `1 batch ${perBatch.toFixed(2)} s × ${Math.ceil(lengths.length / 32)}; with the matmul fix`,
+  });
+  model.dispose();
+  tf.dispose([x, y]);
+  rows.push({
+    name: 'wasm threads',
+    value: info.threads,
+    unit: 'threads',
+    note: `simd=${info.simd}; threaded build cannot start in Node (pthread workers from blob: URLs)`,
+  });
+  writeJsonAtomic(resolve('bench', 'results', 'engine.json'), { date: new Date().toISOString(), rows });
+  return rows;
+}
