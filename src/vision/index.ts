@@ -3,6 +3,7 @@ import type { Encoder } from '../features/types.js';
 import { nsfwjsEncoder } from './tfjs-encoder.js';
 import { onnxEncoder } from './onnx-encoder.js';
 import { nsfwjsOnnxEncoder } from './nsfwjs-onnx.js';
+import { clipEncoder } from './clip-encoder.js';
 
 export * from './image.js';
 export { fileSystemModelHandler, nsfwjsModelDir } from './model-files.js';
@@ -16,6 +17,7 @@ export {
   type OnnxValue,
 } from './onnx-proto.js';
 export { exportNsfwjsToOnnx, layersModelToOnnx } from './onnx-export.js';
+export { ClipEncoder, clipOptionsSchema, loadTransformers } from './clip-encoder.js';
 export { PosterEncoder, posterOptionsSchema, type PosterOptions } from './poster-encoder.js';
 
 /** Poster encoders by registry name; each is constructible from its name + JSON options alone. */
@@ -25,4 +27,5 @@ export const visionEncoders: Record<string, (options?: Record<string, unknown>) 
   inception_v3: nsfwjsEncoder('inception_v3'),
   mobilenet_v2_onnx: nsfwjsOnnxEncoder('mobilenet_v2'),
   onnx: onnxEncoder,
+  clip: clipEncoder,
 };
