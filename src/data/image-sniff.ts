@@ -1,4 +1,5 @@
 /** Poster file checks: a cheap magic-bytes sniff for every load, a full sharp decode on request. */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 
 export type ImageKind = 'jpeg' | 'png' | 'gif' | 'webp';
@@ -35,6 +36,18 @@ export async function sniffImageFile(path: string): Promise<{ kind: ImageKind | 
   }
 }
 
+/** The synchronous twin of sniffImageFile, for bulk checks of many small reads (see checkPosters). */
+export function sniffImageFileSync(path: string): { kind: ImageKind | null; size: number } {
+  const fd = openSync(path, 'r');
+  try {
+    const head = new Uint8Array(16);
+    const bytesRead = readSync(fd, head, 0, head.length, 0);
+    return { kind: sniffImageBytes(head.subarray(0, bytesRead)), size: fstatSync(fd).size };
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export type PosterCheck =
   | { ok: true; kind: ImageKind; width?: number; height?: number; warning?: string }
   | { ok: false; reason: 'missing' | 'not-an-image' | 'corrupt' | 'too-large'; message: string };
@@ -49,11 +62,11 @@ export const MAX_POSTER_PIXELS = 64_000_000;
  */
 export async function checkPoster(
   path: string,
-  opts: { decode?: boolean; expected?: ImageKind } = {},
+  opts: { decode?: boolean; expected?: ImageKind; sync?: boolean } = {},
 ): Promise<PosterCheck> {
   let sniff: { kind: ImageKind | null; size: number };
   try {
-    sniff = await sniffImageFile(path);
+    sniff = opts.sync ? sniffImageFileSync(path) : await sniffImageFile(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { ok: false, reason: 'missing', message: 'poster file not found' };

@@ -11,9 +11,9 @@
  *   (News, Adult... dropped as the paper did), a duplicate id (kept once, in the first split
  *   that lists it, in train → dev → test order), a file in dataset/ that no split lists (not loaded).
  */
+import { readFileSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import pLimit from 'p-limit';
 import { z } from 'zod';
 import { MMIMDB_DROPPED_GENRES, MMIMDB_GENRES } from './genres.js';
 import { DatasetFormatError, type LoadOptions } from './load.js';
@@ -85,12 +85,15 @@ export async function loadMmimdbDir(root: string, opts: LoadOptions = {}): Promi
     }
   }
 
-  const limit = pLimit(64);
-  const parsed = await Promise.all(
-    ordered.map((id) =>
-      limit(() => readMovieJson(dataDir, id, present.has(`${id}.json`), present.has(`${id}.jpeg`))),
-    ),
-  );
+  // Small files read synchronously in batches: each async fs call is a thread-pool round trip,
+  // which made loading 2-4x slower; yielding between batches keeps the event loop responsive.
+  const parsed: Parsed[] = [];
+  for (let start = 0; start < ordered.length; start += 256) {
+    for (const id of ordered.slice(start, start + 256)) {
+      parsed.push(readMovieJson(dataDir, id, present.has(`${id}.json`), present.has(`${id}.jpeg`)));
+    }
+    await yieldToEventLoop();
+  }
 
   const candidates: PosterCandidate[] = [];
   const drafts: MovieRecord[] = [];
@@ -186,12 +189,7 @@ interface Parsed {
 }
 
 /** Read and validate one `<id>.json`; the poster is only located here, checked later in bulk. */
-async function readMovieJson(
-  dataDir: string,
-  id: string,
-  hasJson: boolean,
-  hasPoster: boolean,
-): Promise<Parsed> {
+function readMovieJson(dataDir: string, id: string, hasJson: boolean, hasPoster: boolean): Parsed {
   const file = join(dataDir, `${id}.json`);
   const posterFile = join(dataDir, `${id}.jpeg`);
   const issues: RecordIssue[] = [];
@@ -207,7 +205,19 @@ async function readMovieJson(
     });
     return { record: null, issues };
   }
-  const text = await readFile(file, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    issues.push({
+      kind: 'invalid-json',
+      severity: 'error',
+      id,
+      file,
+      message: `cannot read: ${(err as Error).message}; dropped`,
+    });
+    return { record: null, issues };
+  }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -282,7 +292,8 @@ function pickGenres(raw: unknown, id: string, file: string, issues: RecordIssue[
     }
   }
   const notDropped = unknown.filter((g) => !DROPPED.has(g));
-  if (unknown.length) {
+  // With no known genre left, the no-known-genre error below names them instead.
+  if (unknown.length && genres.length) {
     issues.push({
       kind: 'unknown-genre',
       severity: 'warning',
@@ -354,4 +365,8 @@ export function jsonErrorLine(text: string, err: Error): number | undefined {
   let line = 1;
   for (let i = 0; i < at; i++) if (text.charCodeAt(i) === 10) line++;
   return line;
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

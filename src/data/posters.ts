@@ -1,6 +1,6 @@
 /** Checks every candidate poster of a dataset in parallel and turns failures into record issues. */
 import pLimit from 'p-limit';
-import { checkPoster, type ImageKind } from './image-sniff.js';
+import { checkPoster, type ImageKind, type PosterCheck } from './image-sniff.js';
 import type { RecordIssue } from './types.js';
 import { progress } from '../util/progress.js';
 
@@ -18,7 +18,7 @@ export interface PosterCandidate {
 export interface PosterOptions {
   /** Decode every pixel with sharp (slow, thorough); otherwise existence + magic bytes. */
   decode?: boolean;
-  /** Parallel checks in flight: sharp decodes on libuv's pool (4 threads), so a few more keep both cores busy. */
+  /** Parallel decodes in flight: sharp decodes on libuv's pool (4 threads), so a few more keep both cores busy. */
   concurrency?: number;
   progress?: boolean;
 }
@@ -31,18 +31,31 @@ export async function checkPosters(
   candidates: PosterCandidate[],
   opts: PosterOptions = {},
 ): Promise<{ paths: Map<string, string | null>; issues: RecordIssue[] }> {
-  const limit = pLimit(opts.concurrency ?? (opts.decode ? 6 : 32));
   const bar =
     opts.progress && opts.decode ? progress('verifying posters', candidates.length, { unit: 'img' }) : null;
-  const results = await Promise.all(
-    candidates.map((c) =>
-      limit(async () => {
-        const r = await checkPoster(c.path, { decode: opts.decode, expected: c.expected });
-        bar?.tick();
-        return r;
-      }),
-    ),
-  );
+  let results: PosterCheck[];
+  if (opts.decode) {
+    const limit = pLimit(opts.concurrency ?? 6);
+    results = await Promise.all(
+      candidates.map((c) =>
+        limit(async () => {
+          const r = await checkPoster(c.path, { decode: true, expected: c.expected });
+          bar?.tick();
+          return r;
+        }),
+      ),
+    );
+  } else {
+    // Header sniffs are tiny reads: done synchronously in batches (an async fs call per file is a
+    // thread-pool round trip, several times slower), yielding to the event loop between batches.
+    results = [];
+    for (let start = 0; start < candidates.length; start += 256) {
+      for (const c of candidates.slice(start, start + 256)) {
+        results.push(await checkPoster(c.path, { expected: c.expected, sync: true }));
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
   bar?.stop();
   const paths = new Map<string, string | null>();
   const issues: RecordIssue[] = [];

@@ -37,6 +37,11 @@ const SIMPLE_ESCAPES: Record<string, string> = {
   v: '\v',
 };
 
+// Sticky regexes match at `lastIndex` without slicing the text.
+const WORD = /[A-Za-z_][A-Za-z0-9_]*/y;
+const NUMBER = /[-+]?(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][-+]?\d+)?/y;
+const INF = /[-+]?inf/y;
+
 export function parsePythonLiteral(text: string): PyValue {
   let i = 0;
 
@@ -44,7 +49,11 @@ export function parsePythonLiteral(text: string): PyValue {
     throw new PythonLiteralError(msg, i);
   };
   const skipWs = (): void => {
-    while (i < text.length && /\s/.test(text[i])) i++;
+    for (;;) {
+      const c = text.charCodeAt(i);
+      if (c === 32 || c === 9 || c === 10 || c === 13 || c === 12 || c === 11) i++;
+      else return;
+    }
   };
 
   function value(depth: number): PyValue {
@@ -58,7 +67,8 @@ export function parsePythonLiteral(text: string): PyValue {
     if (c === "'" || c === '"') return string();
     if (/[uUrRbB]/.test(c) && (text[i + 1] === "'" || text[i + 1] === '"')) return string();
     if (/[-+0-9.]/.test(c)) return number();
-    const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i, i + 32))?.[0];
+    WORD.lastIndex = i;
+    const word = WORD.exec(text)?.[0];
     if (word === 'None') return ((i += 4), null);
     if (word === 'True') return ((i += 4), true);
     if (word === 'False') return ((i += 5), false);
@@ -109,7 +119,7 @@ export function parsePythonLiteral(text: string): PyValue {
 
   function string(): string {
     let raw = false;
-    while (/[uUrRbB]/.test(text[i])) {
+    while (i < text.length && /[uUrRbB]/.test(text[i])) {
       if (/[rR]/.test(text[i])) raw = true;
       i++;
     }
@@ -119,6 +129,18 @@ export function parsePythonLiteral(text: string): PyValue {
     let out = '';
     for (;;) {
       if (i >= text.length) fail('unterminated string');
+      // Copy the run up to the next quote, backslash or newline in one slice (the common case).
+      let j = i;
+      while (j < text.length) {
+        const cc = text.charCodeAt(j);
+        if (cc === 39 || cc === 34 || cc === 92 || cc === 10) break;
+        j++;
+      }
+      if (j > i) {
+        out += text.slice(i, j);
+        i = j;
+        continue;
+      }
       const c = text[i];
       if (triple ? text.startsWith(quote.repeat(3), i) : c === quote) {
         i += triple ? 3 : 1;
@@ -169,9 +191,11 @@ export function parsePythonLiteral(text: string): PyValue {
   }
 
   function number(): number {
-    const m = /^[-+]?(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][-+]?\d+)?/.exec(text.slice(i, i + 64));
+    NUMBER.lastIndex = i;
+    const m = NUMBER.exec(text);
     if (!m) {
-      const inf = /^[-+]?inf/.exec(text.slice(i, i + 8));
+      INF.lastIndex = i;
+      const inf = INF.exec(text);
       if (inf) return ((i += inf[0].length), inf[0].startsWith('-') ? -Infinity : Infinity);
       return fail('bad number');
     }

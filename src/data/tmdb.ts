@@ -292,7 +292,7 @@ function readGenres(
   }
   const genres = [...new Set(names.filter((g) => KNOWN.has(g)))];
   const unknown = names.filter((g) => !KNOWN.has(g));
-  if (unknown.length) {
+  if (unknown.length && genres.length) {
     issues.push({
       kind: 'unknown-genre',
       severity: 'warning',

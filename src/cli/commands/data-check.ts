@@ -1,0 +1,42 @@
+import type { Command } from 'commander';
+import { checkDataset, formatCheckReport } from '../../data/check.js';
+import { DatasetFormatError } from '../../data/load.js';
+import { CliError } from '../errors.js';
+import { group } from './index.js';
+
+/** `mmgenre data check DIR`: validate every record of a dataset and summarise what is usable. */
+export function register(program: Command): void {
+  group(program, 'data', 'datasets: check, statistics, download, synthetic data')
+    .command('check')
+    .description(
+      'validate a dataset (MM-IMDB folder, TMDB movies_metadata.csv or its folder, MM-IMDB .hdf5): ' +
+        'valid movies per split and genre, and every problem found, by kind',
+    )
+    .argument('<path>', 'dataset folder or file')
+    .option('--json', 'print the report as JSON')
+    .option(
+      '--no-verify-posters',
+      'only check that posters exist and look like images (fast); default: decode each one',
+    )
+    .option('--seed <n>', 'seed of the TMDB split', (v) => Number.parseInt(v, 10))
+    .option('--examples <n>', 'examples shown per kind of issue', (v) => Number.parseInt(v, 10), 3)
+    .action(
+      async (
+        path: string,
+        o: { json?: boolean; verifyPosters: boolean; seed?: number; examples: number },
+      ) => {
+        try {
+          const report = await checkDataset(path, {
+            verifyPosters: o.verifyPosters,
+            seed: o.seed,
+            examples: o.examples,
+            progress: !o.json,
+          });
+          process.stdout.write(o.json ? JSON.stringify(report, null, 2) + '\n' : formatCheckReport(report));
+        } catch (err) {
+          if (err instanceof DatasetFormatError) throw new CliError(err.message);
+          throw err;
+        }
+      },
+    );
+}

@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import { DatasetFormatError, loadDataset } from '../../data/load.js';
+import { datasetStats, formatStats } from '../../data/stats.js';
+import { CliError } from '../errors.js';
+import { group } from './index.js';
+
+/** `mmgenre data stats DIR`: counts per split and genre, label cardinality, plot lengths, poster sizes. */
+export function register(program: Command): void {
+  group(program, 'data', 'datasets: check, statistics, download, synthetic data')
+    .command('stats')
+    .description(
+      'describe a dataset: movies per split and genre, genres per movie, plot lengths, poster sizes',
+    )
+    .argument('<path>', 'dataset folder or file')
+    .option('--json', 'print the statistics as JSON')
+    .option('--seed <n>', 'seed of the TMDB split', (v) => Number.parseInt(v, 10))
+    .action(async (path: string, o: { json?: boolean; seed?: number }) => {
+      try {
+        const ds = await loadDataset(path, { seed: o.seed });
+        const stats = await datasetStats(ds, { progress: !o.json });
+        process.stdout.write(o.json ? JSON.stringify(stats, null, 2) + '\n' : formatStats(stats));
+      } catch (err) {
+        if (err instanceof DatasetFormatError) throw new CliError(err.message);
+        throw err;
+      }
+    });
+}
