@@ -16,3 +16,4 @@ export * from './features/index.js';
 export * from './engine/index.js';
 export * from './vision/index.js';
 export * from './text/index.js';
+export * from './eval/index.js';

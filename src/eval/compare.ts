@@ -135,7 +135,9 @@ export function formatCompare(report: CompareReport): string {
       r.protocol,
       ...[r.f1.f1Weighted, r.f1.f1Samples, r.f1.f1Micro, r.f1.f1Macro].map((v) =>
         // Published values are shown exactly as printed in their paper; ours to 3 decimals like Table 2.
-        r.origin === 'published' && v !== null ? String(v) : fmt(v, 3),
+        r.origin === 'published' && v !== null
+          ? v.toFixed(Math.max(3, (String(v).split('.')[1] ?? '').length))
+          : fmt(v, 3),
       ),
       r.testSet,
     ]);
