@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { checkDataset, formatCheckReport } from '../../data/check.js';
 import { DatasetFormatError } from '../../data/load.js';
 import { CliError } from '../errors.js';
@@ -18,8 +18,8 @@ export function register(program: Command): void {
       '--no-verify-posters',
       'only check that posters exist and look like images (fast); default: decode each one',
     )
-    .option('--seed <n>', 'seed of the TMDB split', (v) => Number.parseInt(v, 10))
-    .option('--examples <n>', 'examples shown per kind of issue', (v) => Number.parseInt(v, 10), 3)
+    .option('--seed <n>', 'seed of the TMDB split', parseCount)
+    .option('--examples <n>', 'examples shown per kind of issue', parseCount, 3)
     .action(
       async (
         path: string,
@@ -39,4 +39,9 @@ export function register(program: Command): void {
         }
       },
     );
+}
+
+function parseCount(v: string): number {
+  if (!/^\d+$/.test(v)) throw new InvalidArgumentError('expected a non-negative integer');
+  return Number(v);
 }

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { DatasetFormatError, loadDataset } from '../../data/load.js';
 import { datasetStats, formatStats } from '../../data/stats.js';
 import { CliError } from '../errors.js';
@@ -13,7 +13,7 @@ export function register(program: Command): void {
     )
     .argument('<path>', 'dataset folder or file')
     .option('--json', 'print the statistics as JSON')
-    .option('--seed <n>', 'seed of the TMDB split', (v) => Number.parseInt(v, 10))
+    .option('--seed <n>', 'seed of the TMDB split', parseCount)
     .action(async (path: string, o: { json?: boolean; seed?: number }) => {
       try {
         const ds = await loadDataset(path, { seed: o.seed });
@@ -24,4 +24,9 @@ export function register(program: Command): void {
         throw err;
       }
     });
+}
+
+function parseCount(v: string): number {
+  if (!/^\d+$/.test(v)) throw new InvalidArgumentError('expected a non-negative integer');
+  return Number(v);
 }
