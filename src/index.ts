@@ -17,3 +17,5 @@ export * from './engine/index.js';
 export * from './vision/index.js';
 export * from './text/index.js';
 export * from './eval/index.js';
+export * from './models/index.js';
+export * from './train/index.js';

@@ -1,0 +1,7 @@
+/** The models API; importing it registers every built-in model family. */
+export * from './spec.js';
+export * from './ops.js';
+export * from './registry.js';
+export * from './build.js';
+export * from './random.js';
+import './head.js';

@@ -1,0 +1,176 @@
+/**
+ * Training data as the trainer wants it: per split, one row-major Float32Array per model
+ * input (in spec order) and a multi-hot label matrix. Built from a dataset and its cached
+ * feature matrices, or directly (tests, benchmarks) from arrays.
+ */
+import { multiHot } from '../data/genres.js';
+import type { Dataset, SplitName } from '../data/types.js';
+import type { FeatureMatrix } from '../features/types.js';
+
+export interface SplitData {
+  ids: string[];
+  n: number;
+  /** One matrix per model input, row-major n × dim. */
+  x: Float32Array[];
+  /** Multi-hot labels, row-major n × L. */
+  y: Uint8Array;
+  /** Per input, 1 where that input was missing for the movie (its row holds the train mean). */
+  missing: Uint8Array[];
+}
+
+export interface TrainingData {
+  labels: string[];
+  /** Feature size of each input, in spec order. */
+  dims: number[];
+  train: SplitData;
+  dev: SplitData;
+  test?: SplitData;
+}
+
+/** Standardisation of one input, fitted on the training rows; stored in the run directory. */
+export interface Normalizer {
+  kind: 'zscore' | 'l2' | 'none';
+  mean?: number[];
+  std?: number[];
+}
+
+export interface AssembleInput {
+  id: string;
+  features: FeatureMatrix;
+  normalize: Normalizer['kind'];
+}
+
+export interface AssembleResult {
+  data: TrainingData;
+  normalizers: Normalizer[];
+  /** Training movies left out because every input was missing. */
+  droppedTrain: string[];
+}
+
+/** Rows of `m` for `ids` (zeros + missing flag for ids the matrix lacks). */
+function gather(m: FeatureMatrix, ids: string[]): { x: Float32Array; missing: Uint8Array } {
+  const index = new Map(m.ids.map((id, i) => [id, i]));
+  const x = new Float32Array(ids.length * m.dim);
+  const missing = new Uint8Array(ids.length);
+  ids.forEach((id, r) => {
+    const i = index.get(id);
+    if (i === undefined || m.missing[i]) {
+      missing[r] = 1;
+      return;
+    }
+    x.set(m.data.subarray(i * m.dim, (i + 1) * m.dim), r * m.dim);
+  });
+  return { x, missing };
+}
+
+/** Fit a normalizer on the non-missing rows of a matrix. */
+export function fitNormalizer(
+  kind: Normalizer['kind'],
+  x: Float32Array,
+  dim: number,
+  missing: Uint8Array,
+): Normalizer {
+  if (kind !== 'zscore') return { kind };
+  const n = missing.length;
+  const mean = new Float64Array(dim);
+  const sq = new Float64Array(dim);
+  let count = 0;
+  for (let r = 0; r < n; r++) {
+    if (missing[r]) continue;
+    count++;
+    for (let j = 0; j < dim; j++) {
+      const v = x[r * dim + j];
+      mean[j] += v;
+      sq[j] += v * v;
+    }
+  }
+  const std = new Array<number>(dim);
+  for (let j = 0; j < dim; j++) {
+    mean[j] = count ? mean[j] / count : 0;
+    const variance = count ? sq[j] / count - mean[j] * mean[j] : 1;
+    // Constant features (e.g. a dead ReLU channel) keep unit scale instead of dividing by ~0.
+    std[j] = variance > 1e-12 ? Math.sqrt(variance) : 1;
+  }
+  return { kind, mean: Array.from(mean), std };
+}
+
+/** Apply a normalizer in place; missing rows become all zeros (the train mean after z-scoring). */
+export function applyNormalizer(
+  norm: Normalizer,
+  x: Float32Array,
+  dim: number,
+  missing?: Uint8Array,
+): Float32Array {
+  const n = x.length / dim;
+  for (let r = 0; r < n; r++) {
+    const row = x.subarray(r * dim, (r + 1) * dim);
+    if (missing?.[r]) {
+      row.fill(0);
+      continue;
+    }
+    if (norm.kind === 'zscore') {
+      const { mean, std } = norm as Required<Normalizer>;
+      for (let j = 0; j < dim; j++) row[j] = (row[j] - mean[j]) / std[j];
+    } else if (norm.kind === 'l2') {
+      let s = 0;
+      for (let j = 0; j < dim; j++) s += row[j] * row[j];
+      const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+      for (let j = 0; j < dim; j++) row[j] *= inv;
+    }
+  }
+  return x;
+}
+
+/**
+ * Line a dataset's splits up with its feature matrices. Training movies with every input
+ * missing are dropped (nothing to learn from); dev and test keep every movie so that scores
+ * are over the whole split (a missing input reads as the train mean).
+ */
+export function assembleTrainingData(dataset: Dataset, inputs: AssembleInput[]): AssembleResult {
+  const byId = new Map(dataset.records.map((r) => [r.id, r]));
+  const labels = dataset.labels;
+  const L = labels.length;
+  const dims = inputs.map((i) => i.features.dim);
+  const splitOf = (name: SplitName, dropAllMissing: boolean): { split: SplitData; dropped: string[] } => {
+    let ids = dataset.splits[name].filter((id) => byId.has(id));
+    let parts = inputs.map((i) => gather(i.features, ids));
+    const dropped: string[] = [];
+    if (dropAllMissing) {
+      const keep = ids.map((_, r) => parts.some((p) => !p.missing[r]));
+      ids.forEach((id, r) => {
+        if (!keep[r]) dropped.push(id);
+      });
+      if (dropped.length > 0) {
+        ids = ids.filter((_, r) => keep[r]);
+        parts = inputs.map((i) => gather(i.features, ids));
+      }
+    }
+    const y = new Uint8Array(ids.length * L);
+    ids.forEach((id, r) => y.set(multiHot(byId.get(id)!.genres, labels), r * L));
+    return {
+      split: { ids, n: ids.length, x: parts.map((p) => p.x), y, missing: parts.map((p) => p.missing) },
+      dropped,
+    };
+  };
+  const train = splitOf('train', true);
+  const dev = splitOf('dev', false);
+  const test = splitOf('test', false);
+  const normalizers = inputs.map((inp, k) =>
+    fitNormalizer(inp.normalize, train.split.x[k], dims[k], train.split.missing[k]),
+  );
+  for (const s of [train.split, dev.split, test.split]) {
+    normalizers.forEach((norm, k) => applyNormalizer(norm, s.x[k], dims[k], s.missing[k]));
+  }
+  return {
+    data: { labels: [...labels], dims, train: train.split, dev: dev.split, test: test.split },
+    normalizers,
+    droppedTrain: train.dropped,
+  };
+}
+
+/** Row views of a flat n × L matrix (what the evaluation functions take). */
+export function rowsOf<T extends Float32Array | Uint8Array>(flat: T, n: number, L: number): T[] {
+  const rows: T[] = [];
+  for (let i = 0; i < n; i++) rows.push(flat.subarray(i * L, (i + 1) * L) as T);
+  return rows;
+}

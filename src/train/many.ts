@@ -1,0 +1,75 @@
+/**
+ * Several trainings (configs × seeds) at once, each in its own worker thread so both cores
+ * work: tfjs-wasm runs one thread per model, so parallel runs are the way to use the machine.
+ */
+import { defaultWorkers, siblingModule, startWorker } from '../util/workers.js';
+import type { TrainingOverrides } from './config.js';
+import type { TrainRunResult } from './pipeline.js';
+
+export interface TrainJob {
+  /** Shipped config name or YAML path. */
+  config: string;
+  data: string;
+  out: string;
+  overrides?: TrainingOverrides;
+  resume?: boolean;
+  backend?: 'wasm' | 'cpu';
+}
+
+export type TrainJobOutcome =
+  | { job: TrainJob; ok: true; result: TrainRunResult }
+  | { job: TrainJob; ok: false; error: string };
+
+/** Message a training worker posts when done. */
+export type TrainWorkerReply = { ok: true; result: TrainRunResult } | { ok: false; error: string };
+
+export interface TrainManyOptions {
+  /** Parallel trainings (default: every core). */
+  workers?: number;
+  /** Called as each job ends, in completion order. */
+  onDone?(outcome: TrainJobOutcome): void;
+  signal?: AbortSignal;
+}
+
+/** Run every job (a failure is reported for its job; the others go on). Results in job order. */
+export async function trainMany(jobs: TrainJob[], opts: TrainManyOptions = {}): Promise<TrainJobOutcome[]> {
+  const workers = Math.max(1, Math.min(opts.workers ?? defaultWorkers(), jobs.length));
+  const results = new Array<TrainJobOutcome>(jobs.length);
+  let next = 0;
+  const live = new Set<ReturnType<typeof startWorker>>();
+  const onAbort = (): void => live.forEach((w) => w.postMessage({ type: 'abort' }));
+  opts.signal?.addEventListener('abort', onAbort);
+  const runOne = (job: TrainJob): Promise<TrainJobOutcome> =>
+    new Promise((resolveJob) => {
+      const worker = startWorker(siblingModule(import.meta.url, 'worker'), { workerData: job });
+      live.add(worker);
+      let settled = false;
+      const settle = (o: TrainJobOutcome): void => {
+        if (settled) return;
+        settled = true;
+        live.delete(worker);
+        resolveJob(o);
+      };
+      worker.on('message', (reply: TrainWorkerReply) => {
+        settle(reply.ok ? { job, ok: true, result: reply.result } : { job, ok: false, error: reply.error });
+        void worker.terminate();
+      });
+      worker.on('error', (err) => settle({ job, ok: false, error: err.message }));
+      worker.on('exit', (code) =>
+        settle({ job, ok: false, error: `training worker exited with code ${code}` }),
+      );
+    });
+  const lane = async (): Promise<void> => {
+    while (next < jobs.length) {
+      const k = next++;
+      results[k] = await runOne(jobs[k]);
+      opts.onDone?.(results[k]);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: workers }, lane));
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+  return results;
+}

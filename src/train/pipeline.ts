@@ -1,0 +1,253 @@
+/**
+ * One training, end to end: dataset directory + config → features (extracted into the cache
+ * when missing) → model → run directory with the best model, tuned thresholds, predictions
+ * and the evaluation. `trainOnData` is the same from prepared arrays (tests, benchmarks).
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadDataset } from '../data/load.js';
+import { evaluate } from '../eval/metrics.js';
+import { toPredictionRows, writePredictions } from '../eval/predictions.js';
+import { tuneThresholds, writeThresholds } from '../eval/thresholds.js';
+import { extractFeaturesWithReport } from '../features/extract.js';
+import { specFor } from '../models/registry.js';
+import type { InputSpec, ModelSpec } from '../models/spec.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import {
+  configToYaml,
+  inputModality,
+  withOverrides,
+  type TrainConfig,
+  type TrainingOverrides,
+} from './config.js';
+import { assembleTrainingData, rowsOf, type Normalizer, type SplitData, type TrainingData } from './data.js';
+import { RUN_FILES, saveLayersModel, versions, writeRunInfo, type RunInfo } from './run.js';
+import { CHECKPOINT_FILE, fit, predictSplit, type FitResult } from './trainer.js';
+
+export interface TrainRunOptions {
+  /** Run directory to create (or continue with `resume`). */
+  out: string;
+  resume?: boolean;
+  signal?: AbortSignal;
+  /** Progress bar label, or false for none. */
+  progress?: string | false;
+  /** Stop after this many epochs in this call (tests of resume). */
+  maxEpochsThisCall?: number;
+  backend?: 'wasm' | 'cpu';
+}
+
+export interface TrainRunResult {
+  dir: string;
+  status: RunInfo['status'];
+  fit: Omit<FitResult, 'built'>;
+  /** Test metrics at 0.5 and with dev-tuned thresholds (absent when interrupted or no test split). */
+  test?: { at05: EvalSummary; tuned: EvalSummary };
+}
+
+export interface EvalSummary {
+  micro: number;
+  macro: number;
+  weighted: number;
+  samples: number;
+}
+
+export class RunExistsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunExistsError';
+  }
+}
+
+function checkOut(out: string, resume: boolean | undefined): void {
+  if (!resume && existsSync(join(out, CHECKPOINT_FILE))) {
+    throw new RunExistsError(
+      `${out} already holds a training run: pass --resume to continue it, or choose another --out`,
+    );
+  }
+  mkdirSync(out, { recursive: true });
+}
+
+/** Train a config on a dataset directory into `opts.out`. */
+export async function trainFromConfig(
+  config: TrainConfig,
+  dataDir: string,
+  opts: TrainRunOptions & { overrides?: TrainingOverrides; extractWorkers?: number },
+): Promise<TrainRunResult> {
+  const cfg = opts.overrides ? withOverrides(config, opts.overrides) : config;
+  const out = resolve(opts.out);
+  checkOut(out, opts.resume);
+  const dataset = await loadDataset(dataDir);
+  const features = [];
+  for (const input of cfg.inputs) {
+    if (input.kind !== 'features') {
+      throw new Error(`input '${input.id}': '${input.kind}' inputs are not supported by this trainer yet`);
+    }
+    const r = await extractFeaturesWithReport(
+      dataset,
+      { name: input.encoder, options: input.options },
+      { workers: opts.extractWorkers, progress: opts.progress !== false },
+    );
+    features.push({ input, features: r.features, report: r.report });
+  }
+  const assembled = assembleTrainingData(
+    dataset,
+    features.map((f) => ({ id: f.input.id, features: f.features, normalize: f.input.normalize })),
+  );
+  const inputs: InputSpec[] = features.map((f) => ({
+    id: f.input.id,
+    modality: inputModality(f.input),
+    source: {
+      kind: 'features',
+      encoder: f.input.encoder,
+      options: f.input.options,
+      normalize: f.input.normalize,
+    },
+    shape: [f.features.dim],
+    dtype: 'float32',
+  }));
+  const { type, ...options } = cfg.model;
+  const spec = specFor(type, options, { labels: dataset.labels, inputs });
+  const missingCount = (m: Uint8Array): number => m.reduce((a, b) => a + b, 0);
+  const info: RunInfo = {
+    name: cfg.name,
+    status: 'running',
+    createdAt: new Date().toISOString(),
+    updatedAt: new Date().toISOString(),
+    data: {
+      path: dataset.root,
+      name: dataset.name,
+      format: dataset.format,
+      labels: dataset.labels,
+      sizes: { train: assembled.data.train.n, dev: assembled.data.dev.n, test: assembled.data.test?.n ?? 0 },
+    },
+    features: features.map((f, k) => ({
+      input: f.input.id,
+      encoder: f.input.encoder,
+      options: f.input.options,
+      cacheEntry: f.report.dir,
+      dim: f.features.dim,
+      missing: {
+        train: missingCount(assembled.data.train.missing[k]),
+        dev: missingCount(assembled.data.dev.missing[k]),
+        test: missingCount(assembled.data.test?.missing[k] ?? new Uint8Array()),
+      },
+    })),
+    versions: versions(),
+    seed: cfg.training.seed,
+    droppedTrain: assembled.droppedTrain.length,
+  };
+  return trainOnData(cfg, spec, assembled.data, assembled.normalizers, { ...opts, out }, info);
+}
+
+/** Train prepared data into a run directory (what trainFromConfig does after loading features). */
+export async function trainOnData(
+  config: TrainConfig,
+  spec: ModelSpec,
+  data: TrainingData,
+  normalizers: Normalizer[],
+  opts: TrainRunOptions,
+  info?: RunInfo,
+): Promise<TrainRunResult> {
+  const out = resolve(opts.out);
+  checkOut(out, opts.resume);
+  const runInfo: RunInfo = info ?? {
+    name: config.name,
+    status: 'running',
+    createdAt: new Date().toISOString(),
+    updatedAt: new Date().toISOString(),
+    data: {
+      path: '(in memory)',
+      name: 'in-memory',
+      format: 'synthetic',
+      labels: data.labels,
+      sizes: { train: data.train.n, dev: data.dev.n, test: data.test?.n ?? 0 },
+    },
+    features: spec.inputs.map((i, k) => ({
+      input: i.id,
+      encoder: i.source.encoder,
+      dim: data.dims[k],
+      missing: {},
+    })),
+    versions: versions(),
+    seed: config.training.seed,
+  };
+  writeFileAtomic(join(out, RUN_FILES.config), configToYaml(config));
+  writeJsonAtomic(join(out, RUN_FILES.spec), spec);
+  writeJsonAtomic(join(out, RUN_FILES.preprocess), normalizers);
+  writeRunInfo(out, runInfo);
+
+  const t0 = performance.now();
+  const result = await fit(spec, data, {
+    settings: config.training,
+    dir: out,
+    resume: opts.resume,
+    signal: opts.signal,
+    progress: opts.progress ?? `train ${config.name}`,
+    maxEpochsThisCall: opts.maxEpochsThisCall,
+    backend: opts.backend,
+  });
+  const { built, ...fitSummary } = result;
+  const summary: RunInfo = {
+    ...runInfo,
+    epochsRun: result.history.length,
+    bestEpoch: result.bestEpoch,
+    bestDevMacroF1: result.bestDevMacroF1,
+    stopReason: result.stopReason,
+    trainSeconds: (runInfo.trainSeconds ?? 0) + (performance.now() - t0) / 1000,
+  };
+  if (result.stopReason === 'interrupted') {
+    writeRunInfo(out, { ...summary, status: 'interrupted' });
+    built.model.dispose();
+    return { dir: out, status: 'interrupted', fit: fitSummary };
+  }
+
+  await saveLayersModel(built.model, join(out, RUN_FILES.modelDir));
+  const L = data.labels.length;
+  const devProb = predictSplit(built.model, data.dev, data.dims);
+  const devTrue = rowsOf(data.dev.y, data.dev.n, L);
+  const devRows = rowsOf(devProb, data.dev.n, L);
+  const thresholds = tuneThresholds(devTrue, devRows);
+  writeThresholds(join(out, RUN_FILES.thresholds), { labels: data.labels, thresholds, tunedOn: 'dev' });
+  writePredictions(join(out, RUN_FILES.predictionsDev), toPredictionRows(data.dev.ids, devRows, data.labels));
+  const evalJson: Record<string, unknown> = {
+    run: config.name,
+    bestEpoch: result.bestEpoch,
+    dev: {
+      at05: evaluate(devTrue, devRows, data.labels, { threshold: 0.5 }),
+      tuned: evaluate(devTrue, devRows, data.labels, { threshold: thresholds }),
+    },
+  };
+  let test: TrainRunResult['test'];
+  if (data.test && data.test.n > 0) {
+    const { at05, tuned } = evaluateSplit(
+      built.model,
+      data.test,
+      data,
+      thresholds,
+      join(out, RUN_FILES.predictionsTest),
+    );
+    evalJson.test = { at05, tuned };
+    test = { at05: at05.f1, tuned: tuned.f1 };
+  }
+  writeJsonAtomic(join(out, RUN_FILES.eval), evalJson);
+  writeRunInfo(out, { ...summary, status: 'done' });
+  built.model.dispose();
+  return { dir: out, status: 'done', fit: fitSummary, test };
+}
+
+function evaluateSplit(
+  model: FitResult['built']['model'],
+  split: SplitData,
+  data: TrainingData,
+  thresholds: number[],
+  predictionsPath: string,
+): { at05: ReturnType<typeof evaluate>; tuned: ReturnType<typeof evaluate> } {
+  const L = data.labels.length;
+  const prob = rowsOf(predictSplit(model, split, data.dims), split.n, L);
+  const truth = rowsOf(split.y, split.n, L);
+  writePredictions(predictionsPath, toPredictionRows(split.ids, prob, data.labels));
+  return {
+    at05: evaluate(truth, prob, data.labels, { threshold: 0.5 }),
+    tuned: evaluate(truth, prob, data.labels, { threshold: thresholds }),
+  };
+}

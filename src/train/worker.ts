@@ -1,0 +1,30 @@
+/** Worker thread of trainMany: trains one job and posts the result. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { loadConfig } from './config.js';
+import type { TrainJob, TrainWorkerReply } from './many.js';
+import { trainFromConfig } from './pipeline.js';
+
+const job = workerData as TrainJob;
+const controller = new AbortController();
+parentPort!.on('message', (m: { type: string }) => {
+  if (m.type === 'abort') controller.abort();
+});
+
+try {
+  const result = await trainFromConfig(loadConfig(job.config), job.data, {
+    out: job.out,
+    resume: job.resume,
+    overrides: job.overrides,
+    signal: controller.signal,
+    backend: job.backend,
+    // One thread per training: the parallelism is across trainings.
+    extractWorkers: 0,
+    progress: false,
+  });
+  parentPort!.postMessage({ ok: true, result } satisfies TrainWorkerReply);
+} catch (err) {
+  parentPort!.postMessage({
+    ok: false,
+    error: err instanceof Error ? err.message : String(err),
+  } satisfies TrainWorkerReply);
+}
