@@ -127,10 +127,16 @@ export function formatCheckReport(r: CheckReport): string {
         ['with overview', String(r.withPlot)],
       ]
     : [
-        ['ids in split.json', String(r.scanned)],
+        [r.format === 'mmimdb-hdf5' ? 'movies in file' : 'ids in split.json', String(r.scanned)],
         ['valid movies', String(r.valid)],
         ['with plot', String(r.withPlot)],
-        ['with poster', `${r.withPoster}${r.postersVerified ? ' (all decoded)' : ' (not decoded)'}`],
+        [
+          'with poster',
+          // The HDF5 layout holds images and features inside the file: no poster files to decode.
+          r.format === 'mmimdb-hdf5'
+            ? `${r.withPoster} (poster files; the HDF5 holds its own images)`
+            : `${r.withPoster}${r.postersVerified ? ' (all decoded)' : ' (not decoded)'}`,
+        ],
       ];
   head.push(['split (train / dev / test)', `${r.perSplit.train} / ${r.perSplit.dev} / ${r.perSplit.test}`]);
   head.push(['issues', `${r.errors} errors, ${r.warnings} warnings`]);
