@@ -19,3 +19,4 @@ export * from './text/index.js';
 export * from './eval/index.js';
 export * from './models/index.js';
 export * from './train/index.js';
+export * from './report/index.js';
