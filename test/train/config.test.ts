@@ -1,0 +1,83 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  ConfigError,
+  loadConfig,
+  parseConfig,
+  resolveConfigPath,
+  shippedConfigNames,
+  withOverrides,
+} from '../../src/train/config.js';
+import { specFor } from '../../src/models/index.js';
+import { tempDir } from '../helpers/shared.js';
+
+const valid = {
+  name: 'tiny',
+  inputs: [{ id: 'plot', encoder: 'glove-mean' }],
+  model: { type: 'mlp', hidden: [8] },
+  training: { epochs: 3 },
+};
+
+test('every shipped config loads, validates and makes a spec', () => {
+  const names = shippedConfigNames();
+  assert.ok(names.includes('poster-frozen') && names.includes('text-mlp-meanglove'), names.join(','));
+  for (const name of names) {
+    const c = loadConfig(name);
+    assert.equal(c.name, name);
+    const { type, ...options } = c.model;
+    const inputs = c.inputs.map((i) => ({
+      id: i.id,
+      modality: 'plot' as const,
+      source: { kind: 'features' as const, encoder: i.encoder },
+      shape: [i.dim ?? 10],
+      dtype: 'float32' as const,
+    }));
+    const spec = specFor(type, options, { labels: ['a', 'b'], inputs });
+    assert.equal(spec.nodes.at(-1)!.op, 'output');
+  }
+});
+
+test('defaults fill the training settings', () => {
+  const c = parseConfig({ ...valid, training: undefined });
+  assert.equal(c.training.batchSize, 32);
+  assert.equal(c.training.classWeights, 'none');
+  assert.equal(c.inputs[0].normalize, 'zscore');
+});
+
+test('errors name the bad key', () => {
+  const bad = (raw: unknown, pattern: RegExp): void =>
+    assert.throws(
+      () => parseConfig(raw, 'x.yaml'),
+      (e: Error) => e instanceof ConfigError && pattern.test(e.message),
+    );
+  bad({ ...valid, training: { bachSize: 3 } }, /x\.yaml: unknown key 'training\.bachSize'/);
+  bad({ ...valid, training: { batchSize: -1 } }, /training\.batchSize/);
+  bad({ ...valid, training: { classWeights: 'sometimes' } }, /training\.classWeights/);
+  bad({ ...valid, model: { type: 'mlp', hidden: 'big' } }, /model\.hidden/);
+  bad({ ...valid, model: { type: 'transformer' } }, /unknown model type 'transformer'/);
+  bad({ ...valid, inputs: [] }, /inputs/);
+  bad({ ...valid, inputs: [{ id: 'Plot!', encoder: 'x' }] }, /inputs\.0\.id/);
+  bad({ ...valid, inputs: [valid.inputs[0], valid.inputs[0]] }, /duplicate id 'plot'/);
+});
+
+test('a YAML file path resolves, a bad name lists the shipped configs, bad YAML is reported', () => {
+  const dir = tempDir();
+  const file = join(dir, 'mine.yaml');
+  writeFileSync(
+    file,
+    'name: mine\ninputs:\n  - id: plot\n    encoder: glove-mean\nmodel:\n  type: logistic\n',
+  );
+  assert.equal(loadConfig(file).model.type, 'logistic');
+  assert.throws(() => resolveConfigPath('no-such-config'), /shipped: .*poster-frozen/);
+  const broken = join(dir, 'broken.yaml');
+  writeFileSync(broken, 'name: [unclosed\n');
+  assert.throws(() => loadConfig(broken), /not valid YAML/);
+});
+
+test('overrides apply and are validated', () => {
+  const c = parseConfig(valid);
+  assert.equal(withOverrides(c, { epochs: 9, lr: 0.01 }).training.epochs, 9);
+  assert.throws(() => withOverrides(c, { batchSize: 0 }), /training\.batchSize/);
+});
