@@ -11,6 +11,8 @@ export * from './data/check.js';
 export * from './data/stats.js';
 export * from './data/synth.js';
 export * from './data/hdf5.js';
+export * from './data/fetch.js';
+export * from './data/archive.js';
 export * from './features/types.js';
 export * from './features/index.js';
 export * from './engine/index.js';
