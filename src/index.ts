@@ -22,3 +22,4 @@ export * from './eval/index.js';
 export * from './models/index.js';
 export * from './train/index.js';
 export * from './report/index.js';
+export * from './predict/index.js';

@@ -1,0 +1,49 @@
+/** Plain-text rendering of a prediction for the terminal: genres sorted, with bars. */
+import type { Prediction } from './types.js';
+
+const BAR_WIDTH = 30;
+
+function bar(p: number, width = BAR_WIDTH): string {
+  const cells = Math.max(0, Math.min(width, Math.round(p * width)));
+  return '█'.repeat(cells) + '·'.repeat(width - cells);
+}
+
+export interface FormatOptions {
+  /** Show only the first `top` genres (default all). */
+  top?: number;
+}
+
+/** A table of every genre by probability, marking the predicted ones; then inputs and contributions. */
+export function formatPrediction(p: Prediction, opts: FormatOptions = {}): string {
+  const rows = Object.entries(p.scores).sort((a, b) => b[1] - a[1]);
+  const shown = opts.top ? rows.slice(0, opts.top) : rows;
+  const nameWidth = Math.max(5, ...shown.map(([g]) => g.length));
+  const predicted = new Set(p.genres);
+  const lines: string[] = [];
+  lines.push(
+    `predicted: ${p.genres.length ? p.genres.join(', ') : '(no genre above its threshold)'}  ` +
+      `[thresholds: ${p.thresholds.kind === 'tuned' ? 'tuned on dev' : '0.5'}]`,
+  );
+  lines.push('');
+  lines.push(`  ${'genre'.padEnd(nameWidth)}  prob   ${''.padEnd(BAR_WIDTH)}  thr`);
+  for (const [genre, prob] of shown) {
+    const mark = predicted.has(genre) ? '*' : ' ';
+    const thr = p.thresholds.values[genre];
+    lines.push(
+      `${mark} ${genre.padEnd(nameWidth)}  ${prob.toFixed(3)}  ${bar(prob)}  ${thr === undefined ? '' : thr.toFixed(2)}`,
+    );
+  }
+  lines.push('');
+  lines.push(`inputs used: ${p.inputsUsed.join(', ') || '(none)'}`);
+  for (const m of p.inputsMissing) lines.push(`input missing: ${m.input} (${m.reason})`);
+  if (p.inputsIgnored.length)
+    lines.push(`inputs ignored (this model does not read them): ${p.inputsIgnored.join(', ')}`);
+  if (p.contributions) {
+    lines.push('');
+    lines.push('contributions (GMU gate, share of the fused representation):');
+    for (const [m, share] of Object.entries(p.contributions)) {
+      lines.push(`  ${m.padEnd(8)} ${(share * 100).toFixed(1).padStart(5)}%  ${bar(share, 20)}`);
+    }
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,102 @@
+/**
+ * The gate hook: a gated fusion (the paper's GMU, the mixture of experts) exposes its gate so that
+ * a prediction can say how much each modality drove it. A model opts in with a spec node whose id
+ * is 'gmu_gate', 'moe_gate' or 'gate' (or any node with `params.role: 'gate'`). That layer outputs
+ * each modality's weight per hidden unit, modality-major in spec input order ([batch, m·units];
+ * for two modalities the paper's z and 1 − z). A modality's share is the mean of its weights.
+ */
+import { tf, tfl } from '../engine/index.js';
+import type { LayersModel } from '../models/build.js';
+import type { ModelSpec } from '../models/spec.js';
+
+type SymbolicTensor = InstanceType<typeof tfl.SymbolicTensor>;
+
+const GATE_NODE_IDS = ['gmu_gate', 'moe_gate', 'gate'];
+
+export interface GateInfo {
+  /** Spec node (and tfjs layer) id of the gate. */
+  node: string;
+  /** Whom each block of the gate's output weighs: the modality of each input, in spec order. */
+  modalities: string[];
+}
+
+/** The gate of a spec, or null when the model has none. */
+export function findGate(spec: ModelSpec): GateInfo | null {
+  const node =
+    spec.nodes.find((n) => n.params.role === 'gate') ?? spec.nodes.find((n) => GATE_NODE_IDS.includes(n.id));
+  if (!node || spec.inputs.length < 2) return null;
+  // Two inputs of the same modality (e.g. two poster encoders) are told apart by input id.
+  const modalities = spec.inputs.map((i) => i.modality);
+  const names = new Set(modalities).size === modalities.length ? modalities : spec.inputs.map((i) => i.id);
+  return { node: node.id, modalities: names };
+}
+
+export interface ForwardResult {
+  /** n × L probabilities, row-major. */
+  probs: Float32Array;
+  /** n × m shares (rows sum to 1), row-major in `GateInfo.modalities` order; absent without a gate. */
+  shares?: Float32Array;
+}
+
+/**
+ * Runs a model on prepared (normalised) inputs; with a gate, one pass yields both the
+ * probabilities and the gate (a second model over the same layers, so weights are shared).
+ */
+export class Forward {
+  readonly gate: GateInfo | null;
+  private readonly gated: LayersModel | null = null;
+
+  constructor(
+    private readonly model: LayersModel,
+    spec: ModelSpec,
+  ) {
+    let gate = findGate(spec);
+    if (gate) {
+      const layer = model.getLayer(gate.node);
+      const z = (Array.isArray(layer.output) ? layer.output[0] : layer.output) as SymbolicTensor;
+      const width = z.shape[z.shape.length - 1];
+      if (typeof width === 'number' && width % gate.modalities.length === 0) {
+        this.gated = tfl.model({ inputs: model.inputs, outputs: [model.outputs[0], z] });
+      } else gate = null; // not the modality-major layout: say nothing rather than guess
+    }
+    this.gate = gate;
+  }
+
+  run(xs: Float32Array[], n: number, dims: number[]): ForwardResult {
+    return tf.tidy(() => {
+      const ts = xs.map((m, k) => tf.tensor2d(m, [n, dims[k]]));
+      const arg = ts.length === 1 ? ts[0] : ts;
+      if (!this.gated || !this.gate) {
+        const probs = this.model.predict(arg) as tf.Tensor;
+        return { probs: Float32Array.from(probs.dataSync() as Float32Array) };
+      }
+      const [probs, w] = this.gated.predict(arg) as tf.Tensor[];
+      const m = this.gate.modalities.length;
+      const raw = tf.mean(tf.reshape(w, [n, m, -1]), 2);
+      // Renormalised so the shares sum to 1 even for a gate that does not (e.g. z alone).
+      const shares = tf.div(raw, tf.maximum(tf.sum(raw, 1, true), 1e-9));
+      return {
+        probs: Float32Array.from(probs.dataSync() as Float32Array),
+        shares: Float32Array.from(shares.dataSync() as Float32Array),
+      };
+    });
+  }
+
+  /** Row `r`'s shares as {modality: share}. */
+  contributions(shares: Float32Array, r: number): Record<string, number> | undefined {
+    if (!this.gate) return undefined;
+    const m = this.gate.modalities.length;
+    return Object.fromEntries(this.gate.modalities.map((name, k) => [name, shares[r * m + k]]));
+  }
+
+  /**
+   * The predictions file's `gate` field (what the report reads): for two modalities the poster's
+   * share (else the first input's), for more an object {modality: share}.
+   */
+  gateField(shares: Float32Array, r: number): number | Record<string, number> | undefined {
+    if (!this.gate) return undefined;
+    const m = this.gate.modalities.length;
+    if (m === 2) return shares[r * m + Math.max(0, this.gate.modalities.indexOf('poster'))];
+    return this.contributions(shares, r);
+  }
+}
