@@ -20,11 +20,11 @@ import * as tar from 'tar';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { progress } from '../util/progress.js';
 
-export interface ExtractOptions {
+export interface ArchiveExtractOptions {
   silent?: boolean;
 }
 
-export interface ExtractResult {
+export interface ArchiveExtractResult {
   /** Top-level entries the archive put in the target folder. */
   entries: string[];
   /** False when the marker showed that this archive had already been extracted here. */
@@ -43,8 +43,8 @@ function markerPath(dir: string, archive: string): string {
 export async function extractArchive(
   archive: string,
   dir: string,
-  opts: ExtractOptions = {},
-): Promise<ExtractResult> {
+  opts: ArchiveExtractOptions = {},
+): Promise<ArchiveExtractResult> {
   if (!isTarArchive(archive)) {
     throw new Error(`${archive}: unsupported archive type (expected .tar.gz, .tgz or .tar)`);
   }
