@@ -434,7 +434,11 @@ export async function loadMmimdbHdf5(path: string, opts: Hdf5LoadOptions = {}): 
     for (let start = 0; start < n; start += block) {
       const stop = Math.min(n, start + block);
       const rows = readRows(ds, start, stop);
-      for (let k = 0; k < rows.length; k++) data[start * dim + k] = Number(rows[k]);
+      if (rows instanceof Float32Array || rows instanceof Float64Array || rows instanceof Int32Array) {
+        data.set(rows, start * dim);
+      } else {
+        for (let k = 0; k < rows.length; k++) data[start * dim + k] = Number(rows[k]);
+      }
       bar.tick(stop - start);
     }
     bar.stop();
