@@ -140,6 +140,15 @@ export function stableJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
+/**
+ * Options that change what is computed. `cacheDir` (where an encoder keeps its own caches,
+ * such as the GloVe binary) changes nothing in the output, so it does not split the cache.
+ */
+export function identityOptions(options: Record<string, unknown>): Record<string, unknown> {
+  const { cacheDir: _cacheDir, ...rest } = options;
+  return rest;
+}
+
 export function idsHash(ids: string[]): string {
   return sha256(ids.join('\n'));
 }
@@ -154,7 +163,7 @@ export function entryDir(cacheDir: string, id: EntryIdentity): string {
       kind: id.kind,
       key: id.encoder.key,
       name: id.encoder.name,
-      options: id.options,
+      options: identityOptions(id.options),
       dtype: id.dtype,
     }),
   ).slice(0, 12);

@@ -3,6 +3,8 @@
  * runs): poster colour statistics computed with sharp, and a hashed bag of words over plots.
  * Importing this module registers them, with this module's URL so worker threads can too.
  */
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import type { Dataset, SplitName } from '../../src/data/types.js';
 import { registerEncoder } from '../../src/features/registry.js';
@@ -89,4 +91,36 @@ export function subset(dataset: Dataset, n: number): Dataset {
     Object.entries(dataset.splits).map(([k, ids]) => [k, ids.filter((id) => keep.has(id))]),
   ) as Record<SplitName, string[]>;
   return { ...dataset, records, splits };
+}
+
+/**
+ * A dataset folder in the MM-IMDB layout holding the given movies of the sample (symlinks to the
+ * real files, so nothing is copied): lets a test run the CLI on a few real movies.
+ */
+export function sampleSubsetDir(sampleRoot: string, ids: Record<SplitName, string[]>, dir: string): string {
+  mkdirSync(join(dir, 'dataset'), { recursive: true });
+  for (const id of Object.values(ids).flat()) {
+    for (const ext of ['json', 'jpeg']) {
+      const src = join(sampleRoot, 'dataset', `${id}.${ext}`);
+      if (existsSync(src)) symlinkSync(src, join(dir, 'dataset', `${id}.${ext}`));
+    }
+  }
+  writeFileSync(join(dir, 'split.json'), JSON.stringify(ids));
+  return dir;
+}
+
+/** The sample's split.json, with each split cut to its first n[split] ids. */
+export function sampleSplits(
+  sampleRoot: string,
+  n: Partial<Record<SplitName, number>>,
+): Record<SplitName, string[]> {
+  const split = JSON.parse(readFileSync(join(sampleRoot, 'split.json'), 'utf8')) as Record<
+    SplitName,
+    string[]
+  >;
+  return {
+    train: split.train.slice(0, n.train ?? 0),
+    dev: split.dev.slice(0, n.dev ?? 0),
+    test: split.test.slice(0, n.test ?? 0),
+  };
 }
