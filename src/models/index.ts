@@ -5,3 +5,4 @@ export * from './registry.js';
 export * from './build.js';
 export * from './random.js';
 import './head.js';
+export * from './fusion/index.js';

@@ -4,6 +4,9 @@
  * import (src/models/index.ts imports them all); fusions and sequence models add files.
  */
 import { z } from 'zod';
+import type { TrainConfig } from '../train/config.js';
+import type { TrainRunOptions, TrainRunResult } from '../train/pipeline.js';
+import type { LayersModel } from './build.js';
 import type { InputSpec, ModelSpec } from './spec.js';
 
 export interface ModelBuildContext {
@@ -17,6 +20,16 @@ export interface ModelFamily<O = unknown> {
   /** Options of the family (everything under `model:` except `type`). */
   options: z.ZodType<O>;
   build(options: O, ctx: ModelBuildContext): ModelSpec;
+  /** Extra fields for each prediction row (e.g. a fusion's gate and the inputs it used); x normalised. */
+  annotate?(
+    model: LayersModel,
+    spec: ModelSpec,
+    x: Float32Array[],
+    missing: Uint8Array[],
+    n: number,
+  ): Record<string, unknown>[];
+  /** A family not trained as one tfjs model (late fusion of trained runs) trains itself. */
+  train?(config: TrainConfig, dataDir: string, opts: TrainRunOptions): Promise<TrainRunResult>;
 }
 
 const families = new Map<string, ModelFamily<unknown>>();

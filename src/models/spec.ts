@@ -64,6 +64,12 @@ export interface SpecEdge {
   index: number;
 }
 
+/**
+ * Ops that may end a spec: each ends in a sigmoid layer named after the node whose input is
+ * the logits (build.ts reads them there). 'output' is a Dense; fusions add a mixture output.
+ */
+export const OUTPUT_OPS = new Set<string>(['output']);
+
 /** Every edge of the graph (for the diagram and for validation). */
 export function specEdges(spec: ModelSpec): SpecEdge[] {
   const edges: SpecEdge[] = [];
@@ -96,7 +102,8 @@ export function validateSpec(spec: ModelSpec): void {
   }
   const out = spec.nodes.find((n) => n.id === spec.output);
   if (!out) fail(`output node '${spec.output}' does not exist`);
-  if (out!.op !== 'output') fail(`output node '${spec.output}' must be an 'output' op, not '${out!.op}'`);
+  if (!OUTPUT_OPS.has(out!.op))
+    fail(`output node '${spec.output}' must be one of the output ops (${[...OUTPUT_OPS].join(', ')}), not '${out!.op}'`);
   if (out!.params.units !== spec.labels.length) {
     fail(`output node has ${String(out!.params.units)} units for ${spec.labels.length} labels`);
   }

@@ -20,6 +20,11 @@ const inputSchema = z.strictObject({
   kind: z.enum(['features', 'sequence']).default('features'),
   modality: z.enum(['poster', 'plot', 'title', 'companies']).optional(),
   normalize: z.enum(['zscore', 'l2', 'none']).default('zscore'),
+  /**
+   * Training-only views of this input, each an options overlay (e.g. `{flip: true}` for the
+   * mirrored poster): every view adds one more copy of each training movie (augmentation).
+   */
+  trainViews: z.array(z.record(z.string(), z.unknown())).optional(),
   /** Feature size, only needed to draw a diagram without data (training reads it from the features). */
   dim: z.number().int().positive().optional(),
 });
@@ -37,6 +42,11 @@ export const trainingSchema = z.strictObject({
   /** Stop after this many epochs without a better dev macro-F1 (0: never stop early). */
   patience: z.number().int().min(0).default(5),
   seed: z.number().int().min(0).default(42),
+  /**
+   * Modality dropout: each epoch, a training movie with two or more inputs present loses one of
+   * them (chosen uniformly; its row zeroed, as a missing input reads) with this probability.
+   */
+  modalityDropout: z.number().min(0).max(0.9).default(0),
   /** Decision threshold of the dev macro-F1 that selects the best epoch. */
   threshold: z.number().gt(0).lt(1).default(0.5),
 });

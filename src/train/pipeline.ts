@@ -7,10 +7,11 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadDataset } from '../data/load.js';
 import { evaluate } from '../eval/metrics.js';
-import { toPredictionRows, writePredictions } from '../eval/predictions.js';
+import { toPredictionRows, writePredictions, type PredictionRow } from '../eval/predictions.js';
 import { tuneThresholds, writeThresholds } from '../eval/thresholds.js';
-import { extractFeaturesWithReport } from '../features/extract.js';
-import { specFor } from '../models/registry.js';
+import { extractFeaturesWithReport, extractSequencesWithReport } from '../features/extract.js';
+import type { FeatureMatrix, SequenceFeatures } from '../features/types.js';
+import { getModelFamily, specFor } from '../models/registry.js';
 import type { InputSpec, ModelSpec } from '../models/spec.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import {
@@ -20,6 +21,7 @@ import {
   type TrainConfig,
   type TrainingOverrides,
 } from './config.js';
+import { prepareInputOptions } from './inputs.js';
 import { assembleTrainingData, rowsOf, type Normalizer, type SplitData, type TrainingData } from './data.js';
 import { RUN_FILES, saveLayersModel, versions, writeRunInfo, type RunInfo } from './run.js';
 import { CHECKPOINT_FILE, fit, predictSplit, type FitResult } from './trainer.js';
@@ -75,35 +77,56 @@ export async function trainFromConfig(
 ): Promise<TrainRunResult> {
   const cfg = opts.overrides ? withOverrides(config, opts.overrides) : config;
   const out = resolve(opts.out);
+  const ownTrainer = getModelFamily(cfg.model.type).train;
+  if (ownTrainer) return ownTrainer(cfg, dataDir, { ...opts, out });
   checkOut(out, opts.resume);
   const dataset = await loadDataset(dataDir);
-  const features = [];
+  const features: Array<{
+    input: (typeof cfg.inputs)[number];
+    options: Record<string, unknown>;
+    features: FeatureMatrix | SequenceFeatures;
+    views: FeatureMatrix[];
+    report: { dir: string };
+  }> = [];
+  const extractOpts = { workers: opts.extractWorkers, progress: opts.progress !== false };
   for (const input of cfg.inputs) {
-    if (input.kind !== 'features') {
-      throw new Error(`input '${input.id}': '${input.kind}' inputs are not supported by this trainer yet`);
+    // Options fitted on the training split where the encoder needs them (TF-IDF, vocabularies).
+    const options = await prepareInputOptions(input.encoder, input.options, dataset);
+    const encoder = { name: input.encoder, options };
+    const r =
+      input.kind === 'sequence'
+        ? await extractSequencesWithReport(dataset, { ...extractOpts, encoder })
+        : await extractFeaturesWithReport(dataset, encoder, extractOpts);
+    const views: FeatureMatrix[] = [];
+    for (const view of input.trainViews ?? []) {
+      const v = { name: input.encoder, options: { ...options, ...view } };
+      views.push((await extractFeaturesWithReport(dataset, v, extractOpts)).features);
     }
-    const r = await extractFeaturesWithReport(
-      dataset,
-      { name: input.encoder, options: input.options },
-      { workers: opts.extractWorkers, progress: opts.progress !== false },
-    );
-    features.push({ input, features: r.features, report: r.report });
+    features.push({ input, options, features: r.features, views, report: r.report });
   }
   const assembled = assembleTrainingData(
     dataset,
-    features.map((f) => ({ id: f.input.id, features: f.features, normalize: f.input.normalize })),
+    features.map((f) => ({
+      id: f.input.id,
+      features: f.features,
+      normalize: f.input.normalize,
+      trainViews: f.views,
+    })),
   );
-  const inputs: InputSpec[] = features.map((f) => ({
+  const inputs: InputSpec[] = features.map((f, k) => ({
     id: f.input.id,
     modality: inputModality(f.input),
     source: {
-      kind: 'features',
+      kind: f.input.kind,
       encoder: f.input.encoder,
-      options: f.input.options,
+      options: f.options,
       normalize: f.input.normalize,
     },
-    shape: [f.features.dim],
-    dtype: 'float32',
+    shape:
+      f.input.kind === 'sequence'
+        ? [Number(f.options.maxLen ?? assembled.data.dims[k])]
+        : [(f.features as FeatureMatrix).dim],
+    dtype: f.input.kind === 'sequence' ? 'int32' : 'float32',
   }));
   const { type, ...options } = cfg.model;
   const spec = specFor(type, options, { labels: dataset.labels, inputs });
@@ -125,7 +148,7 @@ export async function trainFromConfig(
       encoder: f.input.encoder,
       options: f.input.options,
       cacheEntry: f.report.dir,
-      dim: f.features.dim,
+      dim: assembled.data.dims[k],
       missing: {
         train: missingCount(assembled.data.train.missing[k]),
         dev: missingCount(assembled.data.dev.missing[k]),
@@ -208,7 +231,12 @@ export async function trainOnData(
   const devRows = rowsOf(devProb, data.dev.n, L);
   const thresholds = tuneThresholds(devTrue, devRows);
   writeThresholds(join(out, RUN_FILES.thresholds), { labels: data.labels, thresholds, tunedOn: 'dev' });
-  writePredictions(join(out, RUN_FILES.predictionsDev), toPredictionRows(data.dev.ids, devRows, data.labels));
+  const annotate = getModelFamily(spec.family).annotate;
+  const rowsWithExtras = (split: SplitData, rows: Float32Array[]): PredictionRow[] => {
+    const extras = annotate?.(built.model, spec, split.x, split.missing, split.n);
+    return toPredictionRows(split.ids, rows, data.labels).map((r, i) => ({ ...r, ...extras?.[i] }));
+  };
+  writePredictions(join(out, RUN_FILES.predictionsDev), rowsWithExtras(data.dev, devRows));
   const evalJson: Record<string, unknown> = {
     run: config.name,
     bestEpoch: result.bestEpoch,
@@ -225,6 +253,7 @@ export async function trainOnData(
       data,
       thresholds,
       join(out, RUN_FILES.predictionsTest),
+      rowsWithExtras,
     );
     evalJson.test = { at05, tuned };
     test = { at05: at05.f1, tuned: tuned.f1 };
@@ -241,11 +270,12 @@ function evaluateSplit(
   data: TrainingData,
   thresholds: number[],
   predictionsPath: string,
+  toRows: (split: SplitData, rows: Float32Array[]) => PredictionRow[],
 ): { at05: ReturnType<typeof evaluate>; tuned: ReturnType<typeof evaluate> } {
   const L = data.labels.length;
   const prob = rowsOf(predictSplit(model, split, data.dims), split.n, L);
   const truth = rowsOf(split.y, split.n, L);
-  writePredictions(predictionsPath, toPredictionRows(split.ids, prob, data.labels));
+  writePredictions(predictionsPath, toRows(split, prob));
   return {
     at05: evaluate(truth, prob, data.labels, { threshold: 0.5 }),
     tuned: evaluate(truth, prob, data.labels, { threshold: thresholds }),

@@ -1,0 +1,123 @@
+/**
+ * What every fusion shares: per-modality branches (input dropout, a projection to a small
+ * common size so a 1,280-d poster vector cannot swamp a 100-d plot vector), the classifier
+ * head after the fusion, and the spec's frame.
+ */
+import { z } from 'zod';
+import type { ModelBuildContext } from '../registry.js';
+import { SpecBuilder, type InputSpec, type ModelSpec } from '../spec.js';
+
+export const activation = z.enum(['relu', 'tanh', 'sigmoid', 'elu', 'selu', 'softplus', 'linear']);
+export const rate = z.number().min(0).max(0.95);
+
+/** Settings one input may override (keyed by input id under `branches:`). */
+const branchOverride = z.strictObject({
+  project: z.number().int().min(0).optional(),
+  inputDropout: rate.optional(),
+});
+
+/** Options of the per-modality branches, shared by every fusion family. */
+export const branchOptions = {
+  /** Project each input to this size before fusing (0: fuse the raw inputs, the naive baseline). */
+  project: z.number().int().min(0).default(64),
+  projectActivation: activation.default('relu'),
+  /** Dropout on each input vector (before the projection). */
+  inputDropout: rate.default(0),
+  /** Dropout on each projection. */
+  projectDropout: rate.default(0),
+  /** Per-input overrides, e.g. `{ poster: { inputDropout: 0.5 } }`. */
+  branches: z.record(z.string(), branchOverride).default({}),
+};
+
+/** Options of the classifier after the fusion. */
+export const headOptions = {
+  head: z.enum(['maxout', 'mlp']).default('maxout'),
+  /** Hidden layers of the classifier ([] : the output layer directly on the fused vector). */
+  hidden: z.array(z.number().int().positive()).default([]),
+  pieces: z.number().int().min(2).max(16).default(2),
+  headActivation: activation.default('relu'),
+  /** Dropout on the fused vector and after each hidden layer. */
+  dropout: rate.default(0.5),
+};
+
+const branchSchema = z.object(branchOptions);
+const headSchema = z.object(headOptions);
+export type BranchOptions = z.infer<typeof branchSchema>;
+export type HeadOptions = z.infer<typeof headSchema>;
+
+export function requireFlatInputs(ctx: ModelBuildContext, family: string, min: number): void {
+  if (ctx.inputs.length < min) {
+    throw new Error(`a '${family}' fusion needs at least ${min} inputs, got ${ctx.inputs.length}`);
+  }
+  for (const i of ctx.inputs) {
+    if (i.shape.length !== 1) {
+      throw new Error(`input '${i.id}' has shape [${i.shape}]: fusions take flat feature vectors`);
+    }
+  }
+}
+
+export const branchGroup = (input: InputSpec): string => `${input.id} branch`;
+
+/**
+ * One modality's branch: input dropout, then a projection to `project` units (none when 0).
+ * Returns the node id of the branch's output and its size.
+ */
+export function branch(b: SpecBuilder, input: InputSpec, o: BranchOptions): { id: string; units: number } {
+  const over = o.branches[input.id] ?? {};
+  const inputDropout = over.inputDropout ?? o.inputDropout;
+  const project = over.project ?? o.project;
+  const group = branchGroup(input);
+  let x = input.id;
+  if (inputDropout > 0)
+    x = b.add('dropout', [x], { rate: inputDropout }, { id: `${input.id}_input_dropout`, group });
+  if (project === 0) return { id: x, units: input.shape[0] };
+  x = b.add(
+    'dense',
+    [x],
+    { units: project, activation: o.projectActivation },
+    { id: `${input.id}_project`, group },
+  );
+  if (o.projectDropout > 0)
+    x = b.add('dropout', [x], { rate: o.projectDropout }, { id: `${input.id}_project_dropout`, group });
+  return { id: x, units: project };
+}
+
+/** Fail on `branches:` keys that name no input (a typo would silently do nothing). */
+export function checkBranchKeys(ctx: ModelBuildContext, o: BranchOptions): void {
+  const ids = new Set(ctx.inputs.map((i) => i.id));
+  for (const k of Object.keys(o.branches)) {
+    if (!ids.has(k)) throw new Error(`model.branches.${k}: no input '${k}' (inputs: ${[...ids].join(', ')})`);
+  }
+}
+
+/** Dropout, hidden layers and the output layer over the fused vector; returns the output id. */
+export function classifier(b: SpecBuilder, x: string, o: HeadOptions, labels: number): string {
+  const group = 'classifier';
+  if (o.dropout > 0) x = b.add('dropout', [x], { rate: o.dropout }, { id: 'fused_dropout', group });
+  o.hidden.forEach((units, k) => {
+    x =
+      o.head === 'maxout'
+        ? b.add('maxout', [x], { units, pieces: o.pieces }, { id: `maxout_${k + 1}`, group })
+        : b.add('dense', [x], { units, activation: o.headActivation }, { id: `hidden_${k + 1}`, group });
+    if (o.dropout > 0) x = b.add('dropout', [x], { rate: o.dropout }, { id: `dropout_${k + 1}`, group });
+  });
+  return b.add('output', [x], { units: labels }, { id: 'output', group });
+}
+
+export function fusionSpec(
+  b: SpecBuilder,
+  ctx: ModelBuildContext,
+  family: string,
+  what: string,
+  output: string,
+): ModelSpec {
+  return {
+    specVersion: 1,
+    family,
+    title: `${what} of ${ctx.inputs.map((i) => `${i.id} (${i.source.encoder})`).join(' + ')}`,
+    labels: [...ctx.labels],
+    inputs: ctx.inputs,
+    nodes: b.nodes,
+    output,
+  };
+}

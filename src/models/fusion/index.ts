@@ -1,0 +1,14 @@
+/** The fusion model families; importing this module registers them (and their ops and layers). */
+import './ops.js';
+import './concat.js';
+import './sum.js';
+import './gmu.js';
+import './late.js';
+import './moe.js';
+
+export { GmuGate, GmuCombine, MissingEmbedding, ExpertGate, MixtureLogits, presenceOf } from './layers.js';
+export { annotateFusion, gateShares, gateValue, type FusionAnnotation, type GateValue } from './gate.js';
+export { combineLate, fitLateWeights, predictLateRun, isLateRun, LATE_FILE, type LateFile } from './late.js';
+export { gatherRows, rawInputsFor, predictRaw, type RawInputs } from './predictor.js';
+export { GMU_GATE_NODE } from './gmu.js';
+export { MOE_GATE_NODE } from './moe.js';
