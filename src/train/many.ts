@@ -15,6 +15,8 @@ export interface TrainJob {
   overrides?: TrainingOverrides;
   resume?: boolean;
   backend?: 'wasm' | 'cpu';
+  /** Train and evaluate on these movies only (e.g. those with a poster). */
+  onlyIds?: string[];
 }
 
 export type TrainJobOutcome =

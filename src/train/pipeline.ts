@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadDataset } from '../data/load.js';
+import type { Dataset, SplitName } from '../data/types.js';
 import { evaluate } from '../eval/metrics.js';
 import { toPredictionRows, writePredictions, type PredictionRow } from '../eval/predictions.js';
 import { tuneThresholds, writeThresholds } from '../eval/thresholds.js';
@@ -73,7 +74,12 @@ function checkOut(out: string, resume: boolean | undefined): void {
 export async function trainFromConfig(
   config: TrainConfig,
   dataDir: string,
-  opts: TrainRunOptions & { overrides?: TrainingOverrides; extractWorkers?: number },
+  opts: TrainRunOptions & {
+    overrides?: TrainingOverrides;
+    extractWorkers?: number;
+    /** Train and evaluate on these movies only (features are still extracted for all, so the cache is shared). */
+    onlyIds?: string[];
+  },
 ): Promise<TrainRunResult> {
   const cfg = opts.overrides ? withOverrides(config, opts.overrides) : config;
   const out = resolve(opts.out);
@@ -105,7 +111,7 @@ export async function trainFromConfig(
     features.push({ input, options, features: r.features, views, report: r.report });
   }
   const assembled = assembleTrainingData(
-    dataset,
+    opts.onlyIds ? restrictDataset(dataset, opts.onlyIds) : dataset,
     features.map((f) => ({
       id: f.input.id,
       features: f.features,
@@ -160,6 +166,14 @@ export async function trainFromConfig(
     droppedTrain: assembled.droppedTrain.length,
   };
   return trainOnData(cfg, spec, assembled.data, assembled.normalizers, { ...opts, out }, info);
+}
+
+/** The dataset with only the movies in `ids` (records and splits). */
+function restrictDataset(dataset: Dataset, ids: string[]): Dataset {
+  const keep = new Set(ids);
+  const splits = { ...dataset.splits };
+  for (const s of Object.keys(splits) as SplitName[]) splits[s] = splits[s].filter((id) => keep.has(id));
+  return { ...dataset, records: dataset.records.filter((r) => keep.has(r.id)), splits };
 }
 
 /** Train prepared data into a run directory (what trainFromConfig does after loading features). */

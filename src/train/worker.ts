@@ -17,6 +17,7 @@ try {
     overrides: job.overrides,
     signal: controller.signal,
     backend: job.backend,
+    onlyIds: job.onlyIds,
     // One thread per training: the parallelism is across trainings.
     extractWorkers: 0,
     progress: false,
