@@ -21,5 +21,7 @@ export * from './text/index.js';
 export * from './eval/index.js';
 export * from './models/index.js';
 export * from './train/index.js';
+export * from './train/run-all.js';
 export * from './report/index.js';
 export * from './predict/index.js';
+export * from './serve/index.js';

@@ -1,0 +1,53 @@
+import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { startServer } from '../../serve/server.js';
+import { PredictorError } from '../../predict/types.js';
+import { RunNotFoundError } from '../../train/run.js';
+import { CliError } from '../errors.js';
+
+interface ServeCliOptions {
+  model: string;
+  runs?: string;
+  port: string;
+  host: string;
+  log?: boolean;
+}
+
+/** `mmgenre serve`: the web page and the HTTP API over a trained run. */
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description(
+      'web page and HTTP API: predict genres from a poster and a plot, browse runs and their test movies',
+    )
+    .requiredOption('--model <run>', 'run directory used for predictions')
+    .option('--runs <dir>', 'folder of runs to list and browse as well')
+    .option('--port <n>', 'port (0: any free port)', '8080')
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--log', 'log every request (JSON lines on stdout)')
+    .action(async (o: ServeCliOptions) => {
+      const port = Number(o.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535)
+        throw new CliError(`--port must be 0..65535, got "${o.port}"`);
+      if (!existsSync(o.model)) throw new CliError(`run directory not found: ${o.model}`);
+      if (o.runs !== undefined && !existsSync(o.runs)) throw new CliError(`runs folder not found: ${o.runs}`);
+      let server;
+      try {
+        server = await startServer({ model: o.model, runsDir: o.runs, port, host: o.host, logger: o.log });
+      } catch (err) {
+        if (err instanceof RunNotFoundError || err instanceof PredictorError) throw new CliError(err.message);
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EADDRINUSE')
+          throw new CliError(`port ${port} on ${o.host} is in use: pick another with --port`);
+        if (code === 'EACCES') throw new CliError(`not allowed to listen on ${o.host}:${port}`);
+        throw err;
+      }
+      // The URL goes to stdout on its own line so scripts (and the bench) can read it.
+      process.stdout.write(`mmgenre serve: listening on ${server.url}\n`);
+      const stop = (): void => {
+        void server.close().then(() => process.exit(0));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}
