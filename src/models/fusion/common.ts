@@ -40,8 +40,8 @@ export const headOptions = {
   dropout: rate.default(0.5),
 };
 
-const branchSchema = z.object(branchOptions);
-const headSchema = z.object(headOptions);
+export const branchSchema = z.object(branchOptions);
+export const headSchema = z.object(headOptions);
 export type BranchOptions = z.infer<typeof branchSchema>;
 export type HeadOptions = z.infer<typeof headSchema>;
 

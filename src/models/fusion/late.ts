@@ -8,6 +8,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { initEngine } from '../../engine/index.js';
 import { loadDataset } from '../../data/load.js';
 import { multiHot } from '../../data/genres.js';
 import type { Dataset } from '../../data/types.js';
@@ -249,6 +250,7 @@ export async function predictLateRun(
   ids: string[],
   remove: ReadonlySet<string> = new Set(),
 ): Promise<Float32Array> {
+  await initEngine();
   const { readFileSync } = await import('node:fs');
   const late = JSON.parse(readFileSync(join(dir, LATE_FILE), 'utf8')) as LateFile;
   const inputIds = Object.keys(late.experts);
@@ -267,6 +269,7 @@ async function trainLate(
   opts: TrainRunOptions,
 ): Promise<TrainRunResult> {
   const t0 = performance.now();
+  await initEngine({ backend: opts.backend });
   const { type: _type, ...raw } = config.model;
   const o = lateOptions.parse(raw);
   const out = resolve(opts.out);

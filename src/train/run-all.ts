@@ -1,0 +1,341 @@
+/**
+ * `run-all`: the unimodal and the multimodal set on one dataset, then one comparison table.
+ * Features are extracted once up front (so two training workers never extract the same thing),
+ * the models train in parallel worker threads (trainMany), late fusions train after the
+ * unimodal runs they combine, and every fusion is also scored with the poster removed and
+ * with the plot removed from the test split.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadDataset } from '../data/load.js';
+import { initEngine } from '../engine/index.js';
+import { multiHot } from '../data/genres.js';
+import type { Dataset } from '../data/types.js';
+import { buildCompareReport, formatCompare, type CompareReport } from '../eval/compare.js';
+import { renderTable } from '../eval/format.js';
+import { evaluate } from '../eval/metrics.js';
+import { readPredictions } from '../eval/predictions.js';
+import { buildRunEval, writeRunEval, type RunEvalFile } from '../eval/run-eval.js';
+import { readThresholds } from '../eval/thresholds.js';
+import { extractFeatures, extractSequences } from '../features/extract.js';
+import { isLateRun, predictLateRun } from '../models/fusion/late.js';
+import { predictRaw, rawInputsFor } from '../models/fusion/predictor.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { loadConfig, shippedConfigNames, type TrainConfig } from './config.js';
+import { prepareInputOptions } from './inputs.js';
+import { trainMany, type TrainJob, type TrainJobOutcome } from './many.js';
+import { loadRun, RUN_FILES } from './run.js';
+
+export interface RunAllOptions {
+  data: string;
+  out: string;
+  /** Config names or paths (default: every shipped unimodal config and every fusion config). */
+  configs?: string[];
+  workers?: number;
+  /** Seeds per config (default 1); seed k runs with the config's seed + k. */
+  seeds?: number;
+  /** Features extraction threads (default: every core). */
+  extractWorkers?: number;
+  /** Epoch cap for every config (quick runs, tests). */
+  epochs?: number;
+  progress?: boolean;
+  /** Called as each training ends. */
+  onDone?(outcome: TrainJobOutcome): void;
+}
+
+export interface RemovedScores {
+  /** Test macro/micro F1 at 0.5 and with the run's tuned thresholds. */
+  full: { at05: F1Pair; tuned: F1Pair };
+  noPoster: { at05: F1Pair; tuned: F1Pair };
+  noPlot: { at05: F1Pair; tuned: F1Pair };
+}
+
+export interface F1Pair {
+  macro: number;
+  micro: number;
+}
+
+export interface RunAllEntry {
+  config: string;
+  seed: number;
+  dir: string;
+  kind: 'unimodal' | 'multimodal';
+  ok: boolean;
+  error?: string;
+  test?: { at05: F1Pair; tuned: F1Pair };
+  bestDevMacroF1?: number;
+  removed?: RemovedScores;
+}
+
+export interface RunAllSummary {
+  data: string;
+  out: string;
+  seeds: number;
+  entries: RunAllEntry[];
+  compare: CompareReport;
+  /** Mean and spread over seeds of the test macro-F1 at 0.5 per config. */
+  byConfig: Array<{ config: string; kind: string; n: number; mean: number; sd: number; tunedMean: number }>;
+}
+
+const isLate = (c: TrainConfig): boolean => c.model.type === 'late';
+
+/** Shipped configs run-all trains by default: single-input (unimodal) ones and the fusions. */
+export function defaultRunAllConfigs(): string[] {
+  const names = shippedConfigNames();
+  return names.filter((n) => {
+    const c = loadConfig(n);
+    return n.startsWith('fusion-') || c.inputs.length === 1;
+  });
+}
+
+/** Extract (into the cache) every input the configs need, once, before any training starts. */
+async function extractAll(dataset: Dataset, configs: TrainConfig[], opts: RunAllOptions): Promise<void> {
+  const seen = new Set<string>();
+  for (const c of configs) {
+    if (isLate(c)) continue;
+    for (const input of c.inputs) {
+      const options = await prepareInputOptions(input.encoder, input.options, dataset);
+      const key = JSON.stringify([input.kind, input.encoder, options]);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const extractOpts = { workers: opts.extractWorkers, progress: opts.progress !== false };
+      if (input.kind === 'sequence')
+        await extractSequences(dataset, { ...extractOpts, encoder: { name: input.encoder, options } });
+      else await extractFeatures(dataset, { name: input.encoder, options }, extractOpts);
+      for (const view of input.trainViews ?? [])
+        await extractFeatures(
+          dataset,
+          { name: input.encoder, options: { ...options, ...view } },
+          extractOpts,
+        );
+    }
+  }
+}
+
+function truthRows(dataset: Dataset, ids: string[]): Uint8Array[] {
+  const byId = new Map(dataset.records.map((r) => [r.id, r]));
+  return ids.map((id) => multiHot(byId.get(id)!.genres, dataset.labels));
+}
+
+const pair = (m: ReturnType<typeof evaluate>): F1Pair => ({ macro: m.f1.macro, micro: m.f1.micro });
+
+/** A finished run's test evaluation in the compare format (0.5 and dev-tuned), from its predictions. */
+export function testEvalOfRun(dir: string, dataset: Dataset): RunEvalFile {
+  const preds = readPredictions(join(dir, RUN_FILES.predictionsTest), dataset.labels);
+  if (preds.errors.length > 0) throw new Error(`${dir}: bad predictions: ${preds.errors[0].message}`);
+  const ids = preds.rows.map((r) => r.id);
+  const yProb = preds.rows.map((r) => dataset.labels.map((l) => r.scores[l]));
+  const thresholds = readThresholds(join(dir, RUN_FILES.thresholds), dataset.labels).thresholds;
+  return buildRunEval({
+    yTrue: truthRows(dataset, ids),
+    yProb,
+    labels: dataset.labels,
+    tunedThresholds: thresholds,
+    tunedOn: 'dev',
+    dataset: dataset.root,
+    split: 'test',
+    model: readConfigName(dir),
+  });
+}
+
+function readConfigName(dir: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(join(dir, RUN_FILES.run), 'utf8')) as { name?: string }).name;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Test scores of a finished multimodal run with the poster removed and with the plot removed
+ * (every movie's input masked as missing), beside the full scores; thresholds as tuned on dev.
+ */
+export async function removedModalityScores(dir: string, dataset: Dataset): Promise<RemovedScores> {
+  const byId = new Set(dataset.records.map((r) => r.id));
+  const ids = dataset.splits.test.filter((id) => byId.has(id));
+  const truth = truthRows(dataset, ids);
+  const L = dataset.labels.length;
+  const thresholds = readThresholds(join(dir, RUN_FILES.thresholds), dataset.labels).thresholds;
+  await initEngine();
+  let predictWithout: (remove: Set<string>) => Promise<Float32Array>;
+  if (isLateRun(dir)) {
+    predictWithout = (remove) => predictLateRun(dir, dataset, ids, remove);
+  } else {
+    const run = await loadRun(dir);
+    const raw = await rawInputsFor(dataset, run.config.inputs, ids);
+    predictWithout = (remove) => Promise.resolve(predictRaw(run, raw, remove));
+  }
+  const score = async (remove: Set<string>): Promise<{ at05: F1Pair; tuned: F1Pair }> => {
+    const flat = await predictWithout(remove);
+    const rows = ids.map((_, i) => flat.subarray(i * L, (i + 1) * L));
+    return {
+      at05: pair(evaluate(truth, rows, dataset.labels, { threshold: 0.5 })),
+      tuned: pair(evaluate(truth, rows, dataset.labels, { threshold: thresholds })),
+    };
+  };
+  return {
+    full: await score(new Set()),
+    noPoster: await score(new Set(['poster'])),
+    noPlot: await score(new Set(['plot'])),
+  };
+}
+
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+const sd = (xs: number[]): number => {
+  if (xs.length < 2) return 0;
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
+};
+
+export async function runAll(opts: RunAllOptions): Promise<RunAllSummary> {
+  const out = resolve(opts.out);
+  const seeds = Math.max(1, opts.seeds ?? 1);
+  const dataset = await loadDataset(opts.data);
+  const names = opts.configs && opts.configs.length > 0 ? opts.configs : defaultRunAllConfigs();
+  const configs = names.map((n) => loadConfig(n));
+  await extractAll(dataset, configs, opts);
+
+  // One folder per seed when there are several, so late fusion finds its experts beside it.
+  const dirOf = (c: TrainConfig, k: number): string =>
+    seeds === 1 ? join(out, c.name) : join(out, `seed-${k}`, c.name);
+  const jobsFor = (list: TrainConfig[]): Array<TrainJob & { configName: string; seed: number }> =>
+    list.flatMap((c, i) =>
+      Array.from({ length: seeds }, (_, k) => ({
+        config: names[configs.indexOf(c)] ?? String(i),
+        configName: c.name,
+        seed: c.training.seed + k,
+        data: resolve(opts.data),
+        out: dirOf(c, k),
+        resume: existsSync(join(dirOf(c, k), RUN_FILES.checkpoint)),
+        overrides: { seed: c.training.seed + k, ...(opts.epochs ? { epochs: opts.epochs } : {}) },
+      })),
+    );
+  const phase1 = jobsFor(configs.filter((c) => !isLate(c)));
+  const phase2 = jobsFor(configs.filter(isLate));
+  const outcomes: TrainJobOutcome[] = [];
+  for (const jobs of [phase1, phase2]) {
+    if (jobs.length === 0) continue;
+    outcomes.push(...(await trainMany(jobs, { workers: opts.workers, onDone: opts.onDone })));
+  }
+
+  const entries: RunAllEntry[] = [];
+  const compareInputs: { name: string; file: RunEvalFile }[] = [];
+  const allJobs = [...phase1, ...phase2];
+  for (const [i, o] of outcomes.entries()) {
+    const job = allJobs[i];
+    const c = configs.find((x) => x.name === job.configName)!;
+    const kind = c.inputs.length > 1 ? 'multimodal' : 'unimodal';
+    const entry: RunAllEntry = { config: c.name, seed: job.seed, dir: job.out, kind, ok: o.ok };
+    if (!o.ok) entry.error = o.error;
+    else if (o.result.status === 'done') {
+      const file = testEvalOfRun(job.out, dataset);
+      writeRunEval(join(job.out, 'test-eval.json'), file);
+      const name = seeds === 1 ? c.name : `${c.name} (seed ${job.seed})`;
+      compareInputs.push({ name, file });
+      const at05 = file.variants.find((v) => v.kind === 'default')!.metrics;
+      const tuned = file.variants.find((v) => v.kind === 'tuned')!.metrics;
+      entry.test = { at05: pair(at05), tuned: pair(tuned) };
+      entry.bestDevMacroF1 = o.result.fit.bestDevMacroF1;
+      if (kind === 'multimodal') {
+        entry.removed = await removedModalityScores(job.out, dataset);
+        writeJsonAtomic(join(job.out, 'removed-modality.json'), entry.removed);
+      }
+    } else {
+      entry.ok = false;
+      entry.error = `training ${o.result.status}`;
+    }
+    entries.push(entry);
+  }
+  const byConfig = configs.map((c) => {
+    const es = entries.filter((e) => e.config === c.name && e.test);
+    return {
+      config: c.name,
+      kind: c.inputs.length > 1 ? 'multimodal' : 'unimodal',
+      n: es.length,
+      mean: mean(es.map((e) => e.test!.at05.macro)),
+      sd: sd(es.map((e) => e.test!.at05.macro)),
+      tunedMean: mean(es.map((e) => e.test!.tuned.macro)),
+    };
+  });
+  const summary: RunAllSummary = {
+    data: dataset.root,
+    out,
+    seeds,
+    entries,
+    compare: buildCompareReport(compareInputs, true),
+    byConfig,
+  };
+  writeJsonAtomic(join(out, 'summary.json'), summary);
+  writeFileAtomic(join(out, 'summary.md'), formatRunAllMarkdown(summary));
+  return summary;
+}
+
+const f3 = (x: number | undefined): string => (x === undefined ? '—' : x.toFixed(3));
+
+/** The modality-removed table: every multimodal run, test macro-F1 full / without poster / without plot. */
+export function formatRemovedTable(summary: RunAllSummary): string {
+  const rows = summary.entries
+    .filter((e) => e.removed)
+    .map((e) => [
+      summary.seeds > 1 ? `${e.config} (seed ${e.seed})` : e.config,
+      f3(e.removed!.full.at05.macro),
+      f3(e.removed!.noPoster.at05.macro),
+      f3(e.removed!.noPlot.at05.macro),
+      f3(e.removed!.full.tuned.macro),
+      f3(e.removed!.noPoster.tuned.macro),
+      f3(e.removed!.noPlot.tuned.macro),
+    ]);
+  return [
+    'Test macro-F1 with a modality removed from every test movie (masked as missing)',
+    renderTable(['model', 'full @0.5', 'no poster', 'no plot', 'full tuned', 'no poster', 'no plot'], rows, [
+      false,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+    ]),
+  ].join('\n');
+}
+
+function formatSeedsTable(summary: RunAllSummary): string {
+  const rows = summary.byConfig.map((c) => [
+    c.config,
+    c.kind,
+    String(c.n),
+    c.n > 1 ? `${f3(c.mean)} ± ${f3(c.sd)}` : f3(c.mean),
+    f3(c.tunedMean),
+  ]);
+  return [
+    `Test macro-F1 per config (${summary.seeds} seed${summary.seeds > 1 ? 's, mean ± sd' : ''})`,
+    renderTable(['config', 'kind', 'runs', 'macro @0.5', 'macro tuned'], rows, [
+      false,
+      false,
+      true,
+      true,
+      true,
+    ]),
+  ].join('\n');
+}
+
+/** The whole text report: comparison table, modality-removed table, per-config summary, failures. */
+export function formatRunAll(summary: RunAllSummary): string {
+  const parts = [
+    formatCompare(summary.compare),
+    '',
+    formatRemovedTable(summary),
+    '',
+    formatSeedsTable(summary),
+  ];
+  const failed = summary.entries.filter((e) => !e.ok);
+  if (failed.length > 0) {
+    parts.push('', 'Failed:');
+    for (const e of failed) parts.push(`  ${e.config} (seed ${e.seed}): ${e.error}`);
+  }
+  return parts.join('\n');
+}
+
+export function formatRunAllMarkdown(summary: RunAllSummary): string {
+  return [`# run-all on ${summary.data}`, '', '```', formatRunAll(summary), '```', ''].join('\n');
+}

@@ -1,0 +1,78 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli, tempDir } from '../helpers/shared.js';
+import type { RunAllSummary } from '../../src/train/run-all.js';
+
+test(
+  'run-all on a small synthetic dataset: unimodal + fusions in workers, table, removed-modality scores',
+  { timeout: 600_000 },
+  () => {
+    const dir = tempDir();
+    const data = join(dir, 'data');
+    const runs = join(dir, 'runs');
+    const synth = runCli([
+      'data',
+      'synth',
+      '--out',
+      data,
+      '--n',
+      '60',
+      '--seed',
+      '3',
+      '--labels',
+      'Drama,Comedy,Horror,Romance',
+    ]);
+    assert.equal(synth.status, 0, synth.stderr);
+    const r = runCli(
+      [
+        'run-all',
+        '--data',
+        data,
+        '--out',
+        runs,
+        '--configs',
+        'poster-frozen,text-mlp-meanglove,fusion-gmu,fusion-concat,fusion-late-average',
+        '--workers',
+        '2',
+        '--epochs',
+        '3',
+      ],
+      { timeoutMs: 590_000 },
+    );
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    for (const name of [
+      'poster-frozen',
+      'text-mlp-meanglove',
+      'fusion-gmu',
+      'fusion-concat',
+      'fusion-late-average',
+    ]) {
+      assert.match(r.stdout, new RegExp(`\\b${name}\\b`), `${name} in the table`);
+      assert.ok(existsSync(join(runs, name, 'test-eval.json')), `${name}: test-eval.json`);
+    }
+    assert.match(r.stdout, /different test set|DIFFERENT test set/i);
+    assert.match(r.stdout, /no poster/);
+    const summary = JSON.parse(readFileSync(join(runs, 'summary.json'), 'utf8')) as RunAllSummary;
+    assert.ok(existsSync(join(runs, 'summary.md')));
+    const multimodal = summary.entries.filter((e) => e.kind === 'multimodal');
+    assert.equal(multimodal.length, 3);
+    for (const e of multimodal) {
+      assert.ok(e.ok && e.removed, `${e.config}: removed-modality scores`);
+      for (const v of [e.removed!.full, e.removed!.noPoster, e.removed!.noPlot])
+        assert.ok(v.at05.macro >= 0 && v.at05.macro <= 1);
+    }
+    // The GMU's test predictions carry the gate and the inputs used.
+    const first = JSON.parse(
+      readFileSync(join(runs, 'fusion-gmu', 'predictions-test.jsonl'), 'utf8').split('\n')[0],
+    ) as { gate: number; inputs: string[] };
+    assert.ok(first.gate >= 0 && first.gate <= 1);
+    assert.ok(first.inputs.length >= 1);
+    // Late fusion reused the unimodal runs trained beside it (no second training of them).
+    const late = JSON.parse(readFileSync(join(runs, 'fusion-late-average', 'late.json'), 'utf8')) as {
+      experts: Record<string, string>;
+    };
+    assert.equal(late.experts.poster, join(runs, 'poster-frozen'));
+  },
+);
