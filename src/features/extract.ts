@@ -110,8 +110,9 @@ export async function extractFeaturesWithReport(
   spec: EncoderSpec,
   opts: ExtractOptions = {},
 ): Promise<ExtractResult> {
+  const t0 = performance.now();
   const plan = await planDense(dataset, spec, opts);
-  const report = await runPlan(dataset, plan, opts);
+  const report = await runPlan(dataset, plan, opts, t0);
   const m = readManifest(plan.dir)!;
   return { features: readMatrix(plan.dir, m, false), report };
 }
@@ -128,8 +129,9 @@ export async function extractSequencesWithReport(
   dataset: Dataset,
   opts: ExtractOptions & { encoder?: EncoderSpec } = {},
 ): Promise<{ features: SequenceFeatures; report: ExtractReport }> {
+  const t0 = performance.now();
   const plan = await planSequences(dataset, opts.encoder ?? SEQUENCE_ENCODER, opts);
-  const report = await runPlan(dataset, plan, opts);
+  const report = await runPlan(dataset, plan, opts, t0);
   const m = readManifest(plan.dir)!;
   return { features: readSequences(plan.dir, m, false), report };
 }
@@ -381,8 +383,8 @@ function compatible(m: FeatureManifest, plan: Plan): boolean {
   );
 }
 
-async function runPlan(dataset: Dataset, plan: Plan, opts: ExtractOptions): Promise<ExtractReport> {
-  const t0 = performance.now();
+/** `t0`: when the call started (loading the encoder to learn its key counts in the reported time). */
+async function runPlan(dataset: Dataset, plan: Plan, opts: ExtractOptions, t0: number): Promise<ExtractReport> {
   const verify = opts.verify ?? true;
   const n = plan.identity.ids.length;
   let manifest = readManifest(plan.dir);
