@@ -1,15 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { required } from './kernel-override.js';
+import { createWorkspace, hasFusedKernels, projectionGrads, registerFusedKernel } from './fused-rnn.js';
+import { gruOps } from './gru-ops.js';
 
 /**
  * A fast GRU for padded, masked batches. tfjs-layers' GRU builds ~15 taped ops per time step and
  * lets autodiff replay them, which makes a bidirectional epoch ~30× slower than PyTorch here.
- * This one (1) projects the inputs of all time steps with one big matmul, (2) runs only h·U per
- * step, and (3) wraps the whole recurrence in one tf.customGrad whose hand-written
- * backpropagation-through-time needs a single matmul per step, accumulating dU with one big
- * matmul at the end. Gates follow PyTorch/cuDNN ("reset after"):
+ * This one runs a whole direction as ONE fused kernel (fused-rnn.ts): the input projection of
+ * all time steps as one big matmul, then per step h·U on XNNPACK and the gate arithmetic in plain
+ * loops; the backward pass (backpropagation through time and all weight gradients) is one fused
+ * kernel too. Gates follow PyTorch/cuDNN ("reset after"):
  *   z = σ(x·Wz + bz + h·Uz + cz),  r = σ(x·Wr + br + h·Ur + cr)
  *   n = tanh(x·Wn + bn + r ⊙ (h·Un + cn)),  h' = n + z ⊙ (h − n)
- * and a masked step keeps h unchanged, so right-padded sequences end on their last real token.
+ * and a masked step keeps h unchanged (h ← h + m·(h' − h)), so right-padded sequences end on
+ * their last real token.
  */
 export interface GruWeights {
   /** [inputDim, 3·units], gate order z, r, n. */
@@ -62,28 +66,20 @@ export function gru(
   w: GruWeights,
   opts: { reverse?: boolean } = {},
 ): GruOutput {
+  if (!hasFusedKernels()) return gruOps(x, mask, w, opts);
   return tf.tidy(() => {
-    const [batch, time, inputDim] = x.shape;
+    const [batch, time] = x.shape;
     const units = w.recurrentKernel.shape[0];
-    // All input projections at once: [batch·time, inputDim]·[inputDim, 3·units].
-    const projected = tf.add(tf.matMul(tf.reshape(x, [batch * time, inputDim]), w.kernel), w.bias);
-    let xp = tf.transpose(tf.reshape(projected, [batch, time, 3 * units]), [1, 0, 2]) as tf.Tensor3D;
-    let m = tf.reshape(mask ? tf.transpose(tf.cast(mask, 'float32')) : tf.ones([time, batch]), [
-      time,
-      batch,
-      1,
-    ]);
-    if (opts.reverse) {
-      xp = tf.reverse(xp, 0);
-      m = tf.reverse(m, 0);
-    }
-    const states = recurrence(xp, m as tf.Tensor3D, w.recurrentKernel, w.recurrentBias); // [time, batch, units]
-    const last = tf.reshape(tf.slice(states, [time - 1, 0, 0], [1, batch, units]), [
+    if (time < 1) throw new Error('gru: the sequence needs at least one time step');
+    const m = mask ? tf.cast(mask, 'float32') : tf.ones([batch, time]);
+    const op = opts.reverse ? fusedGruReverse : fusedGruForward;
+    const sequence = op(tf.cast(x, 'float32'), m, w.kernel, w.bias, w.recurrentKernel, w.recurrentBias);
+    // The final state: the last step read, i.e. time−1 forward and 0 in reverse.
+    const lastStep = opts.reverse ? 0 : time - 1;
+    const last = tf.reshape(tf.slice(sequence, [0, lastStep, 0], [batch, 1, units]), [
       batch,
       units,
     ]) as tf.Tensor2D;
-    const ordered = opts.reverse ? tf.reverse(states, 0) : states;
-    const sequence = tf.transpose(ordered, [1, 0, 2]) as tf.Tensor3D;
     return { sequence, last };
   });
 }
@@ -102,77 +98,222 @@ export function biGruLast(
   });
 }
 
-/** The recurrence over time-major projected inputs, as one differentiable op. */
-function recurrence(xp: tf.Tensor3D, m: tf.Tensor3D, u: tf.Tensor2D, ub: tf.Tensor1D): tf.Tensor3D {
-  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const [xpIn, mIn, uIn, ubIn] = args as tf.Tensor[];
-    const save = args[4] as tf.GradSaveFunc;
-    const xpT = xpIn as tf.Tensor3D;
-    const [time, batch, threeUnits] = xpT.shape;
-    const units = threeUnits / 3;
-    const xs = tf.unstack(xpT);
-    const ms = tf.unstack(mIn as tf.Tensor3D);
-    let h: tf.Tensor2D = tf.zeros([batch, units]);
-    const hs: tf.Tensor[] = [];
-    const saved: tf.Tensor[] = [];
-    for (let t = 0; t < time; t++) {
-      const g = tf.add(tf.matMul(h, uIn as tf.Tensor2D), ubIn);
-      const [gz, gr, gn] = tf.split(g, 3, 1);
-      const [xz, xr, xn] = tf.split(xs[t], 3, 1);
-      const z = tf.sigmoid(tf.add(xz, gz));
-      const r = tf.sigmoid(tf.add(xr, gr));
-      const n = tf.tanh(tf.add(xn, tf.mul(r, gn)));
-      const hNew = tf.add(n, tf.mul(z, tf.sub(h, n)));
-      const next = tf.add(h, tf.mul(ms[t], tf.sub(hNew, h))) as tf.Tensor2D;
-      saved.push(z, r, n, gn);
-      hs.push(next);
-      h = next;
-    }
-    const states = tf.stack(hs) as tf.Tensor3D;
-    save([uIn, mIn, states, ...saved]);
-    return {
-      value: states,
-      gradFunc: (dy: tf.Tensor, savedTensors: tf.Tensor[]) =>
-        backward(dy as tf.Tensor3D, savedTensors, time, batch, units),
-    };
-  });
-  return op(xp, m, u, ub) as tf.Tensor3D;
-}
+/**
+ * Kernel names. Forward: inputs x [B,T,D], mask [B,T] (float), w [D,3H], b [3H], u [H,3H],
+ * ub [3H]; attr reverse; outputs the sequence [B,T,H] (input order), the states [T+1,B,H]
+ * (time-major, processing order, row 0 = the zero initial state) and the gates [T,B,4H] (z, r,
+ * n and h·Un + cn per step) that the backward kernel needs.
+ */
+export const FUSED_GRU = 'MmgenreFusedGru';
+/**
+ * Backward: inputs dy [B,T,H], x, mask, w, u, states, gates; attr reverse; outputs dx, dw, db,
+ * du, dub (shaped like x, w, b, u, ub).
+ */
+export const FUSED_GRU_GRAD = 'MmgenreFusedGruGrad';
 
-function backward(dy: tf.Tensor3D, savedTensors: tf.Tensor[], time: number, batch: number, units: number) {
-  const [u, mAll, states, ...gates] = savedTensors;
-  const dys = tf.unstack(dy);
-  const ms = tf.unstack(mAll);
-  const hsAll = tf.unstack(states);
-  const zeroH = tf.zeros([batch, units]);
-  let dh: tf.Tensor = tf.zeros([batch, units]);
-  const dxps: tf.Tensor[] = new Array(time);
-  const dgs: tf.Tensor[] = new Array(time);
-  for (let t = time - 1; t >= 0; t--) {
-    const [z, r, n, gn] = gates.slice(4 * t, 4 * t + 4);
-    const hPrev = t > 0 ? hsAll[t - 1] : zeroH;
-    dh = tf.add(dh, dys[t]);
-    const dhNew = tf.mul(ms[t], dh);
-    const dhKeep = tf.sub(dh, dhNew);
-    const dn = tf.mul(dhNew, tf.sub(1, z));
-    const daz = tf.mul(tf.mul(dhNew, tf.sub(hPrev, n)), tf.mul(z, tf.sub(1, z)));
-    const dan = tf.mul(dn, tf.sub(1, tf.square(n)));
-    const dr = tf.mul(dan, gn);
-    const dar = tf.mul(dr, tf.mul(r, tf.sub(1, r)));
-    const dg = tf.concat([daz, dar, tf.mul(dan, r)], 1);
-    dxps[t] = tf.concat([daz, dar, dan], 1);
-    dgs[t] = dg;
-    dh = tf.add(tf.add(dhKeep, tf.mul(dhNew, z)), tf.matMul(dg, u, false, true));
-  }
-  const dG = tf.reshape(tf.stack(dgs), [time * batch, 3 * units]);
-  const hPrevAll = tf.reshape(tf.concat([tf.expandDims(zeroH, 0), tf.slice(states, 0, time - 1)], 0), [
-    time * batch,
-    units,
-  ]);
-  const dU = tf.matMul(hPrevAll, dG, true, false);
-  const dUb = tf.sum(dG, 0);
-  return [tf.stack(dxps), tf.zerosLike(mAll), dU, dUb];
+/** One differentiable op per direction: the tfjs engine sees one node forward, one backward. */
+function makeFusedGru(reverse: boolean) {
+  return tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [x, mask, w, b, u, ub] = args as tf.Tensor[];
+    const save = args[6] as tf.GradSaveFunc;
+    const [sequence, states, gates] = tf
+      .engine()
+      .runKernel(FUSED_GRU, { x, mask, w, b, u, ub }, { reverse }) as tf.Tensor[];
+    save([x, mask, w, u, states, gates]);
+    return {
+      value: sequence,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, smask, sw, su, sstates, sgates] = saved;
+        const [dx, dw, db, du, dub] = tf
+          .engine()
+          .runKernel(
+            FUSED_GRU_GRAD,
+            { dy, x: sx, mask: smask, w: sw, u: su, states: sstates, gates: sgates },
+            { reverse },
+          ) as tf.Tensor[];
+        return [dx, tf.zerosLike(smask), dw, db, du, dub];
+      },
+    };
+  }) as (
+    x: tf.Tensor,
+    mask: tf.Tensor,
+    w: tf.Tensor,
+    b: tf.Tensor,
+    u: tf.Tensor,
+    ub: tf.Tensor,
+  ) => tf.Tensor3D;
 }
+const fusedGruForward = makeFusedGru(false);
+const fusedGruReverse = makeFusedGru(true);
+
+const fusedGru: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, mask, w, b, u, ub } = required(inputs, 'x', 'mask', 'w', 'b', 'u', 'ub');
+  const reverse = Boolean((attrs as { reverse?: boolean }).reverse);
+  const [B, T, D] = x.shape;
+  const H = u.shape[0];
+  const G = 3 * H;
+  const ws = createWorkspace(backend as tf.KernelBackend);
+  const X = ws.input(x);
+  const M = ws.input(mask).off;
+  const W = ws.input(w);
+  const BI = ws.input(b).off;
+  const U = ws.input(u);
+  const UB = ws.input(ub).off;
+  const SEQ = ws.output([B, T, H]).off;
+  const S = ws.output([T + 1, B, H]).off;
+  const Z = ws.output([T, B, 4 * H]).off;
+  const XP = ws.scratch(B * T * G, true);
+  const hA = ws.scratch(B * H, true);
+  const g = ws.scratch(B * G, true);
+  const a2 = ws.scratch(B * H, true);
+  ws.heap().fill(0, S, S + B * H); // h0 = 0 (wasm outputs are uninitialised)
+  ws.matmul(X, B * T, ws.asWeight(W, D, G), XP); // every step's x·W at once (bias added below)
+  const uw = ws.asWeight(U, H, G);
+  // Per step: one matmul, three light passes and two native sigmoids (tanh(a) = 2σ(2a) − 1),
+  // so no transcendental function runs in JS.
+  for (let k = 0; k < T; k++) {
+    const t = reverse ? T - 1 - k : k;
+    ws.matmul(hA, B, uw, g);
+    let f = ws.heap();
+    for (let bb = 0; bb < B; bb++) {
+      const xo = XP.off + (bb * T + t) * G;
+      const go = g.off + bb * G;
+      const zo = Z + (k * B + bb) * 4 * H;
+      for (let j = 0; j < 2 * H; j++) f[go + j] += f[xo + j] + f[BI + j] + f[UB + j];
+      for (let j = 0; j < H; j++) f[zo + 3 * H + j] = f[go + 2 * H + j] + f[UB + 2 * H + j];
+    }
+    ws.sigmoid(g); // z and r (the n third is overwritten too; its pre-activation is saved above)
+    f = ws.heap();
+    for (let bb = 0; bb < B; bb++) {
+      const xo = XP.off + (bb * T + t) * G + 2 * H;
+      const ro = g.off + bb * G + H;
+      const zo = Z + (k * B + bb) * 4 * H + 3 * H;
+      const ao = a2.off + bb * H;
+      for (let j = 0; j < H; j++) f[ao + j] = 2 * (f[xo + j] + f[BI + 2 * H + j] + f[ro + j] * f[zo + j]);
+    }
+    ws.sigmoid(a2);
+    f = ws.heap();
+    for (let bb = 0; bb < B; bb++) {
+      const m = f[M + bb * T + t];
+      const ho = hA.off + bb * H;
+      const so = S + ((k + 1) * B + bb) * H;
+      const qo = SEQ + (bb * T + t) * H;
+      const zo = Z + (k * B + bb) * 4 * H;
+      if (m === 0) {
+        // Padding: the state passes through; zero gates make the backward step inert too.
+        f.copyWithin(so, ho, ho + H);
+        f.copyWithin(qo, ho, ho + H);
+        f.fill(0, zo, zo + 4 * H);
+        continue;
+      }
+      const go = g.off + bb * G;
+      const ao = a2.off + bb * H;
+      for (let j = 0; j < H; j++) {
+        const z = f[go + j];
+        const n = 2 * f[ao + j] - 1;
+        const h = f[ho + j];
+        const hNew = h + m * (n + z * (h - n) - h);
+        f[zo + j] = z;
+        f[zo + H + j] = f[go + H + j];
+        f[zo + 2 * H + j] = n;
+        f[ho + j] = hNew;
+        f[so + j] = hNew;
+        f[qo + j] = hNew;
+      }
+    }
+  }
+  return ws.finish();
+};
+
+const fusedGruGrad: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const { dy, x, mask, w, u, states, gates } = required(
+    inputs,
+    'dy',
+    'x',
+    'mask',
+    'w',
+    'u',
+    'states',
+    'gates',
+  );
+  const reverse = Boolean((attrs as { reverse?: boolean }).reverse);
+  const [B, T, H] = dy.shape;
+  const D = x.shape[2];
+  const G = 3 * H;
+  const ws = createWorkspace(backend as tf.KernelBackend);
+  const DY = ws.input(dy).off;
+  const X = ws.input(x);
+  const M = ws.input(mask).off;
+  const W = ws.input(w);
+  const U = ws.input(u);
+  const S = ws.input(states);
+  const Z = ws.input(gates).off;
+  const out = {
+    dx: ws.output([B, T, D]),
+    dw: ws.output([D, G]),
+    db: ws.output([G]),
+    du: ws.output([H, G]),
+    dub: ws.output([G]),
+  };
+  const DXP = ws.scratch(B * T * G, true); // batch-major, like x
+  const DG = ws.scratch(T * B * G, true); // time-major, like the states
+  const dh = ws.scratch(B * H).off;
+  const tmp = ws.scratch(B * H, true);
+  // dh_prev needs dg·Uᵀ: materialise Uᵀ once so every step takes XNNPACK's untransposed path.
+  const uT = ws.scratch(G * H, true);
+  ws.transpose(U, H, G, uT);
+  const uTw = ws.asWeight(uT, G, H);
+  for (let k = T - 1; k >= 0; k--) {
+    const t = reverse ? T - 1 - k : k;
+    const f = ws.heap();
+    for (let b = 0; b < B; b++) {
+      const m = f[M + b * T + t];
+      const dho = dh + b * H;
+      const dyo = DY + (b * T + t) * H;
+      const xo = DXP.off + (b * T + t) * G;
+      const go = DG.off + (k * B + b) * G;
+      if (m === 0) {
+        for (let j = 0; j < H; j++) f[dho + j] += f[dyo + j];
+        f.fill(0, xo, xo + G);
+        f.fill(0, go, go + G);
+        continue;
+      }
+      const zo = Z + (k * B + b) * 4 * H;
+      const po = S.off + (k * B + b) * H;
+      for (let j = 0; j < H; j++) {
+        const d = f[dho + j] + f[dyo + j];
+        const dhNew = m * d;
+        const z = f[zo + j];
+        const r = f[zo + H + j];
+        const n = f[zo + 2 * H + j];
+        const gn = f[zo + 3 * H + j];
+        const dn = dhNew * (1 - z);
+        const daz = dhNew * (f[po + j] - n) * z * (1 - z);
+        const dan = dn * (1 - n * n);
+        const dar = dan * gn * r * (1 - r);
+        f[xo + j] = daz;
+        f[xo + H + j] = dar;
+        f[xo + 2 * H + j] = dan;
+        f[go + j] = daz;
+        f[go + H + j] = dar;
+        f[go + 2 * H + j] = dan * r;
+        f[dho + j] = d - dhNew + dhNew * z;
+      }
+    }
+    ws.matmul(ws.view(DG, k * B * G, B * G), B, uTw, tmp);
+    const f2 = ws.heap();
+    for (let i = 0; i < B * H; i++) f2[dh + i] += f2[tmp.off + i];
+  }
+  projectionGrads(
+    ws,
+    { x: X, w: W, states: S, dxp: DXP, dg: DG, ...out },
+    { rows: B * T, inputDim: D, units: H, gates: G },
+  );
+  return ws.finish();
+};
+
+registerFusedKernel(FUSED_GRU, fusedGru);
+registerFusedKernel(FUSED_GRU_GRAD, fusedGruGrad);
 
 /**
  * Orders examples into batches of similar length, so a batch is padded only to its own longest
