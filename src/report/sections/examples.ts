@@ -89,7 +89,7 @@ async function exampleCard(e: Example): Promise<string> {
     ? shown
         .map(
           (p) =>
-            `<span class="chip ${truth.has(p.genre) ? 'hit' : 'false'}">${escapeHtml(p.genre)} ${fmtNum(p.score, 2)}</span>`,
+            `<span class="chip ${truth.has(p.genre) ? 'hit' : 'false'}">${escapeHtml(p.genre)} ${p.score.toFixed(2)}</span>`,
         )
         .join('') + (more > 0 ? `<span class="chip empty">+${more} more</span>` : '')
     : '<span class="chip empty">none over threshold</span>';
@@ -100,7 +100,7 @@ async function exampleCard(e: Example): Promise<string> {
   return (
     `<article class="example ${e.right ? 'right' : 'wrong'}" data-id="${escapeHtml(e.record.id)}">${poster}<div class="example-body">` +
     `<h4>${escapeHtml(title)} <span class="id">${escapeHtml(e.record.id)}</span></h4>` +
-    `<p class="top">top genre <b>${escapeHtml(e.topGenre)}</b> at ${fmtNum(e.topScore, 2)} ${e.right ? '✓' : '✗'}</p>` +
+    `<p class="top">top genre <b>${escapeHtml(e.topGenre)}</b> at ${e.topScore.toFixed(2)} ${e.right ? '✓' : '✗'}</p>` +
     `<p class="genres"><span class="k">true</span>${true_}</p><p class="genres"><span class="k">predicted</span>${pred}</p>` +
     `<p class="plot">${escapeHtml(plotExcerpt(e.record.plot))}</p></div></article>`
   );
