@@ -6,7 +6,7 @@ import type { MovieRecord } from '../../data/types.js';
 import type { ReportContext } from '../context.js';
 import { missing, section, type ReportSection } from '../html.js';
 import { posterThumbnail } from '../thumbnail.js';
-import { escapeHtml, fmtNum } from '../text.js';
+import { escapeHtml } from '../text.js';
 
 export interface Example {
   record: MovieRecord;
