@@ -336,47 +336,36 @@ export function sigmoid(x: number): number {
 }
 
 /** Buffers of a fused RNN's backward pass that the shared weight gradients read and write. */
-export interface ProjectionGradBuffers {
-  /** Input x [rows, inputDim] (batch-major rows b·T + t) and the input kernel W [inputDim, G]. */
-  x: HeapBuffer;
-  w: HeapBuffer;
+export interface WeightGradBuffers {
   /** States, time-major rows k·B + b; the first `rows` rows are the states before each step. */
   states: HeapBuffer;
-  /** Gradients of the pre-activations: of x·W + b (rows like x), of h·U + ub (rows like states). */
+  /** Gradients of the pre-activations: of x·W + b (batch-major rows), of h·U + ub (rows like states). */
   dxp: HeapBuffer;
   dg: HeapBuffer;
-  /** Outputs: dx [rows, inputDim], dW [inputDim, G], db [G], dU [units, G], dub [G]. */
-  dx: HeapBuffer;
-  dw: HeapBuffer;
+  /** Outputs: db [G], dU [units, G], dub [G] (dub is null when the cell has one bias). */
   db: HeapBuffer;
   du: HeapBuffer;
-  dub: HeapBuffer;
+  dub: HeapBuffer | null;
 }
 
 /**
- * The weight and input gradients every fused RNN shares, once its per-step backward pass has
- * produced the pre-activation gradients: five big matmuls on XNNPACK (the sums over rows are
- * matmuls by a row of ones, reusing the packed operand), with the transposes done natively.
+ * The weight gradients every fused RNN shares, once its per-step backward pass has produced the
+ * pre-activation gradients: dU as one big matmul over all steps on XNNPACK, the bias gradients
+ * as matmuls by a row of ones (which reuse the packed operand). dW and dx are left to tfjs's
+ * matMul gradient outside the kernel, which computes dx only when something upstream trains.
  */
-export function projectionGrads(
+export function weightGrads(
   ws: RnnWorkspace,
-  buf: ProjectionGradBuffers,
-  dims: { rows: number; inputDim: number; units: number; gates: number },
+  buf: WeightGradBuffers,
+  dims: { rows: number; units: number; gates: number },
 ): void {
-  const { rows, inputDim: D, units: H, gates: G } = dims;
+  const { rows, units: H, gates: G } = dims;
   const ones = ws.scratch(rows, true);
-  const xT = ws.scratch(D * rows, true);
-  const wT = ws.scratch(G * D, true);
   const sT = ws.scratch(H * rows, true);
   ws.heap().fill(1, ones.off, ones.off + rows);
-  const dxp = ws.asWeight(buf.dxp, rows, G);
-  ws.transpose(buf.x, rows, D, xT);
-  ws.matmul(xT, D, dxp, buf.dw); // dW = xᵀ · dxp
-  ws.matmul(ones, 1, dxp, buf.db); // db = Σ_rows dxp
-  ws.transpose(buf.w, D, G, wT);
-  ws.matmul(buf.dxp, rows, ws.asWeight(wT, G, D), buf.dx); // dx = dxp · Wᵀ
+  ws.matmul(ones, 1, ws.asWeight(buf.dxp, rows, G), buf.db); // db = Σ_rows dxp
   const dg = ws.asWeight(buf.dg, rows, G);
   ws.transpose(buf.states, rows, H, sT);
   ws.matmul(sT, H, dg, buf.du); // dU = Σ_t h_{t−1}ᵀ · dg_t
-  ws.matmul(ones, 1, dg, buf.dub);
+  if (buf.dub) ws.matmul(ones, 1, dg, buf.dub);
 }

@@ -1,15 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { required } from './kernel-override.js';
-import { createWorkspace, hasFusedKernels, projectionGrads, registerFusedKernel } from './fused-rnn.js';
+import { createWorkspace, hasFusedKernels, registerFusedKernel, weightGrads } from './fused-rnn.js';
 import { gruOps } from './gru-ops.js';
 
 /**
  * A fast GRU for padded, masked batches. tfjs-layers' GRU builds ~15 taped ops per time step and
  * lets autodiff replay them, which makes a bidirectional epoch ~30× slower than PyTorch here.
- * This one runs a whole direction as ONE fused kernel (fused-rnn.ts): the input projection of
- * all time steps as one big matmul, then per step h·U on XNNPACK and the gate arithmetic in plain
- * loops; the backward pass (backpropagation through time and all weight gradients) is one fused
- * kernel too. Gates follow PyTorch/cuDNN ("reset after"):
+ * This one projects the inputs of all time steps with one big matmul, then runs the recurrence
+ * of a direction as ONE fused kernel (fused-rnn.ts): per step h·U on XNNPACK and the gate
+ * arithmetic in plain loops; the backward pass (backpropagation through time, dU and the bias
+ * gradients) is one fused kernel too. Gates follow PyTorch/cuDNN ("reset after"):
  *   z = σ(x·Wz + bz + h·Uz + cz),  r = σ(x·Wr + br + h·Ur + cr)
  *   n = tanh(x·Wn + bn + r ⊙ (h·Un + cn)),  h' = n + z ⊙ (h − n)
  * and a masked step keeps h unchanged (h ← h + m·(h' − h)), so right-padded sequences end on
@@ -68,12 +68,19 @@ export function gru(
 ): GruOutput {
   if (!hasFusedKernels()) return gruOps(x, mask, w, opts);
   return tf.tidy(() => {
-    const [batch, time] = x.shape;
+    const [batch, time, inputDim] = x.shape;
     const units = w.recurrentKernel.shape[0];
     if (time < 1) throw new Error('gru: the sequence needs at least one time step');
+    // Every step's x·W in one matmul, outside the fused op: tfjs's matMul gradient then computes
+    // dx only when something upstream trains (frozen embeddings skip it).
+    const xp = tf.reshape(tf.matMul(tf.reshape(x, [batch * time, inputDim]), w.kernel), [
+      batch,
+      time,
+      3 * units,
+    ]);
     const m = mask ? tf.cast(mask, 'float32') : tf.ones([batch, time]);
     const op = opts.reverse ? fusedGruReverse : fusedGruForward;
-    const sequence = op(tf.cast(x, 'float32'), m, w.kernel, w.bias, w.recurrentKernel, w.recurrentBias);
+    const sequence = op(xp, m, w.bias, w.recurrentKernel, w.recurrentBias);
     // The final state: the last step read, i.e. time−1 forward and 0 in reverse.
     const lastStep = opts.reverse ? 0 : time - 1;
     const last = tf.reshape(tf.slice(sequence, [0, lastStep, 0], [batch, 1, units]), [
@@ -99,75 +106,64 @@ export function biGruLast(
 }
 
 /**
- * Kernel names. Forward: inputs x [B,T,D], mask [B,T] (float), w [D,3H], b [3H], u [H,3H],
- * ub [3H]; attr reverse; outputs the sequence [B,T,H] (input order), the states [T+1,B,H]
+ * Kernel names. Forward: inputs xp [B,T,3H] (x·W, batch-major), mask [B,T] (float), b [3H],
+ * u [H,3H], ub [3H]; attr reverse; outputs the sequence [B,T,H] (input order), the states [T+1,B,H]
  * (time-major, processing order, row 0 = the zero initial state) and the gates [T,B,4H] (z, r,
  * n and h·Un + cn per step) that the backward kernel needs.
  */
 export const FUSED_GRU = 'MmgenreFusedGru';
 /**
- * Backward: inputs dy [B,T,H], x, mask, w, u, states, gates; attr reverse; outputs dx, dw, db,
- * du, dub (shaped like x, w, b, u, ub).
+ * Backward: inputs dy [B,T,H], mask, u, states, gates; attr reverse; outputs dxp, db, du, dub
+ * (shaped like xp, b, u, ub).
  */
 export const FUSED_GRU_GRAD = 'MmgenreFusedGruGrad';
 
 /** One differentiable op per direction: the tfjs engine sees one node forward, one backward. */
 function makeFusedGru(reverse: boolean) {
   return tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const [x, mask, w, b, u, ub] = args as tf.Tensor[];
-    const save = args[6] as tf.GradSaveFunc;
+    const [xp, mask, b, u, ub] = args as tf.Tensor[];
+    const save = args[5] as tf.GradSaveFunc;
     const [sequence, states, gates] = tf
       .engine()
-      .runKernel(FUSED_GRU, { x, mask, w, b, u, ub }, { reverse }) as tf.Tensor[];
-    save([x, mask, w, u, states, gates]);
+      .runKernel(FUSED_GRU, { xp, mask, b, u, ub }, { reverse }) as tf.Tensor[];
+    save([mask, u, states, gates]);
     return {
       value: sequence,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, smask, sw, su, sstates, sgates] = saved;
-        const [dx, dw, db, du, dub] = tf
+        const [smask, su, sstates, sgates] = saved;
+        const [dxp, db, du, dub] = tf
           .engine()
           .runKernel(
             FUSED_GRU_GRAD,
-            { dy, x: sx, mask: smask, w: sw, u: su, states: sstates, gates: sgates },
+            { dy, mask: smask, u: su, states: sstates, gates: sgates },
             { reverse },
           ) as tf.Tensor[];
-        return [dx, tf.zerosLike(smask), dw, db, du, dub];
+        return [dxp, tf.zerosLike(smask), db, du, dub];
       },
     };
-  }) as (
-    x: tf.Tensor,
-    mask: tf.Tensor,
-    w: tf.Tensor,
-    b: tf.Tensor,
-    u: tf.Tensor,
-    ub: tf.Tensor,
-  ) => tf.Tensor3D;
+  }) as (xp: tf.Tensor, mask: tf.Tensor, b: tf.Tensor, u: tf.Tensor, ub: tf.Tensor) => tf.Tensor3D;
 }
 const fusedGruForward = makeFusedGru(false);
 const fusedGruReverse = makeFusedGru(true);
 
 const fusedGru: tf.KernelFunc = ({ inputs, backend, attrs }) => {
-  const { x, mask, w, b, u, ub } = required(inputs, 'x', 'mask', 'w', 'b', 'u', 'ub');
+  const { xp, mask, b, u, ub } = required(inputs, 'xp', 'mask', 'b', 'u', 'ub');
   const reverse = Boolean((attrs as { reverse?: boolean }).reverse);
-  const [B, T, D] = x.shape;
-  const H = u.shape[0];
-  const G = 3 * H;
+  const [B, T, G] = xp.shape;
+  const H = G / 3;
   const ws = createWorkspace(backend as tf.KernelBackend);
-  const X = ws.input(x);
+  const XP = ws.input(xp);
   const M = ws.input(mask).off;
-  const W = ws.input(w);
   const BI = ws.input(b).off;
   const U = ws.input(u);
   const UB = ws.input(ub).off;
   const SEQ = ws.output([B, T, H]).off;
   const S = ws.output([T + 1, B, H]).off;
   const Z = ws.output([T, B, 4 * H]).off;
-  const XP = ws.scratch(B * T * G, true);
   const hA = ws.scratch(B * H, true);
   const g = ws.scratch(B * G, true);
   const a2 = ws.scratch(B * H, true);
   ws.heap().fill(0, S, S + B * H); // h0 = 0 (wasm outputs are uninitialised)
-  ws.matmul(X, B * T, ws.asWeight(W, D, G), XP); // every step's x·W at once (bias added below)
   const uw = ws.asWeight(U, H, G);
   // Per step: one matmul, three light passes and two native sigmoids (tanh(a) = 2σ(2a) − 1),
   // so no transcendental function runs in JS.
@@ -226,36 +222,20 @@ const fusedGru: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 };
 
 const fusedGruGrad: tf.KernelFunc = ({ inputs, backend, attrs }) => {
-  const { dy, x, mask, w, u, states, gates } = required(
-    inputs,
-    'dy',
-    'x',
-    'mask',
-    'w',
-    'u',
-    'states',
-    'gates',
-  );
+  const { dy, mask, u, states, gates } = required(inputs, 'dy', 'mask', 'u', 'states', 'gates');
   const reverse = Boolean((attrs as { reverse?: boolean }).reverse);
   const [B, T, H] = dy.shape;
-  const D = x.shape[2];
   const G = 3 * H;
   const ws = createWorkspace(backend as tf.KernelBackend);
   const DY = ws.input(dy).off;
-  const X = ws.input(x);
   const M = ws.input(mask).off;
-  const W = ws.input(w);
   const U = ws.input(u);
   const S = ws.input(states);
   const Z = ws.input(gates).off;
-  const out = {
-    dx: ws.output([B, T, D]),
-    dw: ws.output([D, G]),
-    db: ws.output([G]),
-    du: ws.output([H, G]),
-    dub: ws.output([G]),
-  };
-  const DXP = ws.scratch(B * T * G, true); // batch-major, like x
+  const DXP = ws.output([B, T, G]); // batch-major, like xp
+  const db = ws.output([G]);
+  const du = ws.output([H, G]);
+  const dub = ws.output([G]);
   const DG = ws.scratch(T * B * G, true); // time-major, like the states
   const dh = ws.scratch(B * H).off;
   const tmp = ws.scratch(B * H, true);
@@ -304,11 +284,7 @@ const fusedGruGrad: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     const f2 = ws.heap();
     for (let i = 0; i < B * H; i++) f2[dh + i] += f2[tmp.off + i];
   }
-  projectionGrads(
-    ws,
-    { x: X, w: W, states: S, dxp: DXP, dg: DG, ...out },
-    { rows: B * T, inputDim: D, units: H, gates: G },
-  );
+  weightGrads(ws, { states: S, dxp: DXP, dg: DG, db, du, dub }, { rows: B * T, units: H, gates: G });
   return ws.finish();
 };
 

@@ -1,7 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initEngine, tf } from '../../src/engine/index.js';
-import { batchMaxLength, bucketByLength, gru, type GruWeights } from '../../src/engine/gru.js';
+import {
+  batchMaxLength,
+  biGruLast,
+  bucketByLength,
+  createGruWeights,
+  gru,
+  type GruWeights,
+} from '../../src/engine/gru.js';
 import { maxRelativeDifference, onBothBackends } from '../../src/engine/compare.js';
 
 /** The same GRU written step by step with plain ops and left to autodiff: the reference. */
@@ -93,4 +100,52 @@ test('bucketByLength groups similar lengths, covers every index once, is determi
   assert.equal(a.length, 4);
   const padded = a.reduce((s, batch) => s + batch.length * batchMaxLength(lengths, batch), 0);
   assert.ok(padded < 100 * 199 * 0.7, `bucketing should cut padding, got ${padded}`);
+});
+
+test('fast GRU: padding gives the same last states as the unpadded sequences; no tensor leaks', async () => {
+  await initEngine();
+  const [D, H, T] = [5, 8, 9];
+  const vals = (n: number, seed: number) =>
+    Array.from({ length: n }, (_, i) => Math.sin(seed * 3.7 + i * 0.9) * 0.7);
+  const w = createGruWeights(D, H, 3, 'pad_gru');
+  const wb = createGruWeights(D, H, 7, 'pad_gru_b');
+  const lengths = [7, 2, 5];
+  const seqs = lengths.map((L, s) => tf.tensor3d(vals(L * D, 20 + s), [1, L, D]));
+  const padded = tf.concat(
+    seqs.map((q, s) =>
+      tf.pad(q, [
+        [0, 0],
+        [0, T - lengths[s]],
+        [0, 0],
+      ]),
+    ),
+    0,
+  ) as tf.Tensor3D;
+  const mask = tf.tensor2d(
+    lengths.flatMap((L) => Array.from({ length: T }, (_, t) => (t < L ? 1 : 0))),
+    [3, T],
+  );
+  const before = tf.memory().numTensors;
+  const both = biGruLast(padded, mask, w, wb);
+  const alone = seqs.map((q) => biGruLast(q as tf.Tensor3D, null, w, wb));
+  assert.equal(tf.memory().numTensors, before + 1 + alone.length, 'only the results stay allocated');
+  alone.forEach((a, s) => {
+    const row = tf.slice(both, [s, 0], [1, 2 * H]);
+    assert.ok(maxRelativeDifference(row.dataSync(), a.dataSync()) < 1e-5, `sequence ${s}`);
+  });
+  // The forward sequence output holds the carried state over padding.
+  const seq = gru(padded, mask, w).sequence;
+  const s1 = seq.arraySync()[1];
+  assert.deepEqual(s1[8], s1[1], 'padding steps repeat the last real state');
+  const vars = [...Object.values(w), ...Object.values(wb)] as tf.Variable[];
+  const opt = tf.train.adam(0.01);
+  const step = () =>
+    tf.tidy(() => {
+      opt.minimize(() => tf.sum(tf.square(biGruLast(padded, mask, w, wb))) as tf.Scalar, false, vars);
+    });
+  step();
+  const settled = tf.memory().numTensors;
+  step();
+  step();
+  assert.equal(tf.memory().numTensors, settled);
 });
