@@ -25,3 +25,4 @@ export * from './train/run-all.js';
 export * from './report/index.js';
 export * from './predict/index.js';
 export * from './serve/index.js';
+export * from './study/index.js';

@@ -1,0 +1,11 @@
+/** The feature-combination study (`mmgenre grid`): public API. */
+export * from './features.js';
+export * from './combinations.js';
+export * from './published.js';
+export * from './configs.js';
+export * from './stats.js';
+export * from './auc-bootstrap.js';
+export * from './types.js';
+export * from './analysis.js';
+export { formatGridText, formatGridMarkdown } from './format.js';
+export * from './grid.js';
