@@ -26,7 +26,9 @@ export function buildModel(spec: ModelSpec, opts: BuildOptions = {}): BuiltModel
   return withSeededRandom(rng, () => {
     const tensors = new Map<string, SymbolicTensor>();
     const inputs = spec.inputs.map((i) => {
-      const t = tfl.input({ name: i.id, shape: i.shape, dtype: i.dtype });
+      // Token sequences have a variable length: batches are padded to their own longest one.
+      const shape = i.source.kind === 'sequence' ? [null] : i.shape;
+      const t = tfl.input({ name: i.id, shape, dtype: i.dtype });
       tensors.set(i.id, t);
       return t;
     });

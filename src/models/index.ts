@@ -6,3 +6,6 @@ export * from './build.js';
 export * from './random.js';
 import './head.js';
 export * from './fusion/index.js';
+import './sequence.js';
+import './finetune.js';
+import './tfidf-linear.js';

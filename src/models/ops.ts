@@ -21,6 +21,11 @@ export interface OpDefinition {
   build(ctx: OpContext): SymbolicTensor;
   /** One line for diagrams and summaries, e.g. 'Dense 512 · relu'. */
   describe(node: LayerNode): string;
+  /**
+   * Load what `build` needs and cannot load synchronously (pretrained weights, word vectors);
+   * awaited by `prepareOps` before `buildModel`.
+   */
+  prepare?(node: LayerNode, spec: ModelSpec): Promise<void>;
 }
 
 const ops = new Map<string, OpDefinition>();
@@ -33,6 +38,11 @@ export function getOp(name: string): OpDefinition {
   const def = ops.get(name);
   if (!def) throw new Error(`unknown op '${name}' (known: ${[...ops.keys()].sort().join(', ')})`);
   return def;
+}
+
+/** Run every op's `prepare` (pretrained weights, word vectors) so that `buildModel` can run. */
+export async function prepareOps(spec: ModelSpec): Promise<void> {
+  for (const node of spec.nodes) await getOp(node.op).prepare?.(node, spec);
 }
 
 export function knownOps(): string[] {

@@ -39,6 +39,8 @@ export interface LayerNode {
   params: Record<string, JsonValue>;
   /** Weights not updated by training (e.g. a pretrained trunk). */
   frozen?: boolean;
+  /** Learning-rate multiplier for this node's weights (e.g. 0.1 for pretrained layers being fine-tuned). */
+  lrScale?: number;
   /** Cluster name for the diagram, e.g. 'poster branch', 'classifier'. */
   group?: string;
 }

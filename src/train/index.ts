@@ -7,3 +7,4 @@ export * from './run.js';
 export * from './pipeline.js';
 export * from './many.js';
 export * from './synthetic.js';
+export * from './inputs.js';

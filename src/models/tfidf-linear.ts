@@ -1,0 +1,74 @@
+/**
+ * The paper's n-gram rows: a linear layer with one sigmoid per genre on TF-IDF vectors of the
+ * plot (word n-grams and character 3-grams, each fitted on the training split). Inputs are the
+ * 'tfidf' encoder's rows, L2-normalised and mostly zeros; several are concatenated.
+ *
+ * Dense input rather than sparse: with a few tens of thousands of terms a batch of 32 is a
+ * 32 × 20k by 20k × 23 matmul, a fraction of a millisecond on wasm (bench/train.ts), so the
+ * gather-based sparse product would only add code.
+ */
+import { z } from 'zod';
+import type { Dataset } from '../data/types.js';
+import { fitTfidfEncoderOptions } from '../text/encoders.js';
+import type { TfidfOptions } from '../text/tfidf.js';
+import { registerInputPreparer, trainRecords } from '../train/inputs.js';
+import { registerModel } from './registry.js';
+import { SpecBuilder, type ModelSpec } from './spec.js';
+
+const tfidfLinearOptions = z.strictObject({
+  /** Dropout on the TF-IDF input (drops terms; a cheap regulariser for many sparse features). */
+  inputDropout: z.number().min(0).max(0.95).default(0),
+});
+
+registerModel('tfidf-linear', {
+  description: 'linear sigmoid layer on TF-IDF n-gram vectors (word and character n-grams)',
+  options: tfidfLinearOptions,
+  build(o, ctx) {
+    for (const i of ctx.inputs) {
+      if (i.shape.length !== 1) throw new Error(`input '${i.id}' must be a flat TF-IDF vector`);
+    }
+    const b = new SpecBuilder();
+    let x =
+      ctx.inputs.length === 1
+        ? ctx.inputs[0].id
+        : b.add(
+            'concat',
+            ctx.inputs.map((i) => i.id),
+            {},
+            { id: 'concat', group: 'inputs' },
+          );
+    if (o.inputDropout > 0)
+      x = b.add('dropout', [x], { rate: o.inputDropout }, { id: 'input_dropout', group: 'classifier' });
+    const output = b.add('output', [x], { units: ctx.labels.length }, { id: 'output', group: 'classifier' });
+    const grams = ctx.inputs.map((i) => {
+      const opts = (i.source.options?.state as { options?: TfidfOptions } | undefined)?.options;
+      return opts ? `${opts.analyzer} ${opts.ngramRange.join('–')}-grams` : i.source.encoder;
+    });
+    return {
+      specVersion: 1,
+      family: 'tfidf-linear',
+      title: `Linear on TF-IDF (${grams.join(' + ')})`,
+      labels: [...ctx.labels],
+      inputs: ctx.inputs,
+      nodes: b.nodes,
+      output,
+    } satisfies ModelSpec;
+  },
+});
+
+/**
+ * 'tfidf' options as a config writes them (the TfidfVectorizer options plus `field`) → the
+ * encoder's options with the vectorizer fitted on the training split's texts. Options that
+ * already hold a fitted `state` pass through.
+ */
+export async function fitTfidfOptions(
+  options: Record<string, unknown>,
+  dataset: Dataset,
+): Promise<Record<string, unknown>> {
+  if (options.state) return options;
+  const { field = 'plot', ...vectorizer } = options as unknown as { field?: 'plot' | 'title' } & TfidfOptions;
+  const texts = trainRecords(dataset).map((r) => (field === 'plot' ? r.plot : r.title));
+  return fitTfidfEncoderOptions(texts, vectorizer, field);
+}
+
+registerInputPreparer('tfidf', fitTfidfOptions);
