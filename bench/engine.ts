@@ -1,13 +1,16 @@
 /**
- * Engine benchmarks: the BatchMatMul fix (Dense forward+backward before/after), the fast GRU
- * versus tfjs-layers' GRU on a bidirectional epoch of the sizes in issue 5 (967 sequences,
+ * Engine benchmarks: the BatchMatMul fix (Dense forward+backward before/after), the fused GRU
+ * (before: the op-by-op GRU) and LSTM, and tfjs-layers' GRU, on a bidirectional epoch of the sizes in issue 5 (967 sequences,
  * ≤200 tokens, GloVe-100, hidden 128, batch 32; PyTorch anchor 4.0 s on this machine).
  */
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { initEngine, engineInfo, tf, tfl } from '../src/engine/index.js';
 import { setFastTransposedMatMul } from '../src/engine/fix-matmul.js';
 import { batchMaxLength, bucketByLength, createGruWeights, gru } from '../src/engine/gru.js';
+import { gruOps } from '../src/engine/gru-ops.js';
+import { createLstmWeights, lstm } from '../src/engine/lstm.js';
 import { writeJsonAtomic } from '../src/util/atomic.js';
 import type { BenchRow } from './types.js';
 
@@ -55,15 +58,38 @@ function trainingLengths(): { lengths: number[]; source: string } {
   return { lengths, source: `mmimdb-sample train plots (${lengths.length})` };
 }
 
-/** One epoch of a fast bidirectional GRU + sigmoid head with Adam, over the given batches. */
-function fastBiGruEpochS(lengths: number[], batches: number[][]): number {
+type RnnImpl = 'gru' | 'gru-ops' | 'lstm';
+
+interface EpochTime {
+  /** Wall and process CPU seconds for the whole epoch (extrapolated by steps when sampled). */
+  wallS: number;
+  cpuS: number;
+  sampledBatches: number;
+}
+
+/**
+ * One epoch of a bidirectional RNN + sigmoid head with Adam over the given batches: `gru` the
+ * fused kernels, `gru-ops` the op-by-op GRU it replaced (the "before"), `lstm` the fused LSTM.
+ * With `maxBatches`, only the first batches run and the times are scaled by recurrent steps.
+ */
+function biRnnEpoch(impl: RnnImpl, lengths: number[], batches: number[][], maxBatches = Infinity): EpochTime {
   const [D, H, C] = [100, 128, 23];
-  const fw = createGruWeights(D, H, 1, 'bench_fw');
-  const bw = createGruWeights(D, H, 3, 'bench_bw');
+  const isLstm = impl === 'lstm';
+  const fw = isLstm
+    ? createLstmWeights(D, H, 1, `bench_${impl}_fw`)
+    : createGruWeights(D, H, 1, `bench_${impl}_fw`);
+  const bw = isLstm
+    ? createLstmWeights(D, H, 3, `bench_${impl}_bw`)
+    : createGruWeights(D, H, 3, `bench_${impl}_bw`);
+  const run = (x: tf.Tensor3D, mask: tf.Tensor2D, w: typeof fw, reverse: boolean) =>
+    impl === 'lstm'
+      ? lstm(x, mask, w as ReturnType<typeof createLstmWeights>, { reverse }).last
+      : (impl === 'gru' ? gru : gruOps)(x, mask, w as ReturnType<typeof createGruWeights>, { reverse }).last;
   const head = tf.variable(tf.randomNormal([2 * H, C], 0, 0.05));
   const opt = tf.train.adam(1e-3);
-  const t0 = performance.now();
-  for (const batch of batches) {
+  const stepsOf = (bs: number[][]) => bs.reduce((n, batch) => n + batchMaxLength(lengths, batch), 0);
+  const sample = batches.slice(0, maxBatches);
+  const trainBatch = (batch: number[]) => {
     const T = batchMaxLength(lengths, batch);
     const B = batch.length;
     tf.tidy(() => {
@@ -73,16 +99,39 @@ function fastBiGruEpochS(lengths: number[], batches: number[][]): number {
       const mask = tf.tensor2d(maskValues, [B, T]);
       const y = tf.cast(tf.greater(tf.randomUniform([B, C]), 0.8), 'float32');
       const loss = opt.minimize(() => {
-        const h = tf.concat([gru(x, mask, fw).last, gru(x, mask, bw, { reverse: true }).last], 1);
+        const h = tf.concat([run(x, mask, fw, false), run(x, mask, bw, true)], 1);
         return tf.losses.sigmoidCrossEntropy(y, tf.matMul(h, head)) as tf.Scalar;
       }, true);
       loss?.dataSync();
     });
-  }
-  const s = (performance.now() - t0) / 1000;
+  };
+  trainBatch(sample[0]); // warm-up (kernel setup, first XNNPACK operators)
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (const batch of sample) trainBatch(batch);
+  const cpu = process.cpuUsage(cpu0);
+  const scale = stepsOf(batches) / stepsOf(sample);
   opt.dispose();
   tf.dispose([head, ...Object.values(fw), ...Object.values(bw)]);
-  return s;
+  return {
+    wallS: ((performance.now() - t0) / 1000) * scale,
+    cpuS: ((cpu.user + cpu.system) / 1e6) * scale,
+    sampledBatches: sample.length,
+  };
+}
+
+function epochRow(name: string, e: EpochTime, total: number, note: string): BenchRow {
+  const sampled =
+    e.sampledBatches < total ? `; ${e.sampledBatches}/${total} batches, extrapolated by steps` : '';
+  return {
+    name,
+    value: +e.wallS.toFixed(2),
+    unit: 's',
+    note:
+      `CPU ${e.cpuS.toFixed(2)} s; ×${(e.wallS / PYTORCH_BIGRU_EPOCH_S).toFixed(1)} wall, ` +
+      `×${(e.cpuS / PYTORCH_BIGRU_EPOCH_S).toFixed(1)} CPU the PyTorch anchor ${PYTORCH_BIGRU_EPOCH_S} s; ` +
+      `${note}${sampled}; load avg ${loadavg()[0].toFixed(1)}`,
+  };
 }
 
 export async function benchEngine(): Promise<BenchRow[]> {
@@ -101,21 +150,25 @@ export async function benchEngine(): Promise<BenchRow[]> {
 
   const { lengths, source } = trainingLengths();
   const fixed200 = Array(lengths.length).fill(200);
-  const unbucketed = bucketByLength(fixed200, 32);
-  const padded = fastBiGruEpochS(fixed200, unbucketed);
-  rows.push({
-    name: 'biGRU epoch, fast GRU, 200 tokens padded',
-    value: +padded.toFixed(2),
-    unit: 's',
-    note: `×${(padded / PYTORCH_BIGRU_EPOCH_S).toFixed(1)} the PyTorch anchor ${PYTORCH_BIGRU_EPOCH_S} s`,
-  });
-  const bucketed = fastBiGruEpochS(lengths, bucketByLength(lengths, 32, 1));
-  rows.push({
-    name: 'biGRU epoch, fast GRU, length-bucketed',
-    value: +bucketed.toFixed(2),
-    unit: 's',
-    note: `${source}; ×${(bucketed / PYTORCH_BIGRU_EPOCH_S).toFixed(1)} the PyTorch anchor`,
-  });
+  const padded = bucketByLength(fixed200, 32);
+  const bucketed = bucketByLength(lengths, 32, 1);
+  // Back to back: the op-by-op GRU (before, sampled: a full epoch takes minutes), then fused.
+  const gruBefore = biRnnEpoch('gru-ops', lengths, bucketed, 3);
+  const fusedBucketed = biRnnEpoch('gru', lengths, bucketed);
+  const fusedPadded = biRnnEpoch('gru', fixed200, padded);
+  const lstmBucketed = biRnnEpoch('lstm', lengths, bucketed);
+  rows.push(
+    epochRow('biGRU epoch, op-by-op GRU (before), length-bucketed', gruBefore, bucketed.length, source),
+    epochRow('biGRU epoch, fused GRU, length-bucketed', fusedBucketed, bucketed.length, source),
+    epochRow('biGRU epoch, fused GRU, 200 tokens padded', fusedPadded, padded.length, 'all 200 steps'),
+    {
+      name: 'fused GRU speed-up over op-by-op',
+      value: +(gruBefore.cpuS / fusedBucketed.cpuS).toFixed(1),
+      unit: '× CPU',
+      note: `wall ×${(gruBefore.wallS / fusedBucketed.wallS).toFixed(1)}`,
+    },
+    epochRow('biLSTM epoch, fused LSTM, length-bucketed', lstmBucketed, bucketed.length, source),
+  );
 
   // Stock tfjs-layers Bidirectional(GRU): two batches, extrapolated to the epoch's 31.
   const inp = tfl.input({ shape: [200, 100] });
