@@ -384,7 +384,12 @@ function compatible(m: FeatureManifest, plan: Plan): boolean {
 }
 
 /** `t0`: when the call started (loading the encoder to learn its key counts in the reported time). */
-async function runPlan(dataset: Dataset, plan: Plan, opts: ExtractOptions, t0: number): Promise<ExtractReport> {
+async function runPlan(
+  dataset: Dataset,
+  plan: Plan,
+  opts: ExtractOptions,
+  t0: number,
+): Promise<ExtractReport> {
   const verify = opts.verify ?? true;
   const n = plan.identity.ids.length;
   let manifest = readManifest(plan.dir);
@@ -400,8 +405,24 @@ async function runPlan(dataset: Dataset, plan: Plan, opts: ExtractOptions, t0: n
     return makeReport(plan, manifest, 0, n, 0, performance.now() - t0);
   }
 
-  const release = acquireLock(plan.dir);
+  const release = await acquireLock(plan.dir, {
+    onWait: (holder) => {
+      if (opts.progress !== false && !env.quiet && process.env.MMGENRE_QUIET !== '1')
+        process.stderr.write(`waiting for ${holder}, which is extracting the same features\n`);
+    },
+  });
   try {
+    // Re-read under the lock: whoever held it may have finished or advanced the work.
+    manifest = readManifest(plan.dir);
+    if (manifest && !compatible(manifest, plan)) manifest = null;
+    if (
+      manifest?.complete &&
+      staleChunks(manifest, plan).length === 0 &&
+      matrixIntact(plan.dir, manifest, verify)
+    ) {
+      plan.ready?.dispose();
+      return makeReport(plan, manifest, 0, n, 0, performance.now() - t0);
+    }
     removeStaleTemps(plan.dir);
     const chunkRows = manifest?.chunkRows ?? opts.chunkRows ?? DEFAULT_CHUNK_ROWS;
     const batchSize = manifest?.batchSize ?? opts.batchSize ?? DEFAULT_BATCH;

@@ -34,6 +34,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import type { Dataset, MovieRecord } from '../data/types.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { fromFloat16, toFloat16 } from './float16.js';
@@ -460,28 +461,68 @@ export function listEntries(cacheDir: string): Array<{ dir: string; manifest: Fe
 }
 
 /**
- * A lock file holding the pid of the extracting process. A lock whose process is gone (killed,
- * SIGKILL included) is taken over: that is the resume path.
+ * A lock file holding `pid:threadId` of the extracting thread. A lock whose process is gone
+ * (killed, SIGKILL included) is taken over: that is the resume path. A live holder (another
+ * process, or another thread of this one, e.g. parallel trainings needing the same features) is
+ * waited for, up to `waitMs`; the caller then finds its work done.
  */
-export function acquireLock(dir: string): () => void {
+export async function acquireLock(
+  dir: string,
+  opts: { waitMs?: number; onWait?: (holder: string) => void } = {},
+): Promise<() => void> {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, 'lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
+  const me = `${process.pid}:${threadId}`;
+  const deadline = Date.now() + (opts.waitMs ?? Infinity);
+  let told = false;
+  for (;;) {
     try {
       const fd = openSync(path, 'wx');
-      writeSync(fd, String(process.pid));
+      writeSync(fd, me);
       closeSync(fd);
-      return () => rmSync(path, { force: true });
+      heldHere.add(path);
+      return () => {
+        heldHere.delete(path);
+        rmSync(path, { force: true });
+      };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number(readFileSync(path, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
-        throw new Error(`another process (pid ${pid}) is extracting into ${dir}; wait for it or stop it`);
-      }
-      rmSync(path, { force: true }); // stale lock from a killed run
     }
+    let holder = '';
+    try {
+      holder = readFileSync(path, 'utf8').trim();
+    } catch {
+      continue; // released between our two calls
+    }
+    if (!holderAlive(holder, path)) {
+      rmSync(path, { force: true }); // stale lock from a killed run
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      throw new Error(
+        `another process (${describeHolder(holder)}) is extracting into ${dir}; wait for it or stop it`,
+      );
+    }
+    if (!told) opts.onWait?.(describeHolder(holder));
+    told = true;
+    await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`could not lock ${dir}`);
+}
+
+function describeHolder(holder: string): string {
+  const [pid, thread] = holder.split(':');
+  return thread && thread !== '0' ? `pid ${pid}, thread ${thread}` : `pid ${pid}`;
+}
+
+/** Locks held by this thread now (concurrent async calls in one thread wait for each other too). */
+const heldHere = new Set<string>();
+
+function holderAlive(holder: string, path: string): boolean {
+  const [pidText, threadText] = holder.split(':');
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return Number(threadText) !== threadId || heldHere.has(path);
+  return processAlive(pid);
 }
 
 function processAlive(pid: number): boolean {

@@ -75,7 +75,7 @@ function describeEntry(dir: string, m: FeatureManifest | null): CacheListing {
     };
   }
   const opts = Object.entries(m.encoder.options)
-    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .map(([k, v]) => `${k}=${optionText(v)}`)
     .join(',');
   return {
     dir,
@@ -89,6 +89,13 @@ function describeEntry(dir: string, m: FeatureManifest | null): CacheListing {
     status: m.complete ? 'complete' : 'partial',
     bytes,
   };
+}
+
+/** Option values as short text: a fitted vocabulary of 20,000 words shows as its size. */
+function optionText(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.length} items]`;
+  const text = typeof v === 'string' ? v : JSON.stringify(v);
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
 
 export function formatCacheListing(rows: CacheListing[], cacheDir: string): string {

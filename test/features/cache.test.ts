@@ -5,6 +5,7 @@ import {
   existsSync,
   readFileSync,
   readdirSync,
+  rmSync,
   truncateSync,
   utimesSync,
   writeFileSync,
@@ -310,19 +311,45 @@ test('an unknown encoder is refused with the list of known ones', async () => {
   );
 });
 
-test('a lock held by a live process is refused; one left by a killed process is taken over', () => {
+test('a lock held by a live process is waited for; one left by a killed process is taken over', async () => {
   const dir = tempDir();
-  const release = acquireLock(dir);
+  const release = await acquireLock(dir);
   const child = spawnSync(process.execPath, ['-e', 'process.exit(0)']);
   assert.equal(child.status, 0);
   release();
-  // A live holder: this test's parent process (alive, not us).
-  writeFileSync(join(dir, 'lock'), String(process.ppid));
-  assert.throws(() => acquireLock(dir), /another process \(pid \d+\) is extracting/);
+  // A live holder (this test's parent process): waited for, and refused once the wait is over.
+  writeFileSync(join(dir, 'lock'), `${process.ppid}:0`);
+  let waitedFor = '';
+  await assert.rejects(
+    acquireLock(dir, { waitMs: 300, onWait: (h) => (waitedFor = h) }),
+    /another process \(pid \d+\) is extracting/,
+  );
+  assert.equal(waitedFor, `pid ${process.ppid}`);
+  // Released while we wait: we get it.
+  const pending = acquireLock(dir, { waitMs: 5000 });
+  setTimeout(() => rmSync(join(dir, 'lock')), 300);
+  (await pending)();
   // A dead holder: the pid of the child that has exited.
-  writeFileSync(join(dir, 'lock'), String(child.pid));
-  const again = acquireLock(dir);
-  assert.equal(readFileSync(join(dir, 'lock'), 'utf8'), String(process.pid));
+  writeFileSync(join(dir, 'lock'), `${child.pid}:0`);
+  const again = await acquireLock(dir, { waitMs: 0 });
+  assert.equal(readFileSync(join(dir, 'lock'), 'utf8'), `${process.pid}:0`);
   again();
   assert.equal(existsSync(join(dir, 'lock')), false);
+});
+
+test('concurrent extractions of the same features in one process share the work', { skip }, async () => {
+  const dir = sampleSubsetDir(MMIMDB_SAMPLE, sampleSplits(MMIMDB_SAMPLE, { train: 12 }), tempDir());
+  const dataset = await loadDataset(dir);
+  const cacheDir = tempDir();
+  const opts = { cacheDir, workers: 0, chunkRows: 4, progress: false };
+  const [a, b] = await Promise.all([
+    extractFeaturesWithReport(dataset, IMAGE_STATS, opts),
+    extractFeaturesWithReport(dataset, IMAGE_STATS, opts),
+  ]);
+  assert.deepEqual(a.features.data, b.features.data);
+  assert.equal(
+    a.report.computedRows + b.report.computedRows,
+    12,
+    'one computed, the other waited and reused',
+  );
 });
