@@ -5,8 +5,8 @@
  * unimodal runs they combine, and every fusion is also scored with the poster removed and
  * with the plot removed from the test split.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { loadDataset } from '../data/load.js';
 import { initEngine } from '../engine/index.js';
 import { multiHot } from '../data/genres.js';
@@ -21,7 +21,7 @@ import { extractFeatures, extractSequences } from '../features/extract.js';
 import { isLateRun, predictLateRun } from '../models/fusion/late.js';
 import { predictRaw, rawInputsFor } from '../models/fusion/predictor.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
-import { loadConfig, shippedConfigNames, type TrainConfig } from './config.js';
+import { configToYaml, loadConfig, shippedConfigNames, type TrainConfig } from './config.js';
 import { prepareInputOptions } from './inputs.js';
 import { trainMany, type TrainJob, type TrainJobOutcome } from './many.js';
 import { loadRun, RUN_FILES } from './run.js';
@@ -78,6 +78,33 @@ export interface RunAllSummary {
 }
 
 const isLate = (c: TrainConfig): boolean => c.model.type === 'late';
+
+/** Run names a fusion's branches are taken from (`branches.<id>.from.run`, relative ones only). */
+export function branchSourceRuns(c: TrainConfig): string[] {
+  const branches = (c.model as { branches?: Record<string, { from?: { run?: string } }> }).branches ?? {};
+  return Object.values(branches)
+    .map((b) => b.from?.run)
+    .filter((r): r is string => typeof r === 'string' && !isAbsolute(r));
+}
+
+/** Trains after the runs it reads (late fusion's experts, branches taken from trained runs). */
+const trainsLater = (c: TrainConfig): boolean => isLate(c) || branchSourceRuns(c).length > 0;
+
+/**
+ * The config with every relative `branches.<id>.from.run` pointed at the run of that name in
+ * `seedDir` (the same seed's folder), written beside the run; returns the file's path.
+ */
+function resolveBranchSources(c: TrainConfig, seedDir: string): string {
+  const model = structuredClone(c.model) as TrainConfig['model'] & {
+    branches?: Record<string, { from?: { run: string } }>;
+  };
+  for (const b of Object.values(model.branches ?? {}))
+    if (b.from && !isAbsolute(b.from.run)) b.from.run = join(seedDir, b.from.run);
+  mkdirSync(seedDir, { recursive: true });
+  const path = join(seedDir, `${c.name}.resolved.yaml`);
+  writeFileAtomic(path, configToYaml({ ...c, model }));
+  return path;
+}
 
 /** Shipped configs run-all trains by default: single-input (unimodal) ones and the fusions. */
 export function defaultRunAllConfigs(): string[] {
@@ -191,8 +218,15 @@ export async function runAll(opts: RunAllOptions): Promise<RunAllSummary> {
   const out = resolve(opts.out);
   const seeds = Math.max(1, opts.seeds ?? 1);
   const dataset = await loadDataset(opts.data);
-  const names = opts.configs && opts.configs.length > 0 ? opts.configs : defaultRunAllConfigs();
+  const names = opts.configs && opts.configs.length > 0 ? [...opts.configs] : defaultRunAllConfigs();
   const configs = names.map((n) => loadConfig(n));
+  // Runs a fusion's branches come from are trained first, in the same seed folders.
+  for (const c of [...configs])
+    for (const run of branchSourceRuns(c))
+      if (!configs.some((x) => x.name === run)) {
+        names.push(run);
+        configs.push(loadConfig(run));
+      }
   await extractAll(dataset, configs, opts);
 
   // One folder per seed when there are several, so late fusion finds its experts beside it.
@@ -201,7 +235,10 @@ export async function runAll(opts: RunAllOptions): Promise<RunAllSummary> {
   const jobsFor = (list: TrainConfig[]): Array<TrainJob & { configName: string; seed: number }> =>
     list.flatMap((c, i) =>
       Array.from({ length: seeds }, (_, k) => ({
-        config: names[configs.indexOf(c)] ?? String(i),
+        config:
+          branchSourceRuns(c).length > 0
+            ? resolveBranchSources(c, dirname(dirOf(c, k)))
+            : (names[configs.indexOf(c)] ?? String(i)),
         configName: c.name,
         seed: c.training.seed + k,
         data: resolve(opts.data),
@@ -210,8 +247,8 @@ export async function runAll(opts: RunAllOptions): Promise<RunAllSummary> {
         overrides: { seed: c.training.seed + k, ...(opts.epochs ? { epochs: opts.epochs } : {}) },
       })),
     );
-  const phase1 = jobsFor(configs.filter((c) => !isLate(c)));
-  const phase2 = jobsFor(configs.filter(isLate));
+  const phase1 = jobsFor(configs.filter((c) => !trainsLater(c)));
+  const phase2 = jobsFor(configs.filter(trainsLater));
   const outcomes: TrainJobOutcome[] = [];
   for (const jobs of [phase1, phase2]) {
     if (jobs.length === 0) continue;

@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import type { ModelBuildContext } from '../registry.js';
-import { SpecBuilder, type InputSpec, type ModelSpec } from '../spec.js';
+import { SpecBuilder, type InputSpec, type JsonValue, type ModelSpec } from '../spec.js';
+import { checkSourceMatches, sourceLayer } from './pretrained.js';
 
 export const activation = z.enum(['relu', 'tanh', 'sigmoid', 'elu', 'selu', 'softplus', 'linear']);
 export const rate = z.number().min(0).max(0.95);
@@ -14,6 +15,17 @@ export const rate = z.number().min(0).max(0.95);
 const branchOverride = z.strictObject({
   project: z.number().int().min(0).optional(),
   inputDropout: rate.optional(),
+  /**
+   * Take the branch from a trained unimodal run: its hidden layer (`layer`, default the last
+   * hidden one) with its trained weights replaces the projection. `run` is a run directory; a
+   * relative one lies under the runs folder, and run-all points it at the run of that name
+   * beside the fusion's own run (same seed).
+   */
+  from: z.strictObject({ run: z.string().min(1), layer: z.string().min(1).optional() }).optional(),
+  /** Keep the copied layer's weights fixed (default) or fine-tune them (with `lrScale`). */
+  freeze: z.boolean().default(true),
+  /** Learning-rate multiplier of the copied layer when not frozen. */
+  lrScale: z.number().positive().optional(),
 });
 
 /** Options of the per-modality branches, shared by every fusion family. */
@@ -70,6 +82,25 @@ export function branch(b: SpecBuilder, input: InputSpec, o: BranchOptions): { id
   let x = input.id;
   if (inputDropout > 0)
     x = b.add('dropout', [x], { rate: inputDropout }, { id: `${input.id}_input_dropout`, group });
+  if (over.from) {
+    const src = sourceLayer(over.from.run, over.from.layer);
+    checkSourceMatches(input, src);
+    const { id: _id, inputs: _inputs, group: _group, frozen: _frozen, ...source } = src.node;
+    x = b.add(
+      'pretrained_layer',
+      [x],
+      { run: src.run, runName: over.from.run, layer: src.node.id, source: source as unknown as JsonValue },
+      {
+        id: `${input.id}_project`,
+        group,
+        frozen: over.freeze,
+        ...(!over.freeze && over.lrScale ? { lrScale: over.lrScale } : {}),
+      },
+    );
+    if (o.projectDropout > 0)
+      x = b.add('dropout', [x], { rate: o.projectDropout }, { id: `${input.id}_project_dropout`, group });
+    return { id: x, units: src.units };
+  }
   if (project === 0) return { id: x, units: input.shape[0] };
   x = b.add(
     'dense',

@@ -1,5 +1,6 @@
 /** The fusion model families; importing this module registers them (and their ops and layers). */
 import './ops.js';
+import './pretrained.js';
 import './concat.js';
 import './sum.js';
 import './gmu.js';
@@ -10,5 +11,6 @@ export { GmuGate, GmuCombine, MissingEmbedding, ExpertGate, MixtureLogits, prese
 export { annotateFusion, gateShares, gateValue, type FusionAnnotation, type GateValue } from './gate.js';
 export { combineLate, fitLateWeights, predictLateRun, isLateRun, LATE_FILE, type LateFile } from './late.js';
 export { gatherRows, rawInputsFor, predictRaw, type RawInputs } from './predictor.js';
+export { resolveSourceRun, sourceLayer, type SourceLayer } from './pretrained.js';
 export { GMU_GATE_NODE } from './gmu.js';
 export { MOE_GATE_NODE } from './moe.js';

@@ -1,0 +1,145 @@
+/**
+ * A modality's branch taken from a trained unimodal run: the run's hidden layer (its op, size
+ * and trained weights) becomes the fusion's projection of that modality, frozen by default.
+ * This is "train the unimodal parts first": the fusion then only learns how to combine
+ * representations that already separate the genres, instead of learning them from 967 movies
+ * with the fusion's noisier gradient.
+ *
+ * The weights are copied once, when the fusion is built for training; the saved fusion model
+ * holds them, so the source run is not needed afterwards (prediction, serving).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { env } from '../../env.js';
+import { tf, tfl } from '../../engine/index.js';
+import { getOp, registerOp } from '../ops.js';
+import type { InputSpec, LayerNode, ModelSpec } from '../spec.js';
+
+type SymbolicTensor = InstanceType<typeof tfl.SymbolicTensor>;
+type Layer = InstanceType<typeof tfl.layers.Layer>;
+
+/** Ops a branch can be taken from (layers over one flat vector). */
+const COPYABLE_OPS = new Set(['dense', 'maxout']);
+
+/** A relative run path is taken under the runs folder (MMGENRE_RUNS_DIR, default ./runs). */
+export function resolveSourceRun(run: string): string {
+  return isAbsolute(run) ? run : resolve(env.runsDir, run);
+}
+
+export interface SourceLayer {
+  /** Absolute run directory. */
+  run: string;
+  /** The layer's node in the run's spec. */
+  node: LayerNode;
+  /** Output size of the layer. */
+  units: number;
+  /** The run's input (encoder, normalisation), which must match the fusion's. */
+  input: InputSpec;
+}
+
+/**
+ * The layer `layer` (default: the last hidden dense/maxout layer) of the single-input run at
+ * `run`. Throws with the path when the run is absent or unfinished.
+ */
+export function sourceLayer(run: string, layer?: string): SourceLayer {
+  const dir = resolveSourceRun(run);
+  const specPath = join(dir, 'spec.json');
+  if (!existsSync(specPath) || !existsSync(join(dir, 'model', 'model.json')))
+    throw new Error(`source run ${dir} is not a finished run (train its config first)`);
+  const spec = JSON.parse(readFileSync(specPath, 'utf8')) as ModelSpec;
+  if (spec.inputs.length !== 1)
+    throw new Error(`source run ${dir} has ${spec.inputs.length} inputs: a branch comes from a unimodal run`);
+  const candidates = spec.nodes.filter((n) => COPYABLE_OPS.has(n.op) && n.id !== spec.output);
+  const node = layer ? spec.nodes.find((n) => n.id === layer) : candidates[candidates.length - 1];
+  if (!node)
+    throw new Error(
+      `source run ${dir}: no layer '${layer ?? '(hidden)'}' (hidden layers: ${candidates.map((n) => n.id).join(', ') || 'none'})`,
+    );
+  if (!COPYABLE_OPS.has(node.op))
+    throw new Error(
+      `source run ${dir}: layer '${node.id}' is a '${node.op}', only dense or maxout can be copied`,
+    );
+  return { run: dir, node, units: Number(node.params.units), input: spec.inputs[0] };
+}
+
+/** Fail when the fusion's input is not encoded and normalised as the source run's was. */
+export function checkSourceMatches(input: InputSpec, src: SourceLayer): void {
+  const a = input.source;
+  const b = src.input.source;
+  const same =
+    a.encoder === b.encoder &&
+    a.normalize === b.normalize &&
+    JSON.stringify(a.options ?? {}) === JSON.stringify(b.options ?? {}) &&
+    input.shape[0] === src.input.shape[0];
+  if (!same)
+    throw new Error(
+      `input '${input.id}' (${a.encoder}, ${a.normalize}, ${input.shape[0]}-d) does not match the source run ${src.run} (${b.encoder}, ${b.normalize}, ${src.input.shape[0]}-d)`,
+    );
+}
+
+/** Trained weights by name ('hidden_1/kernel'), loaded in `prepare` (build is synchronous). */
+const loaded = new Map<string, Map<string, tf.Tensor>>();
+const cacheKey = (n: LayerNode): string => `${String(n.params.run)}#${String(n.params.layer)}`;
+
+async function loadSourceWeights(node: LayerNode): Promise<void> {
+  const key = cacheKey(node);
+  if (loaded.has(key)) return;
+  // Imported here: train/run.ts imports the model registry, which imports this module.
+  const { loadLayersModel } = await import('../../train/run.js');
+  const model = await loadLayersModel(join(String(node.params.run), 'model'));
+  const layer = String(node.params.layer);
+  const weights = new Map<string, tf.Tensor>();
+  for (const w of model.weights) {
+    if (w.originalName.startsWith(`${layer}/`) || w.originalName.startsWith(`${layer}_`))
+      weights.set(w.originalName.slice(layer.length), tf.keep(w.read().clone()));
+  }
+  model.dispose();
+  if (weights.size === 0)
+    throw new Error(`source run ${String(node.params.run)}: layer '${layer}' has no weights`);
+  loaded.set(key, weights);
+}
+
+/** Layers whose names start with `prefix`, walking back from `t` (an op's layers all carry its id). */
+function layersOf(t: SymbolicTensor, prefix: string): Layer[] {
+  const out: Layer[] = [];
+  const stack: Layer[] = [t.sourceLayer as Layer];
+  while (stack.length > 0) {
+    const l = stack.pop()!;
+    if (!l.name.startsWith(prefix) || out.includes(l)) continue;
+    out.push(l);
+    for (const n of l.inboundNodes) stack.push(...(n.inboundLayers as Layer[]));
+  }
+  return out;
+}
+
+registerOp('pretrained_layer', {
+  prepare: (node) => loadSourceWeights(node),
+  build: (ctx) => {
+    const { node } = ctx;
+    const source = node.params.source as unknown as LayerNode;
+    const out = getOp(source.op).build({
+      ...ctx,
+      node: { ...source, id: node.id, inputs: node.inputs, frozen: node.frozen },
+    });
+    const weights = loaded.get(cacheKey(node));
+    if (!weights) throw new Error(`node '${node.id}': source weights not loaded (prepareOps first)`);
+    let copied = 0;
+    for (const layer of layersOf(out, node.id)) {
+      for (const w of layer.weights) {
+        const src = weights.get(w.originalName.slice(node.id.length));
+        if (!src) continue;
+        if (src.shape.join() !== w.shape.join())
+          throw new Error(
+            `node '${node.id}': weight ${w.originalName} is [${w.shape}], the source's is [${src.shape}]`,
+          );
+        w.write(src.clone());
+        copied++;
+      }
+    }
+    if (copied !== weights.size)
+      throw new Error(`node '${node.id}': copied ${copied} of the source layer's ${weights.size} weights`);
+    return out;
+  },
+  describe: (n) =>
+    `${getOp((n.params.source as unknown as LayerNode).op).describe(n.params.source as unknown as LayerNode)} from run ${String(n.params.runName ?? n.params.run)}${n.frozen ? ' (frozen)' : ''}`,
+});

@@ -1,0 +1,125 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { buildModel, prepareOps, specFor, type InputSpec } from '../../src/models/index.js';
+import { fit, loadRun, parseConfig, syntheticTrainingData, trainOnData } from '../../src/train/index.js';
+import { tempDir } from '../helpers/shared.js';
+
+const DIMS = [32, 12];
+const input = (id: 'poster' | 'plot', dim: number, encoder = 'synthetic'): InputSpec => ({
+  id,
+  modality: id,
+  source: { kind: 'features', encoder, normalize: 'none' },
+  shape: [dim],
+  dtype: 'float32',
+});
+const inputs = [input('poster', DIMS[0]), input('plot', DIMS[1])];
+const data = syntheticTrainingData({
+  dims: DIMS,
+  sizes: { train: 200, dev: 60, test: 60 },
+  noise: 2,
+  seed: 5,
+});
+const labels = data.labels;
+const settings = (over: Record<string, unknown> = {}) =>
+  parseConfig({
+    name: 'pretrained-test',
+    inputs: [{ id: 'plot', encoder: 'synthetic', normalize: 'none' }],
+    model: { type: 'mlp' },
+    training: { epochs: 3, patience: 0, lr: 0.01, seed: 11, ...over },
+  });
+
+/** A trained text-only MLP run (hidden_1: 8 relu units) on the synthetic plot input. */
+async function plotRun(): Promise<string> {
+  const out = join(tempDir(), 'plot-mlp');
+  const only = (s: typeof data.train) => ({ ...s, x: [s.x[1]], missing: [s.missing[1]] });
+  const uni = {
+    ...data,
+    dims: [DIMS[1]],
+    train: only(data.train),
+    dev: only(data.dev),
+    test: only(data.test!),
+  };
+  const spec = specFor('mlp', { hidden: [8], dropout: 0 }, { labels, inputs: [inputs[1]] });
+  const r = await trainOnData(settings(), spec, uni, [{ kind: 'none' }], { out, progress: false });
+  assert.equal(r.status, 'done');
+  return out;
+}
+
+const kernelOf = (model: Awaited<ReturnType<typeof loadRun>>['model'], layer: string): Float32Array =>
+  model.getLayer(layer).getWeights()[0].dataSync() as Float32Array;
+
+test('a GMU branch taken from a trained run: weights copied, frozen through training, saved with the fusion', async () => {
+  const source = await plotRun();
+  const src = await loadRun(source);
+  const srcKernel = kernelOf(src.model, 'hidden_1');
+  const options = { project: 8, units: 8, dropout: 0, branches: { plot: { from: { run: source } } } };
+  const spec = specFor('gmu', options, { labels, inputs });
+  const node = spec.nodes.find((n) => n.id === 'plot_project')!;
+  assert.equal(node.op, 'pretrained_layer');
+  assert.equal(node.frozen, true);
+  await prepareOps(spec);
+  const built = buildModel(spec, { seed: 1 });
+  assert.deepEqual(kernelOf(built.model, 'plot_project'), srcKernel);
+  assert.equal(built.model.getLayer('plot_project').trainable, false);
+  built.model.dispose();
+
+  const out = join(tempDir(), 'gmu');
+  const r = await trainOnData(settings({ epochs: 4 }), spec, data, [{ kind: 'none' }, { kind: 'none' }], {
+    out,
+    progress: false,
+  });
+  assert.equal(r.status, 'done');
+  const fused = await loadRun(out);
+  // Frozen: the trained fusion still holds the source's layer; the poster projection did train.
+  assert.deepEqual(kernelOf(fused.model, 'plot_project'), srcKernel);
+  assert.ok(kernelOf(fused.model, 'poster_project').some((v) => Number.isFinite(v) && v !== 0));
+  src.model.dispose();
+  fused.model.dispose();
+});
+
+test('a fine-tuned branch from a run starts at its weights and moves', async () => {
+  const source = await plotRun();
+  const src = await loadRun(source);
+  const srcKernel = kernelOf(src.model, 'hidden_1');
+  const spec = specFor(
+    'concat',
+    {
+      project: 8,
+      dropout: 0,
+      branches: { plot: { from: { run: source, layer: 'hidden_1' }, freeze: false, lrScale: 0.5 } },
+    },
+    { labels, inputs },
+  );
+  const node = spec.nodes.find((n) => n.id === 'plot_project')!;
+  assert.equal(node.frozen, false);
+  assert.equal(node.lrScale, 0.5);
+  await prepareOps(spec);
+  const res = await fit(spec, data, { settings: settings({ epochs: 2 }).training, progress: false });
+  const after = kernelOf(res.built.model, 'plot_project');
+  assert.notDeepEqual(after, srcKernel);
+  const drift = after.reduce((s, v, i) => s + Math.abs(v - srcKernel[i]), 0) / after.length;
+  const scale = srcKernel.reduce((s, v) => s + Math.abs(v), 0) / srcKernel.length;
+  assert.ok(drift < scale, `fine-tuning starts from the source: drift ${drift} vs weight scale ${scale}`);
+  res.built.model.dispose();
+  src.model.dispose();
+});
+
+test('a branch source that is absent, unfinished or encoded differently is refused with the reason', async () => {
+  const missing = join(tempDir(), 'nope');
+  assert.throws(
+    () => specFor('gmu', { branches: { plot: { from: { run: missing } } } }, { labels, inputs }),
+    /is not a finished run/,
+  );
+  const source = await plotRun();
+  const other = [inputs[0], input('plot', DIMS[1], 'glove-mean')];
+  assert.throws(
+    () => specFor('gmu', { branches: { plot: { from: { run: source } } } }, { labels, inputs: other }),
+    /does not match the source run/,
+  );
+  assert.throws(
+    () =>
+      specFor('gmu', { branches: { plot: { from: { run: source, layer: 'output' } } } }, { labels, inputs }),
+    /only dense or maxout/,
+  );
+});
