@@ -11,6 +11,18 @@ import { engineInfo, initEngine, tf } from '../src/engine/index.js';
 import { buildModel, specFor } from '../src/models/index.js';
 import { fit, parseConfig, syntheticTrainingData, trainOnData } from '../src/train/index.js';
 import type { BenchRow } from './types.js';
+import { existsSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { loadDataset } from '../src/data/load.js';
+import { extractSequences } from '../src/features/extract.js';
+import { finetuneTrunkLayer } from '../src/models/finetune.js';
+import type { InputSpec, ModelSpec } from '../src/models/spec.js';
+import {
+  assembleTrainingData,
+  prepareInputOptions,
+  trainingSchema,
+  type TrainingData,
+} from '../src/train/index.js';
 
 const ANCHOR_S = 0.11;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -118,6 +130,127 @@ export async function benchTrain(): Promise<BenchRow[]> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  rows.push(...(await benchUnimodalEpochs()));
   writeJsonAtomic(join(import.meta.dirname ?? '.', 'results', 'train.json'), rows);
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The other unimodal models (sequence, fine-tuning, TF-IDF): epoch times with the trainer.
+
+const PYTORCH_BIGRU_EPOCH_S = 4.0;
+const SAMPLE = join(import.meta.dirname ?? '.', '..', '..', 'shared', 'datasets', 'mmimdb-sample');
+
+/** Median training seconds of epochs 2.. (the first includes kernel warm-up). */
+async function epochSeconds(
+  spec: ModelSpec,
+  data: TrainingData,
+  epochs = 3,
+  batchSize = 32,
+): Promise<number> {
+  const settings = trainingSchema.parse({ epochs, batchSize, patience: 0, classWeights: 'balanced' });
+  const r = await fit(spec, data, { settings, progress: false });
+  r.built.model.dispose();
+  return median(r.history.slice(1).map((h) => h.trainSeconds));
+}
+
+async function benchUnimodalEpochs(): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const load = `load avg ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores`;
+  if (existsSync(SAMPLE)) {
+    // Real plots of the sample (967 training movies), vocabulary fitted on train, 200 tokens.
+    const dataset = await loadDataset(SAMPLE);
+    const options = await prepareInputOptions('plot-sequences', { maxLen: 200, minCount: 2 }, dataset);
+    const seqs = await extractSequences(dataset, {
+      encoder: { name: 'plot-sequences', options },
+      progress: false,
+    });
+    const { data } = assembleTrainingData(dataset, [{ id: 'plot', features: seqs, normalize: 'none' }]);
+    const input: InputSpec = {
+      id: 'plot',
+      modality: 'plot',
+      source: { kind: 'sequence', encoder: 'plot-sequences', options },
+      shape: [200],
+      dtype: 'int32',
+    };
+    const lengths = data.train.seq![0]!.map((s) => s.length);
+    const meanLen = lengths.reduce((a, b) => a + b, 0) / lengths.length;
+    for (const cell of ['gru', 'lstm'] as const) {
+      const spec = specFor(
+        'rnn',
+        { cell, units: 128, bidirectional: true },
+        { labels: data.labels, inputs: [input] },
+      );
+      const s = await epochSeconds(spec, data);
+      rows.push({
+        name: `bi${cell.toUpperCase()} epoch (trainer, GloVe-100, hidden 128, ≤200 tokens)`,
+        value: +s.toFixed(2),
+        unit: 's',
+        note: `${data.train.n} sample plots (mean ${meanLen.toFixed(0)} tokens), length-bucketed batches of 32; ×${(s / PYTORCH_BIGRU_EPOCH_S).toFixed(2)} PyTorch's biGRU ${PYTORCH_BIGRU_EPOCH_S} s; ${load}`,
+      });
+    }
+  }
+  // Fine-tuning block_16 + Conv_1 on cached block_15_add outputs (7×7×160), 967 posters.
+  const { layer, shape } = finetuneTrunkLayer(2);
+  const size = shape[0] * shape[1] * shape[2];
+  const trunk = syntheticTrainingData({
+    dims: [size],
+    sizes: { train: 967, dev: 174, test: 0 },
+    labels: Array.from({ length: 23 }, (_, i) => `g${i}`),
+    seed: 5,
+  });
+  for (const x of [trunk.train.x[0], trunk.dev.x[0]])
+    for (let i = 0; i < x.length; i++) x[i] = Math.abs(x[i]);
+  const ftSpec = specFor(
+    'finetune',
+    { units: 2 },
+    {
+      labels: trunk.labels,
+      inputs: [
+        {
+          id: 'poster',
+          modality: 'poster',
+          source: { kind: 'features', encoder: 'mobilenet_v2_onnx', options: { layer } },
+          shape: [size],
+          dtype: 'float32',
+        },
+      ],
+    },
+  );
+  const ft = await epochSeconds(ftSpec, trunk);
+  rows.push({
+    name: 'fine-tune epoch, block_16 + Conv_1 on cached trunk outputs',
+    value: +ft.toFixed(2),
+    unit: 's',
+    note: `967 posters (the shipped config trains each poster and its mirror: 2× this); batch 32; ${load}`,
+  });
+  // TF-IDF linear: 2 × 20,000 dense TF-IDF columns → 23.
+  const tfidf = syntheticTrainingData({
+    dims: [20000, 20000],
+    sizes: { train: 967, dev: 174, test: 0 },
+    labels: Array.from({ length: 23 }, (_, i) => `g${i}`),
+    seed: 6,
+  });
+  const tfSpec = specFor(
+    'tfidf-linear',
+    { inputDropout: 0.2 },
+    {
+      labels: tfidf.labels,
+      inputs: ['words', 'chars'].map((id) => ({
+        id,
+        modality: 'plot' as const,
+        source: { kind: 'features' as const, encoder: 'tfidf' },
+        shape: [20000],
+        dtype: 'float32' as const,
+      })),
+    },
+  );
+  const tl = await epochSeconds(tfSpec, tfidf);
+  rows.push({
+    name: 'TF-IDF linear epoch (2 × 20,000 dense columns)',
+    value: +tl.toFixed(2),
+    unit: 's',
+    note: `967 movies, batch 32, dense input; ${load}`,
+  });
   return rows;
 }
