@@ -114,7 +114,7 @@ test(
   async () => {
     const data = sampleSubsetDir(
       MMIMDB_SAMPLE,
-      sampleSplits(MMIMDB_SAMPLE, { train: 40, dev: 8 }),
+      sampleSplits(MMIMDB_SAMPLE, { train: 28, dev: 4 }),
       tempDir(),
     );
     const cli = (cache: string): string[] => [
