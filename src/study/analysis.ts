@@ -142,30 +142,51 @@ export function analyseGrid(input: AnalyseInput): { comparisons: GridComparison[
       'Only one seed: seed noise cannot be measured; the bootstrap covers the choice of test movies only.',
     );
 
-  // 1. Within each fusion: every row against that fusion's best row.
-  const bestOf = new Map<GridFusion, GridCell>();
+  // 1. Within each fusion and each group of rows tested on the same movies: every row against
+  // the group's best. Rows on other movies ('drop': text-only rows keep the movies without a
+  // poster) form their own group, then the two groups' best rows are compared on shared movies.
+  const groupOf = (c: GridCell): string => testSetKey(input.predictions.get(c.key));
+  const bests = new Map<GridFusion, GridCell[]>();
   for (const fusion of input.fusions) {
     const rows = scored.filter((c) => c.fusion === fusion || c.fusion === null);
-    if (rows.length === 0) continue;
-    const best = rows.reduce((a, b) => (meanAuc(b) > meanAuc(a) ? b : a));
-    bestOf.set(fusion, best);
-    const worse: string[] = [];
-    const tied: string[] = [];
-    for (const other of rows) {
-      if (other === best) continue;
-      const cmp = compareCells('vs-best', best, other, input);
-      if (!cmp) continue;
-      comparisons.push(cmp);
-      (cmp.beyondNoise ? worse : tied).push(describe(cmp, names));
+    const groups = [...new Set(rows.map(groupOf))].map((g) => rows.filter((c) => groupOf(c) === g));
+    groups.sort((a, b) => b.length - a.length);
+    const groupBests: GridCell[] = [];
+    for (const group of groups) {
+      const best = group.reduce((a, b) => (meanAuc(b) > meanAuc(a) ? b : a));
+      groupBests.push(best);
+      if (group.length < 2) continue;
+      const worse: string[] = [];
+      const tied: string[] = [];
+      for (const other of group) {
+        if (other === best) continue;
+        const cmp = compareCells('vs-best', best, other, input);
+        if (!cmp) continue;
+        comparisons.push(cmp);
+        (cmp.beyondNoise ? worse : tied).push(describe(cmp, names));
+      }
+      lines.push(
+        `With ${FUSION_NAME[fusion]}${groups.length > 1 ? `, among the rows trained on ${trainSizes(group)} movies` : ''}, ` +
+          `the best row by mean macro ROC-AUC is ${names.get(best.key)} (${f3(meanAuc(best))}). ` +
+          (worse.length
+            ? `Below it beyond noise: ${worse.join('; ')}. `
+            : 'No row is below it beyond noise. ') +
+          (tied.length ? `Not separable from it: ${tied.join('; ')}.` : ''),
+      );
     }
-    lines.push(
-      `With ${FUSION_NAME[fusion]}, the best row by mean macro ROC-AUC is ${names.get(best.key)} ` +
-        `(${f3(meanAuc(best))}). ` +
-        (worse.length
-          ? `Below it beyond noise: ${worse.join('; ')}. `
-          : 'No row is below it beyond noise. ') +
-        (tied.length ? `Not separable from it: ${tied.join('; ')}.` : ''),
-    );
+    bests.set(fusion, groupBests);
+    if (groupBests.length > 1) {
+      const [a, b] = [...groupBests].sort((x, y) => meanAuc(y) - meanAuc(x));
+      const cmp = compareCells('vs-best', a, b, input);
+      if (cmp) {
+        comparisons.push(cmp);
+        lines.push(
+          `Across training sets (${FUSION_NAME[fusion]}), relative to ${names.get(a.key)} (trained on ${trainSizes([a])} movies): ` +
+            describe(cmp, names) +
+            (cmp.beyondNoise ? ' — beyond noise.' : ' — within noise.'),
+        );
+      }
+    }
   }
 
   // 2. Fusion against fusion, row by row.
@@ -202,7 +223,7 @@ export function analyseGrid(input: AnalyseInput): { comparisons: GridComparison[
   }
 
   // 3. The study's question.
-  lines.push(manyFeaturesAnswer(scored, bestOf, comparisons, names));
+  lines.push(manyFeaturesAnswer(scored, input, comparisons, names, groupOf));
 
   // 4. Label-wise accuracy versus predicting nothing.
   const below = scored.filter(
@@ -239,38 +260,65 @@ export function analyseGrid(input: AnalyseInput): { comparisons: GridComparison[
 
 function manyFeaturesAnswer(
   scored: GridCell[],
-  bestOf: Map<GridFusion, GridCell>,
+  input: AnalyseInput,
   comparisons: GridComparison[],
   names: Map<string, string>,
+  groupOf: (c: GridCell) => string,
 ): string {
   const maxSize = Math.max(...scored.map((c) => c.combination.length));
-  const biggest = scored.filter((c) => c.combination.length === maxSize);
+  if (maxSize === 1)
+    return 'Do we always need many features? Only single features were trained: this grid cannot say.';
   const parts: string[] = [];
-  let anyBiggestBest = false;
-  let biggestBeatenBeyondNoise = false;
-  for (const [fusion, best] of bestOf) {
-    const big = biggest.find((c) => c.fusion === fusion || (c.fusion === null && maxSize === 1));
+  let helped = 0;
+  let hurtOrTied = 0;
+  for (const fusion of input.fusions) {
+    const big = scored.find((c) => c.fusion === fusion && c.combination.length === maxSize);
     if (!big) continue;
-    if (big === best) {
-      anyBiggestBest = true;
-      parts.push(`with ${FUSION_NAME[fusion]} the ${maxSize}-feature row is the best`);
-      continue;
-    }
-    const cmp = comparisons.find((c) => c.kind === 'vs-best' && c.a === best.key && c.b === big.key);
-    if (cmp?.beyondNoise) biggestBeatenBeyondNoise = true;
+    // Only rows trained and tested on the same movies answer "do more features help?".
+    const same = scored.filter(
+      (c) => (c.fusion === fusion || c.fusion === null) && groupOf(c) === groupOf(big),
+    );
+    const rivals = same.filter((c) => c !== big);
+    if (rivals.length === 0) continue;
+    const rival = rivals.reduce((a, b) => (meanAuc(b) > meanAuc(a) ? b : a));
+    const cmp = compareCells('vs-best', big, rival, input);
+    if (!cmp) continue;
+    if (!comparisons.some((c) => c.a === cmp.a && c.b === cmp.b)) comparisons.push(cmp);
+    const better = cmp.auc.diff > 0;
+    if (better && cmp.beyondNoise) helped++;
+    else hurtOrTied++;
     parts.push(
-      `with ${FUSION_NAME[fusion]} the best row has ${best.combination.length} feature(s) (${names.get(best.key)}) and the ` +
-        `${maxSize}-feature row is ${f3(-(cmp?.auc.diff ?? NaN))} AUC from it` +
-        (cmp ? (cmp.beyondNoise ? ' (worse beyond noise)' : ' (within noise)') : ''),
+      `with ${FUSION_NAME[fusion]}, the ${maxSize}-feature row (${f3(meanAuc(big))}) is ${better ? 'above' : 'below'} ` +
+        `the best smaller row on the same movies, ${names.get(rival.key)} (${f3(meanAuc(rival))}), by ` +
+        `${Math.abs(cmp.auc.diff).toFixed(3)} AUC [${signed(cmp.auc.low)}, ${signed(cmp.auc.high)}], ` +
+        `${cmp.beyondNoise ? 'beyond noise' : 'within noise'}`,
     );
   }
+  const overall = scored.reduce((a, b) => (meanAuc(b) > meanAuc(a) ? b : a));
   const verdict =
-    maxSize === 1
-      ? 'Only single features were trained, so the question cannot be answered from this grid.'
-      : anyBiggestBest && !biggestBeatenBeyondNoise
-        ? 'Here more features did help on at least one fusion, but check the intervals before generalising.'
-        : biggestBeatenBeyondNoise
-          ? 'No: adding every feature made the model worse beyond noise than a smaller combination.'
-          : 'No: the model with every feature is not better than a smaller combination (the differences are within noise).';
-  return `Do we always need many features? ${verdict} ${parts.length ? `In detail: ${parts.join('; ')}.` : ''}`.trim();
+    parts.length === 0
+      ? 'No row with fewer features was trained on the same movies as the largest one: this grid cannot say.'
+      : helped > 0 && hurtOrTied === 0
+        ? 'On these movies the largest combination was the best, beyond noise, with every fusion; yet see which single feature carries it.'
+        : helped > 0
+          ? 'Not always: more features helped beyond noise with one fusion and not with another.'
+          : 'No: the largest combination is not better, beyond noise, than a smaller one on the same movies.';
+  const bestNote =
+    overall.combination.length < maxSize
+      ? ` The best row of the whole grid, ${names.get(overall.key)} (${f3(meanAuc(overall))}), uses ${overall.combination.length} feature(s)` +
+        (groupOf(overall) !== groupOf(scored.find((c) => c.combination.length === maxSize)!)
+          ? ` and ${trainSizes([overall])} training movies: more movies did more than more features.`
+          : '.')
+      : '';
+  return `Do we always need many features? ${verdict} In detail: ${parts.join('; ')}.${bestNote}`;
+}
+
+/** Identity of a cell's test set (rows compared on the same movies share it). */
+function testSetKey(p: CellPredictions | undefined): string {
+  if (!p) return '';
+  return `${p.ids.length}:${[...p.ids].sort().join(',')}`;
+}
+
+function trainSizes(cells: GridCell[]): string {
+  return [...new Set(cells.map((c) => c.sizes?.train).filter((n) => n !== undefined))].join('/') || '?';
 }
