@@ -27,3 +27,22 @@ test('the 23 genres are in the paper order and multiHot follows it', () => {
   assert.equal(v[1], 1);
   assert.equal(v[22], 1);
 });
+
+test('startWorker runs a TypeScript worker module from sources', async () => {
+  const { startWorker } = await import('../src/util/workers.js');
+  const w = startWorker(new URL('./helpers/echo-worker.ts', import.meta.url), { workerData: { n: 21 } });
+  const msg = await new Promise<{ doubled: number }>((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+  assert.equal(msg.doubled, 42);
+  await w.terminate();
+});
+
+test('formatSeconds never prints 60 seconds within a minute', async () => {
+  const { formatSeconds } = await import('../src/util/progress.js');
+  assert.equal(formatSeconds(119.6), '2m00s');
+  assert.equal(formatSeconds(59.4), '59s');
+  assert.equal(formatSeconds(3725), '1h02m');
+  assert.equal(formatSeconds(NaN), '?');
+});

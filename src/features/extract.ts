@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Dataset, MovieRecord } from '../data/types.js';
 import { env } from '../env.js';
 import { progress as progressBar } from '../util/progress.js';
@@ -742,22 +742,10 @@ async function runWorkers(
       signal?.addEventListener('abort', onAbort, { once: true });
     });
 
-  for (let i = 0; i < count; i++) workers.push(launchWorker(url, spec));
+  for (let i = 0; i < count; i++) workers.push(startWorker(url, { workerData: spec }));
   try {
     await Promise.all(workers.map(drive));
   } finally {
     stopAll(); // finished workers were told to stop; terminate makes sure none lingers
   }
-}
-
-/**
- * startWorker passes `--import tsx` in execArgv, which Node 20 does not apply to a worker's entry
- * module (it fails with "Unknown file extension .ts"). From sources, the worker therefore starts
- * from a tiny evaluated bootstrap that registers tsx in the worker and then imports the module.
- */
-function launchWorker(url: URL, workerData: ComputerSpec): Worker {
-  if (!url.pathname.endsWith('.ts')) return startWorker(url, { workerData });
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData });
 }

@@ -2,7 +2,7 @@
  * Several trainings (configs × seeds) at once, each in its own worker thread so both cores
  * work: tfjs-wasm runs one thread per model, so parallel runs are the way to use the machine.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { defaultWorkers, siblingModule, startWorker } from '../util/workers.js';
 import type { TrainingOverrides } from './config.js';
 import type { TrainRunResult } from './pipeline.js';
@@ -44,7 +44,7 @@ export async function trainMany(jobs: TrainJob[], opts: TrainManyOptions = {}): 
   opts.signal?.addEventListener('abort', onAbort);
   const runOne = (job: TrainJob): Promise<TrainJobOutcome> =>
     new Promise((resolveJob) => {
-      const worker = launchWorker(siblingModule(import.meta.url, 'worker'), job);
+      const worker = startWorker(siblingModule(import.meta.url, 'worker'), { workerData: job });
       live.add(worker);
       let settled = false;
       const settle = (o: TrainJobOutcome): void => {
@@ -75,16 +75,4 @@ export async function trainMany(jobs: TrainJob[], opts: TrainManyOptions = {}): 
     opts.signal?.removeEventListener('abort', onAbort);
   }
   return results;
-}
-
-/**
- * From TypeScript sources, Node 20 does not apply startWorker's `--import tsx` to a worker's
- * entry module ("Unknown file extension .ts"), so the worker starts from a small evaluated
- * bootstrap that registers tsx first (as the feature extractor does).
- */
-function launchWorker(url: URL, job: TrainJob): Worker {
-  if (!url.pathname.endsWith('.ts')) return startWorker(url, { workerData: job });
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData: job });
 }

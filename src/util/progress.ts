@@ -94,11 +94,9 @@ export function progress(label: string, total: number, opts: ProgressOptions = {
 
 export function formatSeconds(s: number): string {
   if (!Number.isFinite(s)) return '?';
-  if (s < 60) return `${s.toFixed(0)}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60)
-    return `${m}m${Math.round(s % 60)
-      .toString()
-      .padStart(2, '0')}s`;
+  const total = Math.round(s); // round once, so 119.6 s reads 2m00s and never 1m60s
+  if (total < 60) return `${total}s`;
+  const m = Math.floor(total / 60);
+  if (m < 60) return `${m}m${(total % 60).toString().padStart(2, '0')}s`;
   return `${Math.floor(m / 60)}h${(m % 60).toString().padStart(2, '0')}m`;
 }

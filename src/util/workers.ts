@@ -2,14 +2,20 @@ import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 
 /**
- * Start a worker thread from a module URL. When running from TypeScript sources (no build),
- * the worker gets tsx as its loader: module hooks are per thread and are not inherited.
+ * Start a worker thread from a module URL.
+ *
+ * From TypeScript sources (no build), the worker needs tsx as its loader: module hooks are per
+ * thread, and Node 20 does not apply an inherited `--import tsx` to a worker's entry module (it
+ * fails with "Unknown file extension .ts"). So the worker starts from a tiny evaluated bootstrap
+ * that registers tsx in the worker, then imports the module. Built (.js) modules start directly.
  */
 export function startWorker(moduleUrl: URL, options: WorkerOptions = {}): Worker {
-  const isTs = moduleUrl.pathname.endsWith('.ts');
-  const execArgv = [...(options.execArgv ?? process.execArgv)];
-  if (isTs && !execArgv.some((a) => a.includes('tsx'))) execArgv.push('--import', 'tsx');
-  return new Worker(moduleUrl, { ...options, execArgv });
+  if (!moduleUrl.pathname.endsWith('.ts')) return new Worker(moduleUrl, options);
+  const tsxApi = import.meta.resolve('tsx/esm/api');
+  const bootstrap =
+    `import(${JSON.stringify(tsxApi)})` +
+    `.then((m) => { m.register(); return import(${JSON.stringify(moduleUrl.href)}); })`;
+  return new Worker(bootstrap, { ...options, eval: true });
 }
 
 /** Default worker count: every core (this project's machines have 2). */
