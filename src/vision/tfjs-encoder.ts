@@ -100,6 +100,19 @@ export class NsfwjsEncoder extends PosterEncoder {
     this.output = opts.layer ?? spec.pooledOutput;
     this.dim = opts.layer ? 0 : spec.pooledDim;
     this.rowShape = opts.layer ? [] : [spec.pooledDim];
+    // A layers model's output name is known without loading it, so the feature cache can find an
+    // entry (and a no-op run can finish) without reading the weights. Graph models resolve it on load.
+    if (spec.kind === 'layers') this.key = this.cacheKey(this.output);
+  }
+
+  private cacheKey(outputName: string): string {
+    return [
+      this.name,
+      `nsfwjs@${nsfwjsVersion()}`,
+      `out=${outputName}`,
+      this.preprocessingKey(),
+      `v${CODE_VERSION}`,
+    ].join('|');
   }
 
   init(): Promise<void> {
@@ -139,13 +152,7 @@ export class NsfwjsEncoder extends PosterEncoder {
       probe.dispose();
     }
     this.dim = this.rowShape.reduce((a, b) => a * b, 1);
-    this.key = [
-      this.name,
-      `nsfwjs@${nsfwjsVersion()}`,
-      `out=${outputName}`,
-      this.preprocessingKey(),
-      `v${CODE_VERSION}`,
-    ].join('|');
+    this.key = this.cacheKey(outputName);
   }
 
   private graphOutput = '';

@@ -184,3 +184,11 @@ test('inception_v3 gives 2048-d at 299 px', { skip }, async () => {
     inc.dispose();
   }
 });
+
+test('mobilenet_v2 knows its cache key and size before loading the weights', () => {
+  const pooled = visionEncoders.mobilenet_v2();
+  assert.ok(pooled.key.includes('out=flatten_1'), pooled.key);
+  assert.equal(pooled.dim, 1280);
+  const trunk = visionEncoders.mobilenet_v2({ layer: 'block_15_add' });
+  assert.ok(trunk.key.includes('out=block_15_add'), trunk.key);
+});
