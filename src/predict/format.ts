@@ -45,5 +45,37 @@ export function formatPrediction(p: Prediction, opts: FormatOptions = {}): strin
       lines.push(`  ${m.padEnd(8)} ${(share * 100).toFixed(1).padStart(5)}%  ${bar(share, 20)}`);
     }
   }
+  if (p.genreContributions)
+    lines.push(
+      '',
+      ...formatGenreContributions(
+        p,
+        shown.map(([g]) => g),
+        nameWidth,
+      ),
+    );
   return lines.join('\n');
+}
+
+/**
+ * Per genre: each modality's part of the logit (signed) and its share of the total push,
+ * |partᵢ| / Σ|part|, for the genres shown (most probable first).
+ */
+function formatGenreContributions(p: Prediction, genres: string[], nameWidth: number): string[] {
+  const parts = p.genreContributions!;
+  const modalities = Object.keys(parts[genres[0]] ?? {});
+  const lines = [
+    "what drove each genre (GMU, each modality's part of the genre's logit; share = |part| / Σ|parts|):",
+    `  ${'genre'.padEnd(nameWidth)}  ${modalities.map((m) => m.padStart(8)).join('')}  ${modalities.map((m) => `${m} share`.padStart(13)).join('')}`,
+  ];
+  for (const g of genres) {
+    const row = parts[g];
+    if (!row) continue;
+    const total = modalities.reduce((s, m) => s + Math.abs(row[m]), 0) || 1;
+    const mark = p.genres.includes(g) ? '*' : ' ';
+    lines.push(
+      `${mark} ${g.padEnd(nameWidth)}  ${modalities.map((m) => `${row[m] >= 0 ? '+' : ''}${row[m].toFixed(2)}`.padStart(8)).join('')}  ${modalities.map((m) => `${((Math.abs(row[m]) / total) * 100).toFixed(0)}%`.padStart(13)).join('')}`,
+    );
+  }
+  return lines;
 }

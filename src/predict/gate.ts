@@ -36,6 +36,27 @@ export interface ForwardResult {
   probs: Float32Array;
   /** n × m shares (rows sum to 1), row-major in `GateInfo.modalities` order; absent without a gate. */
   shares?: Float32Array;
+  /** n × m × L: each modality's additive part of each genre's logit (see `genreLogitParts`). */
+  genreParts?: Float32Array;
+}
+
+/**
+ * Per-genre contributions of a GMU whose classifier is linear on the fused vector (only dropout
+ * between the GMU and the output, as shipped). Then a genre's logit splits exactly, with no
+ * gradient or sampling: logit_j = Σᵢ Σᵤ W[u, j] · zᵢ,ᵤ · hᵢ,ᵤ + b_j, and modality i's part
+ * Σᵤ W[u, j] zᵢ,ᵤ hᵢ,ᵤ is how far it moved genre j from the bias (positive: towards the genre).
+ * Null when the classifier has hidden layers (no exact split; the overall gate share remains).
+ */
+function linearGmuHead(spec: ModelSpec): { combine: string; logits: string } | null {
+  const combine = spec.nodes.find((n) => n.op === 'gmu_combine');
+  const out = spec.nodes.find((n) => n.id === spec.output);
+  if (!combine || !out || out.op !== 'output') return null;
+  let at = out.inputs[0];
+  for (let node = spec.nodes.find((n) => n.id === at); node?.op === 'dropout'; ) {
+    at = node.inputs[0];
+    node = spec.nodes.find((n) => n.id === at);
+  }
+  return at === combine.id ? { combine: combine.id, logits: `${out.id}_logits` } : null;
 }
 
 /**
@@ -45,6 +66,8 @@ export interface ForwardResult {
 export class Forward {
   readonly gate: GateInfo | null;
   private readonly gated: LayersModel | null = null;
+  /** Output kernel [units, L] of a linear GMU head, when per-genre parts can be computed. */
+  private readonly headKernel: tf.Tensor2D | null = null;
 
   constructor(
     private readonly model: LayersModel,
@@ -56,30 +79,51 @@ export class Forward {
       const z = (Array.isArray(layer.output) ? layer.output[0] : layer.output) as SymbolicTensor;
       const width = z.shape[z.shape.length - 1];
       if (typeof width === 'number' && width % gate.modalities.length === 0) {
-        this.gated = tfl.model({ inputs: model.inputs, outputs: [model.outputs[0], z] });
+        const head = linearGmuHead(spec);
+        // h₁ … hₙ: the GMU combine layer's inputs before the gate (spec input order).
+        const hs = head
+          ? (model.getLayer(head.combine).input as SymbolicTensor[]).slice(0, gate.modalities.length)
+          : [];
+        this.gated = tfl.model({ inputs: model.inputs, outputs: [model.outputs[0], z, ...hs] });
+        if (head) this.headKernel = model.getLayer(head.logits).getWeights()[0] as tf.Tensor2D;
       } else gate = null; // not the modality-major layout: say nothing rather than guess
     }
     this.gate = gate;
   }
 
   run(xs: Float32Array[], n: number, dims: number[]): ForwardResult {
-    return tf.tidy(() => {
+    // Only typed arrays leave the tidy scope (every tensor made here is released).
+    let out: ForwardResult = { probs: new Float32Array(0) };
+    tf.tidy(() => {
       const ts = xs.map((m, k) => tf.tensor2d(m, [n, dims[k]]));
       const arg = ts.length === 1 ? ts[0] : ts;
       if (!this.gated || !this.gate) {
         const probs = this.model.predict(arg) as tf.Tensor;
-        return { probs: Float32Array.from(probs.dataSync() as Float32Array) };
+        out = { probs: Float32Array.from(probs.dataSync() as Float32Array) };
+        return;
       }
-      const [probs, w] = this.gated.predict(arg) as tf.Tensor[];
+      const [probs, w, ...hs] = this.gated.predict(arg) as tf.Tensor[];
       const m = this.gate.modalities.length;
       const raw = tf.mean(tf.reshape(w, [n, m, -1]), 2);
       // Renormalised so the shares sum to 1 even for a gate that does not (e.g. z alone).
       const shares = tf.div(raw, tf.maximum(tf.sum(raw, 1, true), 1e-9));
-      return {
+      const result: ForwardResult = {
         probs: Float32Array.from(probs.dataSync() as Float32Array),
         shares: Float32Array.from(shares.dataSync() as Float32Array),
       };
+      if (this.headKernel && hs.length === m) {
+        const units = hs[0].shape[1] as number;
+        const zs = tf.split(w, m, 1);
+        // [n, m, L]: modality i's part of every genre's logit, (zᵢ ⊙ hᵢ) · W.
+        const parts = tf.stack(
+          hs.map((h, i) => tf.matMul(tf.mul(zs[i], h), this.headKernel!)),
+          1,
+        );
+        if (zs[0].shape[1] === units) result.genreParts = Float32Array.from(parts.dataSync() as Float32Array);
+      }
+      out = result;
     });
+    return out;
   }
 
   /** Row `r`'s shares as {modality: share}. */
@@ -87,6 +131,26 @@ export class Forward {
     if (!this.gate) return undefined;
     const m = this.gate.modalities.length;
     return Object.fromEntries(this.gate.modalities.map((name, k) => [name, shares[r * m + k]]));
+  }
+
+  /**
+   * Row `r`'s per-genre logit parts as {genre: {modality: part}}: how much each modality pushed
+   * each genre's logit up (positive) or down, exactly (their sum plus the genre's bias is the logit).
+   */
+  genreContributions(
+    parts: Float32Array,
+    r: number,
+    labels: readonly string[],
+  ): Record<string, Record<string, number>> | undefined {
+    if (!this.gate) return undefined;
+    const m = this.gate.modalities.length;
+    const L = labels.length;
+    return Object.fromEntries(
+      labels.map((label, j) => [
+        label,
+        Object.fromEntries(this.gate!.modalities.map((name, k) => [name, parts[(r * m + k) * L + j]])),
+      ]),
+    );
   }
 
   /**

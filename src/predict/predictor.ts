@@ -202,6 +202,8 @@ export async function loadPredictor(runDir: string, opts: PredictorOptions = {})
         inputsIgnored: [...given].filter((m) => !inputs.some((i) => i.modality === m)),
       };
       if (result.shares) prediction.contributions = forward.contributions(result.shares, j);
+      if (result.genreParts)
+        prediction.genreContributions = forward.genreContributions(result.genreParts, j, labels);
       out[r] = prediction;
     });
     return out;

@@ -37,6 +37,12 @@ export interface Prediction {
    * (e.g. {poster: 0.3, plot: 0.7}): the gate z averaged over the hidden units.
    */
   contributions?: Record<string, number>;
+  /**
+   * For a GMU with a linear classifier (as shipped): per genre, each modality's additive part of
+   * the genre's logit, (zᵢ ⊙ hᵢ) · W — exact, no gradients: the parts plus the genre's bias are its
+   * logit. Positive: the modality pushed towards the genre. E.g. {Drama: {poster: 0.4, plot: 1.9}}.
+   */
+  genreContributions?: Record<string, Record<string, number>>;
 }
 
 /** Every input of a movie was missing or unusable: nothing to predict from. */

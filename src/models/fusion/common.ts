@@ -74,7 +74,12 @@ export const branchGroup = (input: InputSpec): string => `${input.id} branch`;
  * One modality's branch: input dropout, then a projection to `project` units (none when 0).
  * Returns the node id of the branch's output and its size.
  */
-export function branch(b: SpecBuilder, input: InputSpec, o: BranchOptions): { id: string; units: number } {
+export function branch(
+  b: SpecBuilder,
+  input: InputSpec,
+  o: BranchOptions,
+  labels: string[] = [],
+): { id: string; units: number } {
   const over = o.branches[input.id] ?? {};
   const inputDropout = over.inputDropout ?? o.inputDropout;
   const project = over.project ?? o.project;
@@ -83,7 +88,7 @@ export function branch(b: SpecBuilder, input: InputSpec, o: BranchOptions): { id
   if (inputDropout > 0)
     x = b.add('dropout', [x], { rate: inputDropout }, { id: `${input.id}_input_dropout`, group });
   if (over.from) {
-    const src = sourceLayer(over.from.run, over.from.layer);
+    const src = sourceLayer(over.from.run, over.from.layer, { input, labels });
     checkSourceMatches(input, src);
     const { id: _id, inputs: _inputs, group: _group, frozen: _frozen, ...source } = src.node;
     x = b.add(

@@ -40,7 +40,7 @@ registerModel('gmu', {
     checkBranchKeys(ctx, o);
     const b = new SpecBuilder();
     const n = ctx.inputs.length;
-    const branches = ctx.inputs.map((input) => branch(b, input, o));
+    const branches = ctx.inputs.map((input) => branch(b, input, o, ctx.labels));
     const hs = ctx.inputs.map((input, k) =>
       b.add(
         'dense',

@@ -13,6 +13,8 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { env } from '../../env.js';
 import { tf, tfl } from '../../engine/index.js';
 import { getOp, registerOp } from '../ops.js';
+import { specFor } from '../registry.js';
+import { loadConfig, type TrainConfig } from '../../train/config.js';
 import type { InputSpec, LayerNode, ModelSpec } from '../spec.js';
 
 type SymbolicTensor = InstanceType<typeof tfl.SymbolicTensor>;
@@ -41,12 +43,23 @@ export interface SourceLayer {
  * The layer `layer` (default: the last hidden dense/maxout layer) of the single-input run at
  * `run`. Throws with the path when the run is absent or unfinished.
  */
-export function sourceLayer(run: string, layer?: string): SourceLayer {
+export function sourceLayer(
+  run: string,
+  layer?: string,
+  like?: { input: InputSpec; labels: string[] },
+): SourceLayer {
   const dir = resolveSourceRun(run);
   const specPath = join(dir, 'spec.json');
-  if (!existsSync(specPath) || !existsSync(join(dir, 'model', 'model.json')))
-    throw new Error(`source run ${dir} is not a finished run (train its config first)`);
-  const spec = JSON.parse(readFileSync(specPath, 'utf8')) as ModelSpec;
+  let spec: ModelSpec;
+  if (existsSync(specPath) && existsSync(join(dir, 'model', 'model.json')))
+    spec = JSON.parse(readFileSync(specPath, 'utf8')) as ModelSpec;
+  else {
+    // Not trained yet: a shipped config of that name still tells the layer (for diagrams);
+    // training then stops in `prepare`, asking for the run.
+    const planned = like && !isAbsolute(run) && !run.includes('/') ? plannedSpec(run, like) : null;
+    if (!planned) throw new Error(`source run ${dir} is not a finished run (train its config first)`);
+    spec = planned;
+  }
   if (spec.inputs.length !== 1)
     throw new Error(`source run ${dir} has ${spec.inputs.length} inputs: a branch comes from a unimodal run`);
   const candidates = spec.nodes.filter((n) => COPYABLE_OPS.has(n.op) && n.id !== spec.output);
@@ -60,6 +73,20 @@ export function sourceLayer(run: string, layer?: string): SourceLayer {
       `source run ${dir}: layer '${node.id}' is a '${node.op}', only dense or maxout can be copied`,
     );
   return { run: dir, node, units: Number(node.params.units), input: spec.inputs[0] };
+}
+
+/** The spec shipped config `name` would train on an input like the fusion's (no run needed). */
+function plannedSpec(name: string, like: { input: InputSpec; labels: string[] }): ModelSpec | null {
+  let config: TrainConfig;
+  try {
+    config = loadConfig(name);
+  } catch {
+    return null;
+  }
+  if (config.inputs.length !== 1) return null;
+  const input: InputSpec = { ...like.input, id: config.inputs[0].id };
+  const { type, ...options } = config.model;
+  return specFor(type, options, { labels: like.labels, inputs: [input] });
 }
 
 /** Fail when the fusion's input is not encoded and normalised as the source run's was. */
@@ -84,6 +111,10 @@ const cacheKey = (n: LayerNode): string => `${String(n.params.run)}#${String(n.p
 async function loadSourceWeights(node: LayerNode): Promise<void> {
   const key = cacheKey(node);
   if (loaded.has(key)) return;
+  if (!existsSync(join(String(node.params.run), 'model', 'model.json')))
+    throw new Error(
+      `node '${node.id}': source run ${String(node.params.run)} is not a finished run (train config '${String(node.params.runName)}' there first; run-all does)`,
+    );
   // Imported here: train/run.ts imports the model registry, which imports this module.
   const { loadLayersModel } = await import('../../train/run.js');
   const model = await loadLayersModel(join(String(node.params.run), 'model'));

@@ -40,7 +40,7 @@ registerModel('sum', {
     }
     const b = new SpecBuilder();
     const parts = ctx.inputs.map((input) => {
-      const br = branch(b, input, o);
+      const br = branch(b, input, o, ctx.labels);
       return o.missing === 'embedding'
         ? b.add('missing_embedding', [input.id, br.id], {}, { id: `${input.id}_or_missing`, group: 'fusion' })
         : br.id;
