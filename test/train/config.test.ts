@@ -11,6 +11,7 @@ import {
   withOverrides,
 } from '../../src/train/config.js';
 import { specFor } from '../../src/models/index.js';
+import { OUTPUT_OPS, validateSpec } from '../../src/models/spec.js';
 import { tempDir } from '../helpers/shared.js';
 
 const valid = {
@@ -35,7 +36,10 @@ test('every shipped config loads, validates and makes a spec', () => {
       dtype: 'float32' as const,
     }));
     const spec = specFor(type, options, { labels: ['a', 'b'], inputs });
-    assert.equal(spec.nodes.at(-1)!.op, 'output');
+    validateSpec(spec);
+    const last = spec.nodes.at(-1)!;
+    assert.equal(last.id, spec.output, `${name}: the last node is the output`);
+    assert.ok(OUTPUT_OPS.has(last.op), `${name}: '${last.op}' is not an output op`);
   }
 });
 
