@@ -11,7 +11,7 @@ test('mmgenre demo --quick runs end to end and prints the comparison table', { t
     timeoutMs: 600_000,
   });
   assert.equal(r.status, 0, `demo failed:\n${r.stderr.slice(-3000)}`);
-  for (const name of ['poster-frozen', 'poster-finetuned', 'text-gru']) {
+  for (const name of ['poster-frozen', 'poster-finetuned', 'text-gru', 'fusion-gmu', 'fusion-concat']) {
     assert.match(r.stdout, new RegExp(`${name}\\s+0\\.5\\s`), `${name} at 0.5 in the table`);
     assert.match(r.stdout, new RegExp(`${name}\\s+tuned \\(dev\\)`), `${name} tuned in the table`);
     assert.ok(existsSync(join(out, 'runs', name, 'model', 'model.json')), `${name} saved its model`);
@@ -32,5 +32,6 @@ test('mmgenre demo --quick runs end to end and prints the comparison table', { t
   });
   assert.equal(again.status, 0, again.stderr.slice(-2000));
   assert.match(again.stderr, /reusing poster-frozen, poster-finetuned, text-gru/);
+  assert.match(again.stderr, /reusing fusion-gmu, fusion-concat/);
   assert.equal(again.stdout.split('\n')[1], r.stdout.split('\n')[1]);
 });

@@ -8,7 +8,7 @@
  * Resumable: a finished run is reused, an interrupted one resumed from its checkpoint, the
  * synthetic dataset and the features are resumed by their own modules.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { checkDataset, formatCheckReport } from '../data/check.js';
 import { loadDataset } from '../data/load.js';
@@ -20,17 +20,27 @@ import { readPredictions } from '../eval/predictions.js';
 import { readThresholds } from '../eval/thresholds.js';
 import { extractFeatures, extractSequences } from '../features/extract.js';
 import '../models/index.js';
-import { loadConfig, shippedConfigNames, type TrainConfig, type TrainingOverrides } from '../train/config.js';
+import {
+  configToYaml,
+  loadConfig,
+  shippedConfigNames,
+  withOverrides,
+  type TrainConfig,
+  type TrainingOverrides,
+} from '../train/config.js';
 import { prepareInputOptions } from '../train/inputs.js';
 import { trainMany, type TrainJob } from '../train/many.js';
 import { RUN_FILES, readRunInfo } from '../train/run.js';
 import type { EvalSummary } from '../train/pipeline.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { defaultWorkers } from '../util/workers.js';
+import { env } from '../env.js';
 
 /** The unimodal configs of the demo, then the fusions it includes when they ship. */
 export const DEMO_CONFIGS = ['poster-frozen', 'poster-finetuned', 'text-gru'] as const;
 export const DEMO_FUSIONS = ['fusion-gmu', 'fusion-concat'] as const;
+/** Unimodal runs the fusions build on (their `from: {run}` branches), trained in the first stage. */
+const FUSION_SOURCES = ['text-mlp-meanglove'] as const;
 
 export interface DemoOptions {
   /** Dataset directory; without it a synthetic dataset is generated under `out`/data. */
@@ -81,10 +91,12 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const quick = opts.quick ?? false;
   mkdirSync(out, { recursive: true });
-  const configs = [
-    ...DEMO_CONFIGS,
-    ...DEMO_FUSIONS.filter((name) => shippedConfigNames().includes(name)),
-  ].map((name) => loadConfig(name));
+  const shipped = shippedConfigNames();
+  const fusions = DEMO_FUSIONS.filter((name) => shipped.includes(name)).map((name) => loadConfig(name));
+  const unimodal = [...DEMO_CONFIGS, ...(fusions.length ? FUSION_SOURCES : [])].map((name) =>
+    loadConfig(name),
+  );
+  const configs = [...unimodal, ...fusions];
   const steps = 5;
 
   // 1. Data.
@@ -113,40 +125,61 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const overrides: TrainingOverrides = {};
   const epochs = opts.epochs ?? (quick ? 3 : undefined);
   if (epochs !== undefined) overrides.epochs = epochs;
-  const jobs: TrainJob[] = [];
-  const reused: string[] = [];
-  for (const c of configs) {
-    const dir = join(out, 'runs', c.name);
-    if (runStatus(dir) === 'done' && sameOverrides(dir, c, overrides)) {
-      reused.push(c.name);
-      continue;
-    }
-    jobs.push({
-      config: c.name,
-      data,
-      out: dir,
-      overrides,
-      resume: existsSync(join(dir, RUN_FILES.checkpoint)),
-    });
-  }
-  log(
-    `[3/${steps}] training ${jobs.map((j) => j.config).join(', ') || 'nothing'}${reused.length ? ` (reusing ${reused.join(', ')})` : ''}`,
-  );
+  const runsDir = join(out, 'runs');
   const failures = new Map<string, string>();
-  if (jobs.length > 0) {
-    const outcomes = await trainMany(jobs, {
-      workers: opts.workers ?? defaultWorkers(),
-      signal: opts.signal,
-      onDone: (o) => {
-        const t = o.ok ? o.result.test : undefined;
-        log(
-          o.ok
-            ? `      ${o.job.config}: ${o.result.status}, ${o.result.fit.history.length} epochs, test macro-F1 ${t?.at05.macro.toFixed(3) ?? '—'} (0.5) / ${t?.tuned.macro.toFixed(3) ?? '—'} (tuned)`
-            : `      ${o.job.config}: FAILED: ${o.error}`,
-        );
-      },
-    });
-    for (const o of outcomes) if (!o.ok) failures.set(o.job.config, o.error);
+  // Fusions read their unimodal source runs from the runs folder (env.runsDir, also in workers).
+  const savedRunsDir = [env.runsDir, process.env.MMGENRE_RUNS_DIR] as const;
+  env.runsDir = runsDir;
+  process.env.MMGENRE_RUNS_DIR = runsDir;
+  try {
+    for (const [k, stage] of [unimodal, fusions].entries()) {
+      if (stage.length === 0 || opts.signal?.aborted) continue;
+      await trainStage(stage, k === 0 ? 'unimodal' : 'fusions');
+    }
+  } finally {
+    env.runsDir = savedRunsDir[0];
+    if (savedRunsDir[1] === undefined) delete process.env.MMGENRE_RUNS_DIR;
+    else process.env.MMGENRE_RUNS_DIR = savedRunsDir[1];
+  }
+
+  async function trainStage(stage: TrainConfig[], what: string): Promise<void> {
+    const jobs: TrainJob[] = [];
+    const reused: string[] = [];
+    for (const c of stage) {
+      const dir = join(runsDir, c.name);
+      const same = sameOverrides(dir, c, overrides);
+      if (runStatus(dir) === 'done' && same) {
+        reused.push(c.name);
+        continue;
+      }
+      // A run of another config (or epoch cap) cannot be resumed; this is the demo's own folder.
+      if (!same && existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+      jobs.push({
+        config: c.name,
+        data,
+        out: dir,
+        overrides,
+        resume: existsSync(join(dir, RUN_FILES.checkpoint)),
+      });
+    }
+    log(
+      `[3/${steps}] training (${what}) ${jobs.map((j) => j.config).join(', ') || 'nothing'}${reused.length ? ` (reusing ${reused.join(', ')})` : ''}`,
+    );
+    if (jobs.length > 0) {
+      const outcomes = await trainMany(jobs, {
+        workers: opts.workers ?? defaultWorkers(),
+        signal: opts.signal,
+        onDone: (o) => {
+          const t = o.ok ? o.result.test : undefined;
+          log(
+            o.ok
+              ? `      ${o.job.config}: ${o.result.status}, ${o.result.fit.history.length} epochs, test macro-F1 ${t?.at05.macro.toFixed(3) ?? '—'} (0.5) / ${t?.tuned.macro.toFixed(3) ?? '—'} (tuned)`
+              : `      ${o.job.config}: FAILED: ${o.error}`,
+          );
+        },
+      });
+      for (const o of outcomes) if (!o.ok) failures.set(o.job.config, o.error);
+    }
   }
 
   // 4. Evaluation.
@@ -198,12 +231,10 @@ function runStatus(dir: string): string | null {
   }
 }
 
-/** A finished run is reused only if it was trained with the same epoch cap. */
+/** A finished run is reused only if it was trained with the same effective config. */
 function sameOverrides(dir: string, c: TrainConfig, o: TrainingOverrides): boolean {
   try {
-    const text = readFileSync(join(dir, RUN_FILES.config), 'utf8');
-    const m = /^\s*epochs:\s*(\d+)/m.exec(text);
-    return Number(m?.[1]) === (o.epochs ?? c.training.epochs);
+    return readFileSync(join(dir, RUN_FILES.config), 'utf8') === configToYaml(withOverrides(c, o));
   } catch {
     return false;
   }
@@ -236,12 +267,17 @@ function demoRow(c: TrainConfig, dir: string, error?: string): DemoRow {
   };
 }
 
-/** Paired bootstrap of poster-finetuned − poster-frozen on the test predictions (at 0.5 and tuned). */
 function comparePosterModels(out: string, dataset: Dataset): PairedBootstrapResult | undefined {
-  const ft = join(out, 'runs', 'poster-finetuned');
-  const fr = join(out, 'runs', 'poster-frozen');
-  const pa = join(ft, RUN_FILES.predictionsTest);
-  const pb = join(fr, RUN_FILES.predictionsTest);
+  return compareRuns(join(out, 'runs', 'poster-finetuned'), join(out, 'runs', 'poster-frozen'), dataset);
+}
+
+/**
+ * Paired bootstrap of run A − run B on their test predictions (the movies both predicted), at
+ * 0.5: F1 differences with a 95% interval and a p-value. Undefined when either has no predictions.
+ */
+export function compareRuns(dirA: string, dirB: string, dataset: Dataset): PairedBootstrapResult | undefined {
+  const pa = join(dirA, RUN_FILES.predictionsTest);
+  const pb = join(dirB, RUN_FILES.predictionsTest);
   if (!existsSync(pa) || !existsSync(pb)) return undefined;
   const labels = dataset.labels;
   const a = readPredictions(pa, labels);
