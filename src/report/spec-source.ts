@@ -6,10 +6,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MMIMDB_GENRES } from '../data/genres.js';
 import { createEncoder, loadBuiltinEncoders } from '../features/registry.js';
+import type { Encoder } from '../features/types.js';
 import { specFor } from '../models/registry.js';
 import { validateSpec, type InputSpec, type ModelSpec } from '../models/spec.js';
 import { inputModality, type InputConfig, type TrainConfig } from '../train/config.js';
 import { RUN_FILES } from '../train/run.js';
+
+const DEFAULT_MAX_LEN = 200;
 
 export class SpecSourceError extends Error {
   constructor(message: string) {
@@ -18,22 +21,33 @@ export class SpecSourceError extends Error {
   }
 }
 
-/** The feature size of a config input: its `dim`, or the size its encoder declares. */
+/**
+ * The feature size of a config input: its `dim`, the size its encoder declares, or, for an
+ * encoder that only knows it after loading its model (an intermediate layer, an ONNX file),
+ * the size after loading it (seconds, once; no features are extracted).
+ */
 export async function inputDim(input: InputConfig): Promise<number> {
   if (input.dim) return input.dim;
+  // An encoder fitted on the training split (TF-IDF) has the size of its fitted vocabulary, which
+  // only training knows; its `maxFeatures` bound is the size the diagram shows.
+  const maxFeatures = Number(input.options?.maxFeatures);
+  if (input.encoder === 'tfidf' && maxFeatures > 0) return maxFeatures;
   await loadBuiltinEncoders();
-  let dim = 0;
+  let encoder: Encoder;
   try {
-    dim = createEncoder(input.encoder, input.options).dim;
+    encoder = createEncoder(input.encoder, input.options);
+    if (!(encoder.dim > 0)) await encoder.init();
   } catch (err) {
     throw new SpecSourceError(
       `input '${input.id}': cannot tell the size of encoder '${input.encoder}' without its features ` +
         `(${(err as Error).message}); add 'dim: N' to the input in the config`,
     );
   }
+  const dim = encoder.dim;
+  encoder.dispose();
   if (!(dim > 0)) {
     throw new SpecSourceError(
-      `input '${input.id}': encoder '${input.encoder}' only knows its size after loading its model; add 'dim: N' to the input in the config`,
+      `input '${input.id}': encoder '${input.encoder}' did not report its size; add 'dim: N' to the input in the config`,
     );
   }
   return dim;
@@ -46,7 +60,9 @@ export async function specFromConfig(
 ): Promise<ModelSpec> {
   const inputs: InputSpec[] = [];
   for (const input of config.inputs) {
-    const dim = await inputDim(input);
+    // A token sequence's size is its length (the trainer's default 200), not an encoder output.
+    const dim =
+      input.kind === 'sequence' ? Number(input.options?.maxLen ?? DEFAULT_MAX_LEN) : await inputDim(input);
     inputs.push({
       id: input.id,
       modality: inputModality(input),

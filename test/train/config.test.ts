@@ -10,7 +10,7 @@ import {
   shippedConfigNames,
   withOverrides,
 } from '../../src/train/config.js';
-import { specFor } from '../../src/models/index.js';
+import { specFromConfig } from '../../src/report/spec-source.js';
 import { OUTPUT_OPS, validateSpec } from '../../src/models/spec.js';
 import { tempDir } from '../helpers/shared.js';
 
@@ -21,21 +21,14 @@ const valid = {
   training: { epochs: 3 },
 };
 
-test('every shipped config loads, validates and makes a spec', () => {
+test('every shipped config loads, validates and makes a spec', async () => {
   const names = shippedConfigNames();
   assert.ok(names.includes('poster-frozen') && names.includes('text-mlp-meanglove'), names.join(','));
   for (const name of names) {
     const c = loadConfig(name);
     assert.equal(c.name, name);
-    const { type, ...options } = c.model;
-    const inputs = c.inputs.map((i) => ({
-      id: i.id,
-      modality: 'plot' as const,
-      source: { kind: 'features' as const, encoder: i.encoder },
-      shape: [i.dim ?? 10],
-      dtype: 'float32' as const,
-    }));
-    const spec = specFor(type, options, { labels: ['a', 'b'], inputs });
+    // The same path the diagram command takes: inputs (with their encoder options) → spec.
+    const spec = await specFromConfig(c, ['a', 'b']);
     validateSpec(spec);
     const last = spec.nodes.at(-1)!;
     assert.equal(last.id, spec.output, `${name}: the last node is the output`);
