@@ -97,9 +97,17 @@ test('a config becomes the spec the trainer builds, with the encoder sizes known
     model: { type: 'logistic' },
   });
   assert.deepEqual((await specFromConfig(withDim)).inputs[0].shape, [77]);
-  const noDim = parseConfig({
+  // An encoder that learns its size on load is loaded (no features are extracted)...
+  const loaded = parseConfig({
     name: 'x',
     inputs: [{ id: 'poster', encoder: 'mobilenet_v2_onnx' }],
+    model: { type: 'logistic' },
+  });
+  assert.deepEqual((await specFromConfig(loaded)).inputs[0].shape, [1280]);
+  // ...and one that cannot load says what to add.
+  const noDim = parseConfig({
+    name: 'x',
+    inputs: [{ id: 'poster', encoder: 'onnx', options: { modelPath: '/nope.onnx' } }],
     model: { type: 'logistic' },
   });
   await assert.rejects(specFromConfig(noDim), /add 'dim: N'/);
