@@ -62,12 +62,13 @@ test("GMU per-genre contributions: the modalities' logit parts plus the bias giv
   x[0].fill(0, 0, DIMS[0]);
   const r = forward.run(x, n, DIMS);
   assert.ok(r.genreParts, 'a linear GMU head gives per-genre parts');
-  assert.equal(r.genreParts.length, n * 2 * L);
+  const parts = r.genreParts;
+  assert.equal(parts.length, n * 2 * L);
   const bias = run.model.getLayer('output_logits').getWeights()[1].dataSync();
   for (let row = 0; row < n; row++)
     for (let j = 0; j < L; j++) {
-      const poster = r.genreParts[(row * 2 + 0) * L + j];
-      const plot = r.genreParts[(row * 2 + 1) * L + j];
+      const poster: number = parts[(row * 2 + 0) * L + j];
+      const plot: number = parts[(row * 2 + 1) * L + j];
       assert.ok(
         Math.abs(sigmoid(poster + plot + bias[j]) - r.probs[row * L + j]) < 1e-4,
         `row ${row} genre ${j}`,
@@ -75,7 +76,7 @@ test("GMU per-genre contributions: the modalities' logit parts plus the bias giv
       if (row === 0) assert.equal(poster, 0, 'an absent poster drives nothing');
     }
   // Not every genre is driven by one modality alone.
-  assert.ok(r.genreParts.some((v) => v !== 0));
+  assert.ok(parts.some((v) => v !== 0));
   run.model.dispose();
 });
 
