@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { tf, initEngine } from '../engine/index.js';
 import { evaluate } from '../eval/metrics.js';
 import { buildModel, type BuiltModel, type LayersModel } from '../models/build.js';
+import { prepareOps } from '../models/ops.js';
 import { SeededRandom, subSeed, withSeededRandom } from '../models/random.js';
 import type { ModelSpec } from '../models/spec.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -19,6 +20,7 @@ import { progress as progressBar } from '../util/progress.js';
 import { readCheckpoint, writeCheckpoint, CheckpointError, type StoredTensor } from './checkpoint.js';
 import type { TrainingSettings } from './config.js';
 import { rowsOf, type SplitData, type TrainingData } from './data.js';
+import { batchInputs, batchLabels, epochBatches, inferenceBatches } from './batches.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.bin';
 export const METRICS_FILE = 'metrics.jsonl';
@@ -107,15 +109,13 @@ export function predictSplit(
 ): Float32Array {
   const L = (model.outputs[0].shape[1] as number) ?? 0;
   const out = new Float32Array(split.n * L);
-  for (let start = 0; start < split.n; start += batchSize) {
-    const end = Math.min(split.n, start + batchSize);
+  for (const rows of inferenceBatches(split, batchSize)) {
     const probs = tf.tidy(() => {
-      const xs = split.x.map((x, k) =>
-        tf.tensor2d(x.subarray(start * dims[k], end * dims[k]), [end - start, dims[k]]),
-      );
+      const xs = batchInputs(split, dims, rows);
       return model.predict(xs.length === 1 ? xs[0] : xs) as tf.Tensor;
     });
-    out.set(probs.dataSync() as Float32Array, start * L);
+    const values = probs.dataSync() as Float32Array;
+    rows.forEach((r, b) => out.set(values.subarray(b * L, (b + 1) * L), r * L));
     probs.dispose();
   }
   return out;
@@ -127,6 +127,54 @@ function permuteRows<T extends Float32Array | Uint8Array>(src: T, dim: number, p
   return out;
 }
 
+/**
+ * Modality dropout on permuted rows: with probability `p`, zero one of a row's present inputs
+ * (never the last one), which the fusions read as that modality missing.
+ */
+export function dropModalities(
+  x: Float32Array[],
+  dims: number[],
+  perm: Uint32Array,
+  missing: Uint8Array[],
+  p: number,
+  rng: SeededRandom,
+): void {
+  for (let r = 0; r < perm.length; r++) {
+    const present: number[] = [];
+    for (let k = 0; k < x.length; k++) if (!missing[k]?.[perm[r]]) present.push(k);
+    if (present.length < 2 || rng.next() >= p) continue;
+    const k = present[Math.floor(rng.next() * present.length)];
+    x[k].fill(0, r * dims[k], (r + 1) * dims[k]);
+  }
+}
+
+interface OptimizerGroup {
+  lrScale: number;
+  vars: tf.Variable[];
+  optimizer: tf.Optimizer;
+}
+
+/**
+ * Trainable weights grouped by their node's learning-rate multiplier (LayerNode.lrScale), one
+ * Adam per group: Adam's steps do not depend on the gradient's scale, so a lower rate for
+ * pretrained layers needs its own optimizer. Layer names start with their node id (ops contract).
+ */
+function optimizerGroups(spec: ModelSpec, model: LayersModel, lr: number): OptimizerGroup[] {
+  const nodes = [...spec.nodes].sort((a, b) => b.id.length - a.id.length);
+  const scaleOf = (weightName: string): number => {
+    const layer = weightName.split('/')[0];
+    return nodes.find((n) => layer.startsWith(n.id))?.lrScale ?? 1;
+  };
+  const groups: OptimizerGroup[] = [];
+  for (const w of model.trainableWeights) {
+    const lrScale = scaleOf(w.originalName);
+    let g = groups.find((x) => x.lrScale === lrScale);
+    if (!g) groups.push((g = { lrScale, vars: [], optimizer: tf.train.adam(lr * lrScale) }));
+    g.vars.push(w.read() as tf.Variable);
+  }
+  return groups;
+}
+
 /** Train `spec` on `data.train`, selecting the epoch by dev macro-F1. */
 export async function fit(spec: ModelSpec, data: TrainingData, opts: FitOptions): Promise<FitResult> {
   await initEngine({ backend: opts.backend });
@@ -135,10 +183,11 @@ export async function fit(spec: ModelSpec, data: TrainingData, opts: FitOptions)
   const { train, dev, dims } = data;
   if (train.n === 0) throw new Error('no training examples');
   if (dev.n === 0) throw new Error('no dev examples: early stopping and model selection need a dev split');
+  await prepareOps(spec);
   const built = buildModel(spec, { seed: s.seed });
   const { model, logitsModel } = built;
-  const optimizer = tf.train.adam(s.lr);
-  const trainable = logitsModel.trainableWeights.map((w) => w.read() as tf.Variable);
+  const groups = optimizerGroups(spec, logitsModel, s.lr);
+  const trainable = groups.flatMap((g) => g.vars);
   const kernels = logitsModel.trainableWeights
     .filter((w) => /kernel/.test(w.originalName))
     .map((w) => w.read() as tf.Variable);
@@ -162,12 +211,12 @@ export async function fit(spec: ModelSpec, data: TrainingData, opts: FitOptions)
         );
       }
       writeWeights(model, ckpt.weights);
-      await optimizer.setWeights(
-        ckpt.optimizer.map((t, i) => ({
-          name: i === 0 ? 'iter' : `slot_${i}`,
-          tensor: tf.tensor(t.values, t.shape),
-        })),
-      );
+      // Each group's Adam state: its iteration count, two moments per variable, then β1^t, β2^t.
+      let at = 0;
+      for (const g of groups) {
+        const part = ckpt.optimizer.slice(at, (at += 2 + 2 * g.vars.length));
+        await restoreOptimizer(g.optimizer, part);
+      }
       shuffleRng.state = ckpt.state.rng.shuffle;
       dropoutRng.state = ckpt.state.rng.dropout;
       best = ckpt.state.best;
@@ -205,27 +254,51 @@ export async function fit(spec: ModelSpec, data: TrainingData, opts: FitOptions)
   const xPerm = train.x.map((x) => new Float32Array(x.length));
   const yPerm = new Uint8Array(train.y.length);
   const devRowsTrue = rowsOf(dev.y, dev.n, L);
+  const step = (xb: tf.Tensor[], yb: tf.Tensor): tf.Scalar => {
+    const f = (): tf.Scalar =>
+      lossOf(logitsModel.apply(xb.length === 1 ? xb[0] : xb, { training: true }) as tf.Tensor, yb);
+    if (groups.length === 1) return groups[0].optimizer.minimize(f, true, trainable)!;
+    const { value, grads } = tf.variableGrads(f, trainable);
+    for (const g of groups) {
+      const mine: tf.NamedTensorMap = {};
+      for (const v of g.vars) mine[v.name] = grads[v.name];
+      g.optimizer.applyGradients(mine);
+    }
+    tf.dispose(Object.values(grads));
+    return value;
+  };
 
   for (let epoch = startEpoch; epoch < s.epochs; epoch++) {
     const t0 = performance.now();
     const perm = shuffleRng.permutation(train.n);
-    train.x.forEach((x, k) => permuteRows(x, dims[k], perm, xPerm[k]));
+    train.x.forEach((x, k) => {
+      if (!train.seq?.[k]) permuteRows(x, dims[k], perm, xPerm[k]);
+    });
+    if (s.modalityDropout > 0 && train.x.length > 1) {
+      // A stream per epoch (not a saved RNG state), so a resumed run drops the same inputs.
+      dropModalities(
+        xPerm,
+        dims,
+        perm,
+        train.missing,
+        s.modalityDropout,
+        new SeededRandom(subSeed(s.seed, `modality-dropout-${epoch}`)),
+      );
+    }
     permuteRows(train.y, L, perm, yPerm);
-    const xAll = xPerm.map((x, k) => tf.tensor2d(x, [train.n, dims[k]]));
-    const yAll = tf.tensor2d(Float32Array.from(yPerm), [train.n, L]);
+    const shuffled: SplitData = {
+      ...train,
+      x: xPerm,
+      y: yPerm,
+      seq: train.seq?.map((q) => q && Array.from(perm, (i) => q[i])),
+    };
     let lossSum = tf.scalar(0);
     let batches = 0;
-    for (let start = 0; start < train.n; start += s.batchSize) {
-      const size = Math.min(s.batchSize, train.n - start);
-      const xb = xAll.map((x, k) => tf.slice(x, [start, 0], [size, dims[k]]));
-      const yb = tf.slice(yAll, [start, 0], [size, L]);
-      const batchLoss = withSeededRandom(dropoutRng, () =>
-        optimizer.minimize(
-          () => lossOf(logitsModel.apply(xb.length === 1 ? xb[0] : xb, { training: true }) as tf.Tensor, yb),
-          true,
-          trainable,
-        ),
-      )!;
+    // Sequence inputs: batches of similar length (length bucketing); dense: consecutive rows.
+    for (const rows of epochBatches(shuffled, s.batchSize, shuffleRng)) {
+      const xb = batchInputs(shuffled, dims, rows);
+      const yb = batchLabels(yPerm, L, rows);
+      const batchLoss = withSeededRandom(dropoutRng, () => step(xb, yb));
       if (decay !== 1) tf.tidy(() => kernels.forEach((v) => v.assign(tf.mul(v, decay))));
       const next = tf.add(lossSum, batchLoss);
       tf.dispose([lossSum, batchLoss, yb, ...xb]);
@@ -233,7 +306,7 @@ export async function fit(spec: ModelSpec, data: TrainingData, opts: FitOptions)
       batches++;
     }
     const loss = (await lossSum.data())[0] / batches;
-    tf.dispose([lossSum, yAll, ...xAll]);
+    lossSum.dispose();
     const trainSeconds = (performance.now() - t0) / 1000;
 
     const devProb = predictSplit(model, dev, dims);
@@ -272,7 +345,7 @@ export async function fit(spec: ModelSpec, data: TrainingData, opts: FitOptions)
           stopReason: earlyStop ? 'early-stopped' : undefined,
         },
         weights: readWeights(model),
-        optimizer: await optimizerState(optimizer),
+        optimizer: (await Promise.all(groups.map((g) => optimizerState(g.optimizer)))).flat(),
         bestWeights,
       });
       writeFileAtomic(join(opts.dir, METRICS_FILE), history.map((h) => JSON.stringify(h)).join('\n') + '\n');
@@ -294,7 +367,7 @@ export async function fit(spec: ModelSpec, data: TrainingData, opts: FitOptions)
   bar?.stop();
   writeWeights(model, bestWeights);
   posWeight?.dispose();
-  optimizer.dispose();
+  groups.forEach((g) => g.optimizer.dispose());
   return {
     built,
     bestEpoch: best?.epoch ?? 0,
@@ -305,7 +378,33 @@ export async function fit(spec: ModelSpec, data: TrainingData, opts: FitOptions)
   };
 }
 
+/**
+ * Adam's private running powers β1^t and β2^t, saved exactly: tfjs' setWeights recomputes
+ * them as pow(β, t+1), which differs from the running product in the last bits, so a
+ * resumed run would drift from an uninterrupted one.
+ */
+interface AdamPowers {
+  accBeta1: tf.Variable;
+  accBeta2: tf.Variable;
+}
+
 async function optimizerState(optimizer: tf.Optimizer): Promise<StoredTensor[]> {
   const named = await optimizer.getWeights();
-  return named.map((n) => ({ shape: n.tensor.shape, values: Float32Array.from(n.tensor.dataSync()) }));
+  const { accBeta1, accBeta2 } = optimizer as unknown as AdamPowers;
+  const powers = Float32Array.of(accBeta1.dataSync()[0], accBeta2.dataSync()[0]);
+  return [
+    ...named.map((n) => ({ shape: n.tensor.shape, values: Float32Array.from(n.tensor.dataSync()) })),
+    { shape: [2], values: powers },
+  ];
+}
+
+async function restoreOptimizer(optimizer: tf.Optimizer, part: StoredTensor[]): Promise<void> {
+  const moments = part.slice(0, -1);
+  await optimizer.setWeights(
+    moments.map((t, i) => ({ name: i === 0 ? 'iter' : `slot_${i}`, tensor: tf.tensor(t.values, t.shape) })),
+  );
+  const powers = part.at(-1)!.values;
+  const { accBeta1, accBeta2 } = optimizer as unknown as AdamPowers;
+  accBeta1.assign(tf.scalar(powers[0]));
+  accBeta2.assign(tf.scalar(powers[1]));
 }
