@@ -7,10 +7,12 @@
 import { loadDataset } from '../data/load.js';
 import { SPLITS, type Dataset, type MovieRecord, type SplitName } from '../data/types.js';
 import { writePredictions, type PredictionRow } from '../eval/predictions.js';
-import { extractFeatures } from '../features/extract.js';
-import type { FeatureMatrix } from '../features/types.js';
+import { extractFeatures, extractSequences } from '../features/extract.js';
+import type { FeatureMatrix, SequenceFeatures } from '../features/types.js';
 import { progress } from '../util/progress.js';
+import type { InputRows } from './gate.js';
 import { loadPredictor, type Predictor } from './predictor.js';
+import { emptyRows, pickRows, setRow } from './scorer.js';
 import type { MissingInput } from './types.js';
 
 export interface PredictDatasetOptions {
@@ -56,30 +58,31 @@ function splitRecords(dataset: Dataset, split: SplitName | 'all'): MovieRecord[]
   return dataset.splits[split].flatMap((id) => byId.get(id) ?? []);
 }
 
-/** Features of `records` for each model input: rows in record order plus missing flags. */
+/** Rows of `records` for each model input (features, or token sequences) plus missing flags. */
 async function featuresFor(
   predictor: Predictor,
   dataset: Dataset,
   records: MovieRecord[],
   opts: PredictDatasetOptions,
-): Promise<{ x: Float32Array[]; missing: Uint8Array[] }> {
+): Promise<{ x: InputRows[]; missing: Uint8Array[] }> {
   const n = records.length;
-  const x = predictor.inputs.map((i) => new Float32Array(n * i.dim));
+  const x = predictor.inputs.map((i) => emptyRows(i, n));
   const missing = predictor.inputs.map(() => new Uint8Array(n));
   for (let k = 0; k < predictor.inputs.length; k++) {
     const info = predictor.inputs[k];
-    const source = predictor.run.spec.inputs[k].source;
     if (opts.cache !== false) {
-      const m: FeatureMatrix = await extractFeatures(
-        dataset,
-        { name: source.encoder, options: source.options },
-        { cacheDir: opts.cacheDir, workers: opts.workers, progress: opts.progress !== false },
-      );
+      const encoder = { name: info.source.encoder, options: info.source.options };
+      const cacheOpts = { cacheDir: opts.cacheDir, workers: opts.workers, progress: opts.progress !== false };
+      const m: FeatureMatrix | SequenceFeatures =
+        info.kind === 'sequence'
+          ? await extractSequences(dataset, { ...cacheOpts, encoder })
+          : await extractFeatures(dataset, encoder, cacheOpts);
       const index = new Map(m.ids.map((id, i) => [id, i]));
       records.forEach((r, row) => {
         const i = index.get(r.id);
         if (i === undefined || m.missing[i]) missing[k][row] = 1;
-        else x[k].set(m.data.subarray(i * m.dim, (i + 1) * m.dim), row * info.dim);
+        else if ('sequences' in m) setRow(x[k], info.dim, row, m.sequences[i]);
+        else setRow(x[k], info.dim, row, m.data.subarray(i * m.dim, (i + 1) * m.dim));
       });
       continue;
     }
@@ -91,7 +94,7 @@ async function featuresFor(
       const batch = records.slice(start, start + ENCODE_BATCH);
       const encoded = await predictor.encoders[k].encode(batch);
       encoded.forEach((v, j) => {
-        if (v instanceof Float32Array) x[k].set(v, (start + j) * info.dim);
+        if (v instanceof Float32Array || v instanceof Int32Array) setRow(x[k], info.dim, start + j, v);
         else missing[k][start + j] = 1;
       });
       bar.tick(batch.length);
@@ -99,6 +102,23 @@ async function featuresFor(
     bar.stop();
   }
   return { x, missing };
+}
+
+/**
+ * The forward batches: with a sequence input, rows sorted by length as the trainer's inference
+ * batches are (little recurrence spent on padding); otherwise in order.
+ */
+function forwardBatches(predictor: Predictor, x: InputRows[], good: number[]): number[][] {
+  const k = predictor.inputs.findIndex((i) => i.kind === 'sequence');
+  const order = [...good];
+  if (k >= 0) {
+    const seq = x[k] as Int32Array[];
+    order.sort((a, b) => seq[a].length - seq[b].length || a - b);
+  }
+  const batches: number[][] = [];
+  for (let start = 0; start < order.length; start += FORWARD_BATCH)
+    batches.push(order.slice(start, start + FORWARD_BATCH));
+  return batches;
 }
 
 /** Why each of these movies has no usable input (re-encoded one by one: there are few). */
@@ -110,7 +130,7 @@ async function reasonsFor(predictor: Predictor, records: MovieRecord[]): Promise
       const [v] = await predictor.encoders[k].encode([r]);
       missing.push({
         input: predictor.inputs[k].id,
-        reason: v instanceof Float32Array ? 'missing in the feature cache' : v.error,
+        reason: 'error' in v ? v.error : 'missing in the feature cache',
       });
     }
     out.push({ id: r.id, missing });
@@ -139,18 +159,12 @@ export async function predictDataset(
     }
     const { x, missing } = await featuresFor(predictor, dataset, records, opts);
     const usable = records.map((_, r) => missing.some((m) => !m[r]));
-    const rows: PredictionRow[] = [];
     const L = predictor.labels.length;
     const good = usable.flatMap((ok, r) => (ok ? [r] : []));
-    for (let start = 0; start < good.length; start += FORWARD_BATCH) {
-      const batch = good.slice(start, start + FORWARD_BATCH);
-      const pick = (m: Float32Array, d: number): Float32Array => {
-        const o = new Float32Array(batch.length * d);
-        batch.forEach((r, j) => o.set(m.subarray(r * d, (r + 1) * d), j * d));
-        return o;
-      };
+    const byRow = new Map<number, PredictionRow>();
+    for (const batch of forwardBatches(predictor, x, good)) {
       const result = predictor.predictFeatures(
-        x.map((m, k) => pick(m, predictor.inputs[k].dim)),
+        x.map((m, k) => pickRows(m, predictor.inputs[k].dim, batch)),
         missing.map((m) => Uint8Array.from(batch, (r) => m[r])),
         batch.length,
       );
@@ -160,9 +174,10 @@ export async function predictDataset(
         const row: PredictionRow = { id: records[r].id, scores };
         // The report reads a GMU's gate from here (the poster's share, mean z over the units).
         if (result.shares) row.gate = predictor.gateField(result.shares, j);
-        rows.push(row);
+        byRow.set(r, row);
       });
     }
+    const rows = good.map((r) => byRow.get(r)!);
     writePredictions(opts.out, rows);
     const skipped = await reasonsFor(
       predictor,

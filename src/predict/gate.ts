@@ -31,6 +31,26 @@ export function findGate(spec: ModelSpec): GateInfo | null {
   return { node: node.id, modalities: names };
 }
 
+/**
+ * One model input's rows for a forward pass: dense features (n × dim, row-major, normalised) or,
+ * for a sequence input, one token-id sequence per row (not padded).
+ */
+export type InputRows = Float32Array | Int32Array[];
+
+/**
+ * The tensor of one input: dense rows as float32 [n, dim]; sequences as int32 [n, T] right-padded
+ * with 0 to the batch's longest sequence (at least 1), exactly as the trainer's batches are
+ * (src/train/batches.ts), so the masked recurrence sees the same tokens.
+ */
+export function inputTensor(rows: InputRows, n: number, dim: number): tf.Tensor2D {
+  if (rows instanceof Float32Array) return tf.tensor2d(rows, [n, dim]);
+  let T = 1;
+  for (const s of rows) T = Math.max(T, s.length);
+  const ids = new Int32Array(n * T);
+  rows.forEach((s, r) => ids.set(s.subarray(0, T), r * T));
+  return tf.tensor2d(ids, [n, T], 'int32');
+}
+
 export interface ForwardResult {
   /** n × L probabilities, row-major. */
   probs: Float32Array;
@@ -91,11 +111,11 @@ export class Forward {
     this.gate = gate;
   }
 
-  run(xs: Float32Array[], n: number, dims: number[]): ForwardResult {
+  run(xs: InputRows[], n: number, dims: number[]): ForwardResult {
     // Only typed arrays leave the tidy scope (every tensor made here is released).
     let out: ForwardResult = { probs: new Float32Array(0) };
     tf.tidy(() => {
-      const ts = xs.map((m, k) => tf.tensor2d(m, [n, dims[k]]));
+      const ts = xs.map((m, k) => inputTensor(m, n, dims[k]));
       const arg = ts.length === 1 ? ts[0] : ts;
       if (!this.gated || !this.gate) {
         const probs = this.model.predict(arg) as tf.Tensor;

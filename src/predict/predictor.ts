@@ -1,17 +1,32 @@
 /**
  * A trained run, ready to predict from raw inputs: the run's model, its per-input
  * normalisation, thresholds, and one encoder per input built from the same name and options the
- * training features came from (created and initialised once, reused for every call).
+ * training features came from (fitted ones included: a sequence model's vocabulary, maxLen and
+ * truncation, a TF-IDF vectorizer; created and initialised once, reused for every call). A
+ * late-fusion run predicts through its experts' predictors (src/predict/late.ts).
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { initEngine } from '../engine/index.js';
+import { SEQUENCE_ENCODER } from '../features/extract.js';
 import { loadBuiltinEncoders, createEncoder } from '../features/registry.js';
-import type { Encoder } from '../features/types.js';
+import { plotSequenceEncoder } from '../features/sequences.js';
+import '../models/index.js'; // registers the custom layers (the recurrent encoder) a saved model may use
+import { isLateRun } from '../models/fusion/late.js';
+import type { InputSpec } from '../models/spec.js';
 import { applyNormalizer } from '../train/data.js';
 import { loadRun, RUN_FILES, type LoadedRun } from '../train/run.js';
-import { Forward, type ForwardResult, type GateInfo } from './gate.js';
+import { Forward, type ForwardResult, type GateInfo, type InputRows } from './gate.js';
+import { loadLateScorer } from './late.js';
 import { isGiven, MODALITIES, toRecords } from './records.js';
+import {
+  emptyRows,
+  pickRows,
+  setRow,
+  type PredictorEncoder,
+  type PredictorInputInfo,
+  type Scorer,
+} from './scorer.js';
 import {
   NoUsableInputError,
   PredictorError,
@@ -21,12 +36,8 @@ import {
   type ThresholdKind,
 } from './types.js';
 
-export interface PredictorInputInfo {
-  id: string;
-  modality: 'poster' | 'plot' | 'title' | 'companies';
-  encoder: string;
-  dim: number;
-}
+export type { PredictorEncoder, PredictorInputInfo } from './scorer.js';
+export type { InputRows } from './gate.js';
 
 export interface PredictOptions {
   /** Default: the predictor's (tuned when the run has thresholds.json, else 0.5). */
@@ -42,7 +53,9 @@ export interface Predictor {
   readonly name: string;
   readonly labels: string[];
   readonly inputs: PredictorInputInfo[];
-  readonly run: LoadedRun;
+  /** The run's single model; null for a late fusion (its experts are runs of their own). */
+  readonly run: LoadedRun | null;
+  readonly spec: Scorer['spec'];
   readonly hasTunedThresholds: boolean;
   readonly threshold: ThresholdKind;
   readonly gate: GateInfo | null;
@@ -53,48 +66,62 @@ export interface Predictor {
     inputs: PredictInput[],
     opts?: PredictOptions,
   ): Promise<Array<Prediction | NoUsableInputError>>;
-  /** Probabilities (and gate) for raw feature rows, one row-major matrix per input; missing rows flagged. */
-  predictFeatures(x: Float32Array[], missing: Uint8Array[], n: number): ForwardResult;
+  /**
+   * Probabilities (and gate) for encoded rows, per input: a raw (un-normalised) row-major matrix,
+   * or one token-id sequence per movie for a sequence input; missing rows flagged.
+   */
+  predictFeatures(x: InputRows[], missing: Uint8Array[], n: number): ForwardResult;
   /** The predictions file's `gate` field for row `r` of a forward pass (GMU: the poster's share). */
   gateField(shares: Float32Array, r: number): number | Record<string, number> | undefined;
   /** Per-genre thresholds of a kind, in label order. */
   thresholdValues(kind?: ThresholdKind): number[];
   /** The encoders, in input order (already initialised). */
-  readonly encoders: readonly Encoder[];
+  readonly encoders: readonly PredictorEncoder[];
   dispose(): void;
 }
 
-/** Load a finished run for prediction (model, normalisers, thresholds, encoders). */
-export async function loadPredictor(runDir: string, opts: PredictorOptions = {}): Promise<Predictor> {
-  await initEngine({ backend: opts.backend });
-  const run = await loadRun(runDir);
-  const { spec, labels } = run;
-  for (const i of spec.inputs) {
-    if (i.source.kind !== 'features' || i.shape.length !== 1) {
+/** One input's encoder, built from the run's recorded encoder name and (fitted) options. */
+async function encoderFor(runDir: string, input: InputSpec): Promise<PredictorEncoder> {
+  const { source } = input;
+  if (source.kind === 'sequence') {
+    if (source.encoder !== SEQUENCE_ENCODER) {
       throw new PredictorError(
-        `run ${run.dir}: input '${i.id}' reads ${i.source.kind} of shape [${i.shape}] from '${i.source.encoder}'; ` +
-          'predicting from raw inputs supports flat feature inputs only',
+        `run ${runDir}: input '${input.id}' reads sequences from '${source.encoder}'; only '${SEQUENCE_ENCODER}' can be encoded from raw inputs`,
       );
     }
+    // The model was built with maxLen = the input's length unless the options say otherwise.
+    const enc = plotSequenceEncoder({ maxLen: input.shape[0], ...(source.options ?? {}) });
+    await enc.init();
+    return enc;
   }
-  const hasTunedThresholds = existsSync(join(run.dir, RUN_FILES.thresholds));
-  const defaultKind: ThresholdKind = opts.threshold ?? (hasTunedThresholds ? 'tuned' : '0.5');
-  if (defaultKind === 'tuned' && !hasTunedThresholds) {
-    throw new PredictorError(`run ${run.dir} has no ${RUN_FILES.thresholds}: use the 0.5 threshold`);
+  if (input.shape.length !== 1) {
+    throw new PredictorError(
+      `run ${runDir}: input '${input.id}' has shape [${input.shape}]; predicting from raw inputs needs flat feature inputs`,
+    );
   }
-  await loadBuiltinEncoders();
-  const encoders: Encoder[] = [];
+  const enc = createEncoder(source.encoder, source.options);
   try {
-    for (const i of spec.inputs) {
-      const enc = createEncoder(i.source.encoder, i.source.options);
-      encoders.push(enc);
-      await enc.init();
-      if (enc.dim !== i.shape[0]) {
-        throw new PredictorError(
-          `input '${i.id}': encoder '${enc.name}' gives ${enc.dim} values but the model was trained on ${i.shape[0]}`,
-        );
-      }
+    await enc.init();
+    if (enc.dim !== input.shape[0]) {
+      throw new PredictorError(
+        `input '${input.id}': encoder '${enc.name}' gives ${enc.dim} values but the model was trained on ${input.shape[0]}`,
+      );
     }
+  } catch (err) {
+    enc.dispose();
+    throw err;
+  }
+  return enc;
+}
+
+/** A run with one saved tfjs model. */
+async function loadModelScorer(runDir: string): Promise<Scorer> {
+  const run = await loadRun(runDir);
+  const { spec } = run;
+  await loadBuiltinEncoders();
+  const encoders: PredictorEncoder[] = [];
+  try {
+    for (const i of spec.inputs) encoders.push(await encoderFor(run.dir, i));
   } catch (err) {
     encoders.forEach((e) => e.dispose());
     run.model.dispose();
@@ -104,25 +131,73 @@ export async function loadPredictor(runDir: string, opts: PredictorOptions = {})
     id: i.id,
     modality: i.modality,
     encoder: i.source.encoder,
+    kind: i.source.kind === 'sequence' ? 'sequence' : 'features',
     dim: i.shape[0],
+    source: i.source,
   }));
   const dims = inputs.map((i) => i.dim);
   const forward = new Forward(run.model, spec);
+  return {
+    dir: run.dir,
+    name: run.info.name,
+    labels: run.labels,
+    spec,
+    run,
+    tuned: existsSync(join(run.dir, RUN_FILES.thresholds)) ? [...run.thresholds] : null,
+    inputs,
+    encoders,
+    forward(x, missing, n) {
+      // Dense inputs get the run's normalisation (sequences have none); the model does the rest.
+      const xs = x.map((m, k) =>
+        m instanceof Float32Array
+          ? applyNormalizer(run.normalizers[k], Float32Array.from(m), dims[k], missing[k])
+          : m,
+      );
+      return forward.run(xs, n, dims);
+    },
+    explain: forward,
+    gate: forward.gate,
+    dispose() {
+      encoders.forEach((e) => e.dispose());
+      run.model.dispose();
+    },
+  };
+}
+
+/** Load a finished run for prediction (model, normalisers, thresholds, encoders). */
+export async function loadPredictor(runDir: string, opts: PredictorOptions = {}): Promise<Predictor> {
+  await initEngine({ backend: opts.backend });
+  const dir = resolve(runDir);
+  const scorer = isLateRun(dir)
+    ? await loadLateScorer(dir, (d) => loadPredictor(d, { backend: opts.backend, threshold: '0.5' }))
+    : await loadModelScorer(dir);
+  try {
+    return predictorOf(scorer, opts);
+  } catch (err) {
+    scorer.dispose();
+    throw err;
+  }
+}
+
+function predictorOf(scorer: Scorer, opts: PredictorOptions): Predictor {
+  const { labels, inputs, encoders } = scorer;
+  const hasTunedThresholds = scorer.tuned !== null;
+  const defaultKind: ThresholdKind = opts.threshold ?? (hasTunedThresholds ? 'tuned' : '0.5');
+  if (defaultKind === 'tuned' && !hasTunedThresholds) {
+    throw new PredictorError(`run ${scorer.dir} has no ${RUN_FILES.thresholds}: use the 0.5 threshold`);
+  }
+  const dims = inputs.map((i) => i.dim);
   const L = labels.length;
 
   const thresholdValues = (kind: ThresholdKind = defaultKind): number[] => {
-    if (kind === 'tuned' && !hasTunedThresholds) {
-      throw new PredictorError(`run ${run.dir} has no tuned thresholds (${RUN_FILES.thresholds})`);
+    if (kind === 'tuned' && !scorer.tuned) {
+      throw new PredictorError(`run ${scorer.dir} has no tuned thresholds (${RUN_FILES.thresholds})`);
     }
-    return kind === 'tuned' ? [...run.thresholds] : labels.map(() => 0.5);
+    return kind === 'tuned' ? [...scorer.tuned!] : labels.map(() => 0.5);
   };
 
-  const predictFeatures = (x: Float32Array[], missing: Uint8Array[], n: number): ForwardResult => {
-    const xs = x.map((m, k) =>
-      applyNormalizer(run.normalizers[k], Float32Array.from(m), dims[k], missing[k]),
-    );
-    return forward.run(xs, n, dims);
-  };
+  const predictFeatures = (x: InputRows[], missing: Uint8Array[], n: number): ForwardResult =>
+    scorer.forward(x, missing, n);
 
   const predictSettled = async (
     items: PredictInput[],
@@ -132,7 +207,7 @@ export async function loadPredictor(runDir: string, opts: PredictorOptions = {})
     const thr = thresholdValues(kind);
     const n = items.length;
     const { records, cleanup, clean } = toRecords(items);
-    const x = dims.map((d) => new Float32Array(n * d));
+    const x = inputs.map((info) => emptyRows(info, n));
     const missing = dims.map(() => new Uint8Array(n));
     const reasons: MissingInput[][] = items.map(() => []);
     try {
@@ -150,7 +225,7 @@ export async function loadPredictor(runDir: string, opts: PredictorOptions = {})
         const encoded = await encoders[k].encode(todo.map((r) => records[r]));
         encoded.forEach((v, j) => {
           const r = todo[j];
-          if (v instanceof Float32Array) x[k].set(v, r * dims[k]);
+          if (v instanceof Float32Array || v instanceof Int32Array) setRow(x[k], dims[k], r, v);
           else {
             missing[k][r] = 1;
             reasons[r].push({ input: id, reason: clean(v.error) });
@@ -171,13 +246,8 @@ export async function loadPredictor(runDir: string, opts: PredictorOptions = {})
         ),
     );
     if (rows.length === 0) return out;
-    const pick = (m: Float32Array, d: number): Float32Array => {
-      const o2 = new Float32Array(rows.length * d);
-      rows.forEach((r, j) => o2.set(m.subarray(r * d, (r + 1) * d), j * d));
-      return o2;
-    };
     const result = predictFeatures(
-      x.map((m, k) => pick(m, dims[k])),
+      x.map((m, k) => pickRows(m, dims[k], rows)),
       missing.map((m) => Uint8Array.from(rows, (r) => m[r])),
       rows.length,
     );
@@ -201,27 +271,28 @@ export async function loadPredictor(runDir: string, opts: PredictorOptions = {})
         inputsMissing: reasons[r],
         inputsIgnored: [...given].filter((m) => !inputs.some((i) => i.modality === m)),
       };
-      if (result.shares) prediction.contributions = forward.contributions(result.shares, j);
+      if (result.shares) prediction.contributions = scorer.explain?.contributions(result.shares, j);
       if (result.genreParts)
-        prediction.genreContributions = forward.genreContributions(result.genreParts, j, labels);
+        prediction.genreContributions = scorer.explain?.genreContributions(result.genreParts, j, labels);
       out[r] = prediction;
     });
     return out;
   };
 
   return {
-    dir: run.dir,
-    name: run.info.name,
+    dir: scorer.dir,
+    name: scorer.name,
     labels,
     inputs,
-    run,
+    run: scorer.run,
+    spec: scorer.spec,
     hasTunedThresholds,
     threshold: defaultKind,
-    gate: forward.gate,
+    gate: scorer.gate,
     encoders,
     thresholdValues,
     predictFeatures,
-    gateField: (shares, r) => forward.gateField(shares, r),
+    gateField: (shares, r) => scorer.explain?.gateField(shares, r),
     predictSettled,
     async predict(items, o) {
       const settled = await predictSettled(items, o);
@@ -235,9 +306,6 @@ export async function loadPredictor(runDir: string, opts: PredictorOptions = {})
       });
       return settled as Prediction[];
     },
-    dispose() {
-      encoders.forEach((e) => e.dispose());
-      run.model.dispose();
-    },
+    dispose: () => scorer.dispose(),
   };
 }

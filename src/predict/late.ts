@@ -1,0 +1,74 @@
+/**
+ * Late-fusion runs as predictors: each expert run predicts from its own input with its own
+ * predictor (so an expert keeps its encoder, fitted options and normalisation), and the experts'
+ * probabilities are combined with the run's weights exactly as at training (combineLate: absent
+ * modalities drop out of the average).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { readThresholds } from '../eval/thresholds.js';
+import { combineLate, LATE_FILE, type LateFile } from '../models/fusion/late.js';
+import type { ModelSpec } from '../models/spec.js';
+import { readRunInfo, RUN_FILES } from '../train/run.js';
+import type { Predictor } from './predictor.js';
+import type { Scorer } from './scorer.js';
+import { PredictorError } from './types.js';
+
+/** The expert's directory: as recorded, or beside the late run when the runs folder has moved. */
+function expertDir(lateDir: string, recorded: string): string {
+  const dir = resolve(lateDir, recorded);
+  if (existsSync(dir)) return dir;
+  const beside = join(dirname(lateDir), basename(recorded));
+  if (existsSync(beside)) return beside;
+  throw new PredictorError(`late-fusion run ${lateDir}: its expert run ${dir} is not there`);
+}
+
+export async function loadLateScorer(
+  dir: string,
+  loadExpert: (dir: string) => Promise<Predictor>,
+): Promise<Scorer> {
+  const late = JSON.parse(readFileSync(join(dir, LATE_FILE), 'utf8')) as LateFile;
+  const spec = JSON.parse(readFileSync(join(dir, RUN_FILES.spec), 'utf8')) as ModelSpec;
+  const labels = late.labels;
+  // The weights are in the order of late.json's experts (as combineLate was called at training).
+  const ids = Object.keys(late.experts);
+  const experts: Predictor[] = [];
+  try {
+    for (const id of ids) {
+      const expert = await loadExpert(expertDir(dir, late.experts[id]));
+      experts.push(expert);
+      if (expert.inputs.length !== 1) {
+        throw new PredictorError(
+          `late-fusion expert ${expert.dir} must have one input, it has ${expert.inputs.length}`,
+        );
+      }
+      if (expert.labels.join() !== labels.join()) {
+        throw new PredictorError(`late-fusion expert ${expert.dir} predicts other genres than ${dir}`);
+      }
+    }
+  } catch (err) {
+    experts.forEach((e) => e.dispose());
+    throw err;
+  }
+  const thresholdsPath = join(dir, RUN_FILES.thresholds);
+  return {
+    dir,
+    name: readRunInfo(dir).name,
+    labels,
+    spec,
+    run: null,
+    tuned: existsSync(thresholdsPath) ? readThresholds(thresholdsPath, labels).thresholds : null,
+    inputs: experts.map((e, k) => ({ ...e.inputs[0], id: ids[k] })),
+    encoders: experts.map((e) => e.encoders[0]),
+    forward(x, missing, n) {
+      // Every expert predicts every row (a missing one on zeros, as at training); combineLate masks it.
+      const probs = experts.map((e, k) => e.predictFeatures([x[k]], [missing[k]], n).probs);
+      return { probs: combineLate(probs, missing, late.weights, n, labels.length) };
+    },
+    explain: null,
+    gate: null,
+    dispose() {
+      experts.forEach((e) => e.dispose());
+    },
+  };
+}
