@@ -91,7 +91,10 @@ export class RunCatalog {
         dir,
         isDefault: dir === this.defaultDir,
         info: safeInfo(dir),
-        hasModel: existsSync(join(dir, RUN_FILES.modelDir, 'model.json')),
+        // A late fusion has no model of its own: late.json names its experts (LATE_FILE, not
+        // imported from models/fusion/late.ts so that listing runs loads no model code).
+        hasModel:
+          existsSync(join(dir, RUN_FILES.modelDir, 'model.json')) || existsSync(join(dir, 'late.json')),
       });
     }
     this.entries = next;
