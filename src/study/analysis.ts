@@ -11,7 +11,7 @@
 import { pairedBootstrapF1 } from '../eval/bootstrap.js';
 import { pairedBootstrapMacroAuc } from './auc-bootstrap.js';
 import { combinationLabel } from './combinations.js';
-import type { GridFusion } from './published.js';
+import { FUSION_NAMES, type GridFusion } from './published.js';
 import type { GridCell, GridComparison, MissingPosterMode } from './types.js';
 
 /** A cell's test predictions per seed (rows aligned with `ids`). */
@@ -31,7 +31,6 @@ export interface AnalyseInput {
   seed?: number;
 }
 
-const FUSION_NAME: Record<GridFusion, string> = { concat: 'concatenation', sum: 'summation' };
 const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : '–');
 const signed = (x: number): string => (x >= 0 ? '+' : '−') + Math.abs(x).toFixed(3);
 
@@ -166,7 +165,7 @@ export function analyseGrid(input: AnalyseInput): { comparisons: GridComparison[
         (cmp.beyondNoise ? worse : tied).push(describe(cmp, names));
       }
       lines.push(
-        `With ${FUSION_NAME[fusion]}${groups.length > 1 ? `, among the rows trained on ${trainSizes(group)} movies` : ''}, ` +
+        `With ${FUSION_NAMES[fusion]}${groups.length > 1 ? `, among the rows trained on ${trainSizes(group)} movies` : ''}, ` +
           `the best row by mean macro ROC-AUC is ${names.get(best.key)} (${f3(meanAuc(best))}). ` +
           (worse.length
             ? `Below it beyond noise: ${worse.join('; ')}. `
@@ -181,7 +180,7 @@ export function analyseGrid(input: AnalyseInput): { comparisons: GridComparison[
       if (cmp) {
         comparisons.push(cmp);
         lines.push(
-          `Across training sets (${FUSION_NAME[fusion]}), relative to ${names.get(a.key)} (trained on ${trainSizes([a])} movies): ` +
+          `Across training sets (${FUSION_NAMES[fusion]}), relative to ${names.get(a.key)} (trained on ${trainSizes([a])} movies): ` +
             describe(cmp, names) +
             (cmp.beyondNoise ? ' — beyond noise.' : ' — within noise.'),
         );
@@ -189,36 +188,11 @@ export function analyseGrid(input: AnalyseInput): { comparisons: GridComparison[
     }
   }
 
-  // 2. Fusion against fusion, row by row.
-  if (input.fusions.length >= 2) {
-    const [f1, f2] = input.fusions;
-    const parts: string[] = [];
-    let wins1 = 0;
-    let wins2 = 0;
-    for (const a of scored.filter((c) => c.fusion === f1)) {
-      const b = scored.find((c) => c.fusion === f2 && c.label === a.label);
-      if (!b) continue;
-      const cmp = compareCells('fusion', a, b, input);
-      if (!cmp) continue;
-      comparisons.push(cmp);
-      const winner = cmp.auc.diff >= 0 ? f1 : f2;
-      if (cmp.beyondNoise) {
-        if (winner === f1) wins1++;
-        else wins2++;
-      }
-      parts.push(
-        `${a.label}: ${winner} by ${Math.abs(cmp.auc.diff).toFixed(3)} AUC` +
-          ` [${signed(cmp.auc.low)}, ${signed(cmp.auc.high)} as ${f1} − ${f2}]` +
-          (cmp.beyondNoise ? ' (beyond noise)' : ' (within noise)'),
-      );
-    }
-    if (parts.length) {
-      lines.push(
-        `${FUSION_NAME[f1]} vs ${FUSION_NAME[f2]}: ${parts.join('; ')}. ` +
-          (wins1 + wins2 === 0
-            ? `Neither fusion wins beyond noise on any row.`
-            : `Beyond noise, ${f1} wins ${wins1} row(s) and ${f2} ${wins2}.`),
-      );
+  // 2. Fusion against fusion, row by row: every pair of fusions, the same paired test as above.
+  for (const [k, f1] of input.fusions.entries()) {
+    for (const f2 of input.fusions.slice(k + 1)) {
+      const line = compareFusions(f1, f2, scored, input, comparisons);
+      if (line) lines.push(line);
     }
   }
 
@@ -258,6 +232,43 @@ export function analyseGrid(input: AnalyseInput): { comparisons: GridComparison[
   return { comparisons, analysis: lines };
 }
 
+/** One fusion against another on every row both trained; the sentence, or null when none. */
+function compareFusions(
+  f1: GridFusion,
+  f2: GridFusion,
+  scored: GridCell[],
+  input: AnalyseInput,
+  comparisons: GridComparison[],
+): string | null {
+  const parts: string[] = [];
+  let wins1 = 0;
+  let wins2 = 0;
+  for (const a of scored.filter((c) => c.fusion === f1)) {
+    const b = scored.find((c) => c.fusion === f2 && c.label === a.label);
+    if (!b) continue;
+    const cmp = compareCells('fusion', a, b, input);
+    if (!cmp) continue;
+    comparisons.push(cmp);
+    const winner = cmp.auc.diff >= 0 ? f1 : f2;
+    if (cmp.beyondNoise) {
+      if (winner === f1) wins1++;
+      else wins2++;
+    }
+    parts.push(
+      `${a.label}: ${winner} by ${Math.abs(cmp.auc.diff).toFixed(3)} AUC` +
+        ` [${signed(cmp.auc.low)}, ${signed(cmp.auc.high)} as ${f1} − ${f2}]` +
+        (cmp.beyondNoise ? ' (beyond noise)' : ' (within noise)'),
+    );
+  }
+  if (parts.length === 0) return null;
+  return (
+    `${FUSION_NAMES[f1]} vs ${FUSION_NAMES[f2]}: ${parts.join('; ')}. ` +
+    (wins1 + wins2 === 0
+      ? `Neither fusion wins beyond noise on any row.`
+      : `Beyond noise, ${f1} wins ${wins1} row(s) and ${f2} ${wins2}.`)
+  );
+}
+
 function manyFeaturesAnswer(
   scored: GridCell[],
   input: AnalyseInput,
@@ -288,7 +299,7 @@ function manyFeaturesAnswer(
     if (better && cmp.beyondNoise) helped++;
     else hurtOrTied++;
     parts.push(
-      `with ${FUSION_NAME[fusion]}, the ${maxSize}-feature row (${f3(meanAuc(big))}) is ${better ? 'above' : 'below'} ` +
+      `with ${FUSION_NAMES[fusion]}, the ${maxSize}-feature row (${f3(meanAuc(big))}) is ${better ? 'above' : 'below'} ` +
         `the best smaller row on the same movies, ${names.get(rival.key)} (${f3(meanAuc(rival))}), by ` +
         `${Math.abs(cmp.auc.diff).toFixed(3)} AUC [${signed(cmp.auc.low)}, ${signed(cmp.auc.high)}], ` +
         `${cmp.beyondNoise ? 'beyond noise' : 'within noise'}`,

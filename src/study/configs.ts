@@ -1,7 +1,9 @@
 /**
  * One training config per (combination, fusion, seed): each feature becomes a model input
- * through its encoder, and the inputs are fused by concatenation or summation of per-input
- * projections (src/models/fusion). A single input is the same branch + classifier, no fusion.
+ * through its encoder, and the inputs are fused (src/models/fusion) by concatenation or
+ * summation of per-input projections, by a GMU over them (a per-unit softmax gate over the
+ * modalities), or by a mixture of per-modality experts. A single input is the same branch +
+ * classifier, no fusion.
  */
 import { parseConfig, type TrainConfig, type TrainingSettings } from '../train/config.js';
 import { combinationKey, type Combination } from './combinations.js';
@@ -41,6 +43,22 @@ export function gridRunName(c: Combination, fusion: GridFusion | null, seed: num
   return `grid-${combinationKey(c).replace(/\+/g, '_')}-${fusion ?? 'single'}-s${seed}`;
 }
 
+/**
+ * What differs between the fusion families, sized like the rest of the grid: every fusion sees
+ * the same 64-d projections, the GMU mixes them into 64 units, and each MoE expert has one hidden
+ * layer of 64 (as configs/fusion-moe.yaml) since it replaces the classifier the others share.
+ */
+function fusionOptions(fusion: GridFusion | null): Record<string, unknown> {
+  switch (fusion) {
+    case 'gmu':
+      return { units: GRID_PROJECTION, hidden: [] };
+    case 'moe':
+      return { expertHidden: [GRID_PROJECTION] };
+    default:
+      return { hidden: [] };
+  }
+}
+
 /** A validated training config for one grid cell. */
 export function gridConfig(o: GridConfigOptions): TrainConfig {
   const multi = o.combination.length > 1;
@@ -72,7 +90,7 @@ export function gridConfig(o: GridConfigOptions): TrainConfig {
       project: GRID_PROJECTION,
       projectActivation: 'relu',
       branches,
-      hidden: [],
+      ...fusionOptions(o.fusion),
       dropout: 0.5,
     },
     training: {

@@ -1,5 +1,6 @@
 /** The grid's tables (plain text for the terminal, markdown for grid.md) and the analysis under them. */
 import { renderTable } from '../eval/format.js';
+import { combinationKey } from './combinations.js';
 import { formatSpread } from './stats.js';
 import type { GridCell, GridReport } from './types.js';
 
@@ -35,6 +36,34 @@ function row(c: GridCell): string[] {
   ];
 }
 
+/**
+ * The study's layout: a row per combination, a column per fusion (and one for single inputs,
+ * which have no fusion), each cell macro ROC-AUC ± sd / macro-F1 over seeds.
+ */
+export function fusionTable(r: GridReport): { headers: string[]; rows: string[][]; right: boolean[] } {
+  const columns: (string | null)[] = [...r.settings.fusions];
+  if (r.cells.some((c) => c.fusion === null)) columns.push(null);
+  const combos = [...new Set(r.cells.map((c) => combinationKey(c.combination)))];
+  const cellOf = (key: string, fusion: string | null): GridCell | undefined =>
+    r.cells.find((c) => combinationKey(c.combination) === key && c.fusion === fusion);
+  const value = (c: GridCell | undefined): string => {
+    if (!c || !c.metrics.rocAucMacro) return '–';
+    const f1 = c.metrics.f1Macro?.mean;
+    return `${formatSpread(c.metrics.rocAucMacro, 3)} / ${f1 === undefined ? '–' : f1.toFixed(3)}`;
+  };
+  const rows = combos.map((key) => {
+    const any = r.cells.find((c) => combinationKey(c.combination) === key)!;
+    return [any.label, ...columns.map((f) => value(cellOf(key, f)))];
+  });
+  return {
+    headers: ['inputs', ...columns.map((f) => f ?? 'alone')],
+    rows,
+    right: [false, ...columns.map(() => true)],
+  };
+}
+
+const FUSION_TABLE_TITLE = 'By fusion: macro ROC-AUC ± sd over seeds / mean macro-F1';
+
 function heading(r: GridReport): string[] {
   const s = r.settings;
   return [
@@ -65,10 +94,14 @@ function timings(r: GridReport): string {
 /** The terminal output: heading, table, analysis, where the files are. */
 export function formatGridText(r: GridReport): string {
   const table = renderTable(HEADERS, r.cells.map(row), RIGHT);
+  const wide = fusionTable(r);
   return [
     ...heading(r),
     '',
     table,
+    '',
+    FUSION_TABLE_TITLE,
+    renderTable(wide.headers, wide.rows, wide.right),
     ...failures(r),
     '',
     'Analysis',
@@ -82,6 +115,7 @@ export function formatGridText(r: GridReport): string {
 const md = (s: string): string => s.replace(/\|/g, '\\|');
 
 export function formatGridMarkdown(r: GridReport): string {
+  const wide = fusionTable(r);
   const lines = [
     `# Feature-combination grid: ${r.dataset.name}`,
     '',
@@ -90,6 +124,12 @@ export function formatGridMarkdown(r: GridReport): string {
     `| ${HEADERS.join(' | ')} |`,
     `|${RIGHT.map((right) => (right ? '---:' : '---')).join('|')}|`,
     ...r.cells.map((c) => `| ${row(c).map(md).join(' | ')} |`),
+    '',
+    `${FUSION_TABLE_TITLE}:`,
+    '',
+    `| ${wide.headers.join(' | ')} |`,
+    `|${wide.right.map((right) => (right ? '---:' : '---')).join('|')}|`,
+    ...wide.rows.map((cells) => `| ${cells.map(md).join(' | ')} |`),
     ...failures(r),
     '',
     '## Analysis',

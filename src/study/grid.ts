@@ -33,7 +33,7 @@ import {
 import { GRID_TRAINING, gridConfig, gridRunName } from './configs.js';
 import { FEATURE_INPUTS, GridInputError, unavailableFeatures, type GridFeature } from './features.js';
 import { formatGridMarkdown } from './format.js';
-import { STUDY_SOURCE, studyScore, type GridFusion } from './published.js';
+import { STUDY_FUSIONS, STUDY_SOURCE, studyScore, type GridFusion } from './published.js';
 import { spread } from './stats.js';
 import {
   GRID_METRICS,
@@ -50,6 +50,7 @@ export interface GridOptions {
   data: string;
   /** Default: overview, title, companies, poster (without companies when the dataset has none). */
   features?: GridFeature[];
+  /** Default: the study's concat and sum (gmu and moe on request: more trainings). */
   fusions?: GridFusion[];
   /** A count (seeds 1..n) or the seeds themselves. Default 3. */
   seeds?: number | number[];
@@ -175,7 +176,7 @@ export async function runGrid(opts: GridOptions): Promise<GridReport> {
   const showProgress = opts.progress !== false;
   const workers = Math.max(1, opts.workers ?? 2);
   const seeds = gridSeeds(opts.seeds);
-  const fusions = opts.fusions ?? ['concat', 'sum'];
+  const fusions = opts.fusions ?? [...STUDY_FUSIONS];
   const mode = opts.combinations ?? 'study';
   const missingPoster = opts.missingPoster ?? 'drop';
 

@@ -4,7 +4,20 @@
  */
 import { combinationKey, type Combination } from './combinations.js';
 
-export type GridFusion = 'concat' | 'sum';
+/** Fusions the grid can train: the study's two, plus the GMU (any number of inputs) and the MoE. */
+export const GRID_FUSIONS = ['concat', 'sum', 'gmu', 'moe'] as const;
+export type GridFusion = (typeof GRID_FUSIONS)[number];
+
+/** The study's own fusions: the grid's default, which keeps the default run within its time budget. */
+export const STUDY_FUSIONS: readonly GridFusion[] = ['concat', 'sum'];
+
+/** How the analysis and the tables name each fusion. */
+export const FUSION_NAMES: Record<GridFusion, string> = {
+  concat: 'concatenation',
+  sum: 'summation',
+  gmu: 'GMU',
+  moe: 'mixture of experts',
+};
 
 export interface StudyScore {
   /** Label-wise accuracy, as the study reported it ("accuracy"). */
@@ -16,7 +29,7 @@ export interface StudyScore {
 export interface StudyRow {
   combination: Combination;
   /** By fusion; single-input rows have one score, listed under 'concat' (the study shows '–' for summation). */
-  scores: Partial<Record<GridFusion, StudyScore>>;
+  scores: Partial<Record<'concat' | 'sum', StudyScore>>;
 }
 
 export const STUDY_SOURCE =
@@ -48,5 +61,7 @@ export const STUDY_RESULTS: readonly StudyRow[] = [
 export function studyScore(c: Combination, fusion: GridFusion | null): StudyScore | undefined {
   const row = STUDY_RESULTS.find((r) => combinationKey(r.combination) === combinationKey(c));
   if (!row) return undefined;
-  return fusion === null ? row.scores.concat : row.scores[fusion];
+  if (fusion === null) return row.scores.concat;
+  // The study trained only concatenation and summation.
+  return fusion === 'concat' || fusion === 'sum' ? row.scores[fusion] : undefined;
 }

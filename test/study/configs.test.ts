@@ -4,6 +4,7 @@ import { initEngine, tf } from '../../src/engine/index.js';
 import { buildModel, specFor, type InputSpec } from '../../src/models/index.js';
 import { inputModality } from '../../src/train/config.js';
 import {
+  GRID_FUSIONS,
   allCombinations,
   gridConfig,
   gridRunName,
@@ -63,6 +64,52 @@ test('a config for four inputs: one input per feature through its encoder, fused
   model.dispose();
 });
 
+test('the GMU over three inputs: one tanh unit per input, a softmax gate over the three per unit; MoE: one expert each', async () => {
+  await initEngine();
+  const combination = ['overview', 'title', 'poster'] as const;
+  for (const fusion of ['gmu', 'moe'] as const) {
+    const c = gridConfig({ combination: [...combination], fusion, seed: 2 });
+    assert.equal(c.name, `grid-overview_title_poster-${fusion}-s2`);
+    assert.equal(c.model.type, fusion);
+    const inputs: InputSpec[] = c.inputs.map((i) => ({
+      id: i.id,
+      modality: inputModality(i),
+      source: { kind: 'features', encoder: i.encoder },
+      shape: [DIMS[i.id]],
+      dtype: 'float32',
+    }));
+    const { type, ...options } = c.model;
+    const spec = specFor(type, options, { labels: LABELS, inputs });
+    const ids = spec.nodes.map((n) => n.id);
+    if (fusion === 'gmu') {
+      assert.deepEqual(
+        ids.filter((id) => id.startsWith('gmu_h_')),
+        ['gmu_h_plot', 'gmu_h_title', 'gmu_h_poster'],
+      );
+      const gate = spec.nodes.find((n) => n.id === 'gmu_gate')!;
+      assert.equal(gate.params.modalities, 3);
+      // Per unit, one gate logit per modality.
+      assert.equal(spec.nodes.find((n) => n.id === 'gmu_gate_logits')!.params.units, 3 * 64);
+    } else {
+      assert.deepEqual(
+        ids.filter((id) => /^expert_[a-z]+$/.test(id)),
+        ['expert_plot', 'expert_title', 'expert_poster'],
+      );
+    }
+    const { model } = buildModel(spec, { seed: 1 });
+    const x = inputs.map((i) => tf.randomNormal([4, i.shape[0]]));
+    const p = model.predict(x) as tf.Tensor;
+    assert.deepEqual(p.shape, [4, LABELS.length]);
+    const v = await p.data();
+    assert.ok(
+      v.every((q) => q >= 0 && q <= 1),
+      `${fusion}: probabilities`,
+    );
+    tf.dispose([...x, p]);
+    model.dispose();
+  }
+});
+
 test('a single input is trained without fusion and without modality dropout', () => {
   const c = gridConfig({
     combination: ['poster'],
@@ -78,9 +125,9 @@ test('a single input is trained without fusion and without modality dropout', ()
     () => gridConfig({ combination: ['overview', 'poster'], fusion: null, seed: 1 }),
     /need a fusion/,
   );
-  // Every subset of the four features gives a valid config with both fusions.
+  // Every subset of the four features gives a valid config with every fusion.
   for (const combo of allCombinations(['overview', 'title', 'companies', 'poster'])) {
-    for (const fusion of combo.length > 1 ? (['concat', 'sum'] as const) : [null]) {
+    for (const fusion of combo.length > 1 ? GRID_FUSIONS : [null]) {
       const cfg = gridConfig({
         combination: combo,
         fusion,

@@ -39,7 +39,8 @@ describe('mmgenre grid on a small TMDB-layout dataset', () => {
     report = await runGrid({
       data: fx.root,
       features: ['overview', 'poster'],
-      fusions: ['concat', 'sum'],
+      // The GMU (per-unit softmax over inputs) as a third column: two more short trainings.
+      fusions: ['concat', 'sum', 'gmu'],
       seeds: [1, 2],
       missingPoster: 'drop',
       workers: 2,
@@ -54,9 +55,15 @@ describe('mmgenre grid on a small TMDB-layout dataset', () => {
   test('one row per combination and fusion (single inputs once), each over both seeds', () => {
     assert.deepEqual(
       report.cells.map((c) => `${c.label}/${c.fusion ?? '-'}`),
-      ['overview & poster/concat', 'overview & poster/sum', 'overview alone/-', 'poster alone/-'],
+      [
+        'overview & poster/concat',
+        'overview & poster/sum',
+        'overview & poster/gmu',
+        'overview alone/-',
+        'poster alone/-',
+      ],
     );
-    assert.equal(report.runs.length, 8);
+    assert.equal(report.runs.length, 10);
     assert.ok(
       report.runs.every((r) => r.status === 'done'),
       JSON.stringify(report.runs.filter((r) => r.status !== 'done')),
@@ -74,6 +81,48 @@ describe('mmgenre grid on a small TMDB-layout dataset', () => {
       assert.ok(Math.abs(c.metrics.f1Macro!.std - Math.abs(runs[0] - runs[1]) / Math.SQRT2) < 1e-9);
     }
     assert.deepEqual(report.cells[0].study, { labelwiseAccuracy: 0.8645, rocAucMacro: 0.6914 });
+    // The study trained no GMU: nothing published to show beside it.
+    assert.equal(report.cells[2].study, undefined);
+    const gmuConfig = readFileSync(join(out, 'configs', 'grid-overview_poster-gmu-s1.yaml'), 'utf8');
+    assert.match(gmuConfig, /type: gmu/);
+  });
+
+  test('fusions compared row by row, every pair, with the same paired test; a column per fusion', () => {
+    const fusionCmp = report.comparisons.filter((c) => c.kind === 'fusion');
+    assert.deepEqual(
+      fusionCmp.map((c) => `${c.a} vs ${c.b}`),
+      [
+        'overview+poster/concat vs overview+poster/sum',
+        'overview+poster/concat vs overview+poster/gmu',
+        'overview+poster/sum vs overview+poster/gmu',
+      ],
+    );
+    for (const c of fusionCmp) {
+      assert.equal(c.seeds, 2);
+      assert.ok(c.auc.low <= c.auc.diff && c.auc.diff <= c.auc.high, JSON.stringify(c.auc));
+      const a = report.cells.find((x) => x.key === c.a)!;
+      const b = report.cells.find((x) => x.key === c.b)!;
+      // Same test movies, and the AUCs are those of the seed-averaged predictions (not the seeds' mean).
+      assert.equal(c.n, a.sizes!.test);
+      assert.ok(Math.abs(c.auc.a - c.auc.b - c.auc.diff) < 1e-9);
+      assert.equal(b.sizes!.test, c.n);
+    }
+    const text = formatGridText(report);
+    assert.match(text, /concatenation vs GMU: overview & poster: (concat|gmu) by \d\.\d{3} AUC/);
+    assert.match(text, /summation vs GMU: overview & poster: (sum|gmu) by \d\.\d{3} AUC/);
+    assert.match(text, /With GMU(, among [^,]+)?, the best row by mean macro ROC-AUC is/);
+    // The study's layout: a row per combination, a column per fusion plus one for single inputs.
+    const wide = text.slice(text.indexOf('By fusion:')).split('\n');
+    assert.match(wide[1], /^inputs\s+concat\s+sum\s+gmu\s+alone$/);
+    const gmu = report.cells[2];
+    const pair = wide.find((l) => l.startsWith('overview & poster'))!;
+    assert.ok(
+      pair.includes(
+        `${gmu.metrics.rocAucMacro!.mean.toFixed(3)} ± ${gmu.metrics.rocAucMacro!.std.toFixed(3)} / ${gmu.metrics.f1Macro!.mean.toFixed(3)}`,
+      ),
+      pair,
+    );
+    assert.match(wide.find((l) => l.startsWith('poster alone'))!, /^poster alone\s+–\s+–\s+–\s+0\.\d{3}/);
   });
 
   test('drop: poster rows train and test on the movies with a poster, the others on all', () => {
@@ -98,9 +147,10 @@ describe('mmgenre grid on a small TMDB-layout dataset', () => {
     assert.ok(report.comparisons.some((c) => c.kind === 'fusion'));
     assert.ok(report.comparisons.every((c) => c.n > 0 && c.auc.low <= c.auc.high));
     const json = JSON.parse(readFileSync(join(out, 'grid.json'), 'utf8')) as GridReport;
-    assert.equal(json.cells.length, 4);
+    assert.equal(json.cells.length, 5);
     const md = readFileSync(join(out, 'grid.md'), 'utf8');
     assert.match(md, /^\| overview & poster \| concat \|/m);
+    assert.match(md, /^\| inputs \| concat \| sum \| gmu \| alone \|$/m);
     assert.match(md, /## Analysis/);
   });
 
@@ -108,7 +158,7 @@ describe('mmgenre grid on a small TMDB-layout dataset', () => {
     const again = await runGrid({
       data: fx.root,
       features: ['overview', 'poster'],
-      fusions: ['concat', 'sum'],
+      fusions: ['concat', 'sum', 'gmu'],
       seeds: [1, 2],
       out,
       cacheDir,
@@ -136,7 +186,7 @@ describe('mmgenre grid on a small TMDB-layout dataset', () => {
     );
   });
 
-  test('CLI, mask: poster rows keep every movie, the poster marked missing', () => {
+  test('CLI, mask: poster rows keep every movie, the poster marked missing (MoE gate masked too)', () => {
     const maskOut = join(tempDir('mmgenre-grid-mask-'), 'g');
     const r = runCli(
       [
@@ -146,7 +196,7 @@ describe('mmgenre grid on a small TMDB-layout dataset', () => {
         '--features',
         'title,poster',
         '--fusion',
-        'concat',
+        'concat,moe',
         '--seeds',
         '1',
         '--missing-poster',
@@ -165,13 +215,20 @@ describe('mmgenre grid on a small TMDB-layout dataset', () => {
     const rep = JSON.parse(r.stdout) as GridReport;
     assert.deepEqual(
       rep.cells.map((c) => c.label),
-      ['title & poster', 'poster alone'],
+      ['title & poster', 'title & poster', 'poster alone'],
+    );
+    assert.deepEqual(
+      rep.cells.map((c) => c.fusion),
+      ['concat', 'moe', null],
     );
     const both = rep.cells[0];
     assert.deepEqual(both.sizes, splitAll);
+    assert.deepEqual(rep.cells[1].sizes, splitAll);
+    assert.ok(Number.isFinite(rep.cells[1].metrics.rocAucMacro!.mean));
+    assert.ok(rep.comparisons.some((c) => c.kind === 'fusion' && c.b === 'title+poster/moe'));
     // Alone, the poster has nothing for a movie without one: those leave training, never the test set.
-    assert.equal(rep.cells[1].sizes!.test, splitAll.test);
-    assert.equal(rep.cells[1].sizes!.train, splitPosters.train);
+    assert.equal(rep.cells[2].sizes!.test, splitAll.test);
+    assert.equal(rep.cells[2].sizes!.train, splitPosters.train);
     assert.ok(existsSync(join(maskOut, 'grid.md')));
   });
 
@@ -181,7 +238,7 @@ describe('mmgenre grid on a small TMDB-layout dataset', () => {
       assert.equal(r.status, 2, r.stderr);
       assert.match(r.stderr, re);
     };
-    bad(['--fusion', 'gmu,concat'], /--fusion must be concat or sum/);
+    bad(['--fusion', 'gmu,late'], /--fusion must be concat, sum, gmu or moe, got 'late'/);
     bad(['--features', 'overview,budget'], /unknown feature 'budget'/);
     bad(['--missing-poster', 'keep'], /--missing-poster must be drop or mask/);
     bad(['--seeds', '0'], /--seeds must be a positive integer/);

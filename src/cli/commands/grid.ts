@@ -5,6 +5,8 @@ import { ConfigError } from '../../train/config.js';
 import {
   GridInputError,
   GRID_FEATURES,
+  GRID_FUSIONS,
+  STUDY_FUSIONS,
   formatGridText,
   parseFeatureList,
   runGrid,
@@ -36,7 +38,9 @@ const positiveInt = (name: string, v: string): number => {
 
 function oneOf<T extends string>(name: string, v: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(v))
-    throw new CliError(`--${name} must be ${allowed.join(' or ')}, got '${v}'`);
+    throw new CliError(
+      `--${name} must be ${allowed.slice(0, -1).join(', ')}${allowed.length > 1 ? ' or ' : ''}${allowed.at(-1)}, got '${v}'`,
+    );
   return v as T;
 }
 
@@ -52,7 +56,11 @@ export function register(program: Command): void {
       '--features <list>',
       `comma-separated, from ${GRID_FEATURES.join(', ')} (plot = overview); default: all the dataset has`,
     )
-    .option('--fusion <list>', 'concat, sum or both', 'concat,sum')
+    .option(
+      '--fusion <list>',
+      `comma-separated, from ${GRID_FUSIONS.join(', ')} (gmu: the Gated Multimodal Unit over all inputs; moe: mixture of experts)`,
+      STUDY_FUSIONS.join(','),
+    )
     .option('--seeds <n>', 'seeds per row (1..n), or a comma-separated list', '3')
     .option('--combinations <mode>', "'study' (its seven rows) or 'all' (every non-empty subset)", 'study')
     .option('--missing-poster <mode>', "'drop' (poster rows use movies with a poster) or 'mask'", 'drop')
@@ -74,9 +82,7 @@ export function register(program: Command): void {
             return n;
           })
         : positiveInt('seeds', flags.seeds);
-      const fusions = flags.fusion
-        .split(',')
-        .map((f) => oneOf<GridFusion>('fusion', f.trim(), ['concat', 'sum']));
+      const fusions = flags.fusion.split(',').map((f) => oneOf<GridFusion>('fusion', f.trim(), GRID_FUSIONS));
       try {
         const controller = new AbortController();
         const onSigint = (): void => {
