@@ -6,7 +6,7 @@ import type { MovieRecord } from '../../src/data/types.js';
 import { readPredictions } from '../../src/eval/predictions.js';
 import { loadPredictor, predictDataset, PredictorError, type PredictInput } from '../../src/predict/index.js';
 import { startServer } from '../../src/serve/index.js';
-import { tempDir } from '../helpers/shared.js';
+import { runCli, tempDir } from '../helpers/shared.js';
 import { trainEveryKind, type KindRuns, type RunKind } from './kinds-fixture.js';
 
 let fx: KindRuns;
@@ -128,6 +128,25 @@ describe('every run kind predicts from raw inputs as it was trained', { timeout:
       (err: unknown) => err instanceof PredictorError && /no-such-expert/.test(err.message),
     );
     rmSync(copy, { recursive: true, force: true });
+  });
+
+  test('mmgenre predict on a late fusion: the experts combined, as JSON', () => {
+    const expected = saved(fx.runs.late);
+    const r = testRecords.find((x) => x.plot && x.posterPath && expected.has(x.id))!;
+    const cli = runCli([
+      'predict',
+      '--model',
+      fx.runs.late,
+      '--poster',
+      r.posterPath!,
+      '--plot',
+      r.plot!,
+      '--json',
+    ]);
+    assert.equal(cli.status, 0, cli.stderr);
+    const p = JSON.parse(cli.stdout) as { scores: Record<string, number>; inputsUsed: string[] };
+    assert.deepEqual(p.inputsUsed, ['poster', 'plot']);
+    assert.ok(maxDiff(p.scores, expected.get(r.id)!) <= TOL);
   });
 
   test('serve: /api/predict on a GRU run, and on a late fusion by ?run=, gives the trainer scores', async () => {
