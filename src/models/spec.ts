@@ -105,7 +105,9 @@ export function validateSpec(spec: ModelSpec): void {
   const out = spec.nodes.find((n) => n.id === spec.output);
   if (!out) fail(`output node '${spec.output}' does not exist`);
   if (!OUTPUT_OPS.has(out!.op))
-    fail(`output node '${spec.output}' must be one of the output ops (${[...OUTPUT_OPS].join(', ')}), not '${out!.op}'`);
+    fail(
+      `output node '${spec.output}' must be one of the output ops (${[...OUTPUT_OPS].join(', ')}), not '${out!.op}'`,
+    );
   if (out!.params.units !== spec.labels.length) {
     fail(`output node has ${String(out!.params.units)} units for ${spec.labels.length} labels`);
   }
