@@ -6,6 +6,7 @@
  * when it was entered; `provenance` says where it was taken from. A value that could not be
  * transcribed reliably is `null` with a note — never a guess.
  */
+import { MMIMDB_GENRES } from '../data/genres.js';
 
 export type PublishedMetric = 'f1Weighted' | 'f1Samples' | 'f1Micro' | 'f1Macro';
 export const PUBLISHED_METRICS: readonly PublishedMetric[] = [
@@ -351,31 +352,12 @@ export interface PublishedGenreF1 {
  */
 export const PAPER_TABLE3_VERIFIED = false;
 export const PAPER_TABLE3_SOURCE = 'Arevalo et al. 2017, Table 3 (per-genre F1: text, visual, GMU)';
-export const PAPER_TABLE3: PublishedGenreF1[] = [
-  'Drama',
-  'Comedy',
-  'Romance',
-  'Thriller',
-  'Crime',
-  'Action',
-  'Adventure',
-  'Horror',
-  'Documentary',
-  'Mystery',
-  'Sci-Fi',
-  'Fantasy',
-  'Family',
-  'Biography',
-  'War',
-  'History',
-  'Music',
-  'Animation',
-  'Musical',
-  'Western',
-  'Sport',
-  'Short',
-  'Film-Noir',
-].map((genre) => ({ genre, text: null, visual: null, gmu: null }));
+export const PAPER_TABLE3: PublishedGenreF1[] = MMIMDB_GENRES.map((genre) => ({
+  genre,
+  text: null,
+  visual: null,
+  gmu: null,
+}));
 
 /** The citation line for a row: "Arevalo et al. 2017 — Gated Multimodal Units … (url)". */
 export function citationOf(row: PublishedRow): string {

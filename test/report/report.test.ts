@@ -1,3 +1,4 @@
+import { launchChromium, skipWithoutChromium } from '../helpers/browser.js';
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -178,27 +179,14 @@ test('mmgenre report writes the HTML file and refuses what is not a run', () => 
   assert.ok(!existsSync(join(root, 'x.html')));
 });
 
-const CHROMIUM = '/usr/bin/chromium';
 test(
   'the report renders in a real browser: every chart has a size, nothing is fetched',
-  { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM}` },
+  { skip: skipWithoutChromium() },
   async () => {
-    const { chromium } = await import('playwright-core');
     const file = join(root, 'report.html');
     if (!existsSync(file))
       writeFileSync(file, await renderReport([fx.gated, fx.plain], { data: fx.dataDir, bootstrap: 100 }));
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
       const fetched: string[] = [];

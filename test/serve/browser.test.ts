@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, skipWithoutChromium } from '../helpers/browser.js';
 import { readPredictions } from '../../src/eval/predictions.js';
 import { startServer, type RunningServer } from '../../src/serve/index.js';
 import { trainTinyRun, type TinyRun } from '../predict/fixture.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} not found (CI installs Debian's chromium); browser tests skipped`;
+const skip = skipWithoutChromium();
 const ARTIFACTS = resolve('test-artifacts', 'serve');
 
 let tiny: TinyRun;
@@ -23,18 +21,7 @@ describe('the web page in a real browser', { skip, timeout: 240_000 }, () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     tiny = await trainTinyRun();
     server = await startServer({ model: tiny.runDir, runsDir: tiny.runsDir, port: 0 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
