@@ -24,13 +24,14 @@ async function extractionRate(
   dataset: Dataset,
   workers: number,
   cacheDir: string,
+  encoder = 'mobilenet_v2',
 ): Promise<{ endToEnd: number; steady: number; perCpuSecond: number }> {
   const t0 = performance.now();
   const cpu0 = process.cpuUsage(); // the whole process: worker threads included
   // The steady window opens once every worker has finished a chunk (all models loaded).
   let events = 0;
   let first: { t: number; rows: number } | null = null;
-  const { report } = await extractFeaturesWithReport(dataset, 'mobilenet_v2', {
+  const { report } = await extractFeaturesWithReport(dataset, encoder, {
     cacheDir,
     workers,
     chunkRows: 16,
@@ -130,6 +131,20 @@ export async function benchFeatures(): Promise<BenchRow[]> {
         note: 'includes loading the model in the main thread and in each worker',
       });
     }
+    // The same network exported to ONNX (features equal to 1e-5): the path past tfjs-wasm's speed.
+    const onnx = await extractionRate(dataset, 2, newCache(), 'mobilenet_v2_onnx');
+    rows.push({
+      name: 'mobilenet_v2_onnx posters/s, 2 workers',
+      value: onnx.steady,
+      unit: 'posters/s',
+      note: `steady state, ${n} sample posters, onnxruntime-node (target ≥ 40 with 2 workers); ${load}`,
+    });
+    rows.push({
+      name: 'mobilenet_v2_onnx posters/s end to end, 2 workers',
+      value: onnx.endToEnd,
+      unit: 'posters/s',
+      note: 'includes loading (and, the first time, exporting) the model in each worker',
+    });
     const f32 = await readBack(dataset, 'mobilenet_v2', cacheDir, 'float32');
     const entry = listEntries(cacheDir)[0];
     const viewRuns: number[] = [];
