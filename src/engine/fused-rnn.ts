@@ -369,3 +369,51 @@ export function weightGrads(
   ws.matmul(sT, H, dg, buf.du); // dU = Σ_t h_{t−1}ᵀ · dg_t
   if (buf.dub) ws.matmul(ones, 1, dg, buf.dub);
 }
+
+/*
+ * The shape plumbing around a fused recurrence, the same for the GRU and the LSTM.
+ */
+
+/** Glorot-uniform matrix [fanIn, fanOut] (seeded). */
+export function glorotUniform(fanIn: number, fanOut: number, seed: number): tf.Tensor2D {
+  const limit = Math.sqrt(6 / (fanIn + fanOut));
+  return tf.randomUniform([fanIn, fanOut], -limit, limit, 'float32', seed) as tf.Tensor2D;
+}
+
+/**
+ * Every step's x·W in one matmul, [batch, time, width]. Kept outside the fused op on purpose:
+ * tfjs's matMul gradient then computes dx only when something upstream trains (frozen
+ * embeddings skip it).
+ */
+export function projectInputs(x: tf.Tensor3D, kernel: tf.Tensor2D): tf.Tensor3D {
+  const [batch, time, inputDim] = x.shape;
+  const width = kernel.shape[1];
+  return tf.reshape(tf.matMul(tf.reshape(x, [batch * time, inputDim]), kernel), [batch, time, width]);
+}
+
+/** The float mask the kernels read (1 = token, 0 = padding); all ones when there is no padding. */
+export function floatMask(mask: tf.Tensor2D | null, batch: number, time: number): tf.Tensor2D {
+  return mask ? tf.cast(mask, 'float32') : tf.ones([batch, time]);
+}
+
+/** The final state: the last step read, i.e. time−1 forward and 0 in reverse. */
+export function lastState(sequence: tf.Tensor3D, reverse: boolean): tf.Tensor2D {
+  const [batch, time, units] = sequence.shape;
+  const step = reverse ? 0 : time - 1;
+  return tf.reshape(tf.slice(sequence, [0, step, 0], [batch, 1, units]), [batch, units]);
+}
+
+/** [last forward state, last backward state] of a recurrence run both ways, [batch, 2·units]. */
+export function bidirectionalLast<W>(
+  run: (x: tf.Tensor3D, mask: tf.Tensor2D | null, w: W, opts: { reverse?: boolean }) => { last: tf.Tensor2D },
+  x: tf.Tensor3D,
+  mask: tf.Tensor2D | null,
+  forward: W,
+  backward: W,
+): tf.Tensor2D {
+  return tf.tidy(() => {
+    const f = run(x, mask, forward, {});
+    const b = run(x, mask, backward, { reverse: true });
+    return tf.concat([f.last, b.last], 1) as tf.Tensor2D;
+  });
+}

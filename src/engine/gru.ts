@@ -1,6 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { required } from './kernel-override.js';
-import { createWorkspace, hasFusedKernels, registerFusedKernel, weightGrads } from './fused-rnn.js';
+import {
+  bidirectionalLast,
+  createWorkspace,
+  floatMask,
+  glorotUniform,
+  hasFusedKernels,
+  lastState,
+  projectInputs,
+  registerFusedKernel,
+  weightGrads,
+} from './fused-rnn.js';
 import { gruOps } from './gru-ops.js';
 
 /**
@@ -35,14 +45,14 @@ export interface GruOutput {
 
 /** Trainable GRU weights (Glorot-uniform kernels, orthogonal-free for speed; zero biases). */
 export function createGruWeights(inputDim: number, units: number, seed = 1, name = 'gru'): GruWeights {
-  const glorot = (fanIn: number, fanOut: number, s: number) => {
-    const limit = Math.sqrt(6 / (fanIn + fanOut));
-    return tf.randomUniform([fanIn, fanOut], -limit, limit, 'float32', s);
-  };
   return {
-    kernel: tf.variable(glorot(inputDim, 3 * units, seed), true, `${name}/kernel`) as tf.Variable<tf.Rank.R2>,
+    kernel: tf.variable(
+      glorotUniform(inputDim, 3 * units, seed),
+      true,
+      `${name}/kernel`,
+    ) as tf.Variable<tf.Rank.R2>,
     recurrentKernel: tf.variable(
-      glorot(units, 3 * units, seed + 1),
+      glorotUniform(units, 3 * units, seed + 1),
       true,
       `${name}/recurrent_kernel`,
     ) as tf.Variable<tf.Rank.R2>,
@@ -68,26 +78,13 @@ export function gru(
 ): GruOutput {
   if (!hasFusedKernels()) return gruOps(x, mask, w, opts);
   return tf.tidy(() => {
-    const [batch, time, inputDim] = x.shape;
-    const units = w.recurrentKernel.shape[0];
+    const [batch, time] = x.shape;
     if (time < 1) throw new Error('gru: the sequence needs at least one time step');
-    // Every step's x·W in one matmul, outside the fused op: tfjs's matMul gradient then computes
-    // dx only when something upstream trains (frozen embeddings skip it).
-    const xp = tf.reshape(tf.matMul(tf.reshape(x, [batch * time, inputDim]), w.kernel), [
-      batch,
-      time,
-      3 * units,
-    ]);
-    const m = mask ? tf.cast(mask, 'float32') : tf.ones([batch, time]);
+    const xp = projectInputs(x, w.kernel);
+    const m = floatMask(mask, batch, time);
     const op = opts.reverse ? fusedGruReverse : fusedGruForward;
     const sequence = op(xp, m, w.bias, w.recurrentKernel, w.recurrentBias);
-    // The final state: the last step read, i.e. time−1 forward and 0 in reverse.
-    const lastStep = opts.reverse ? 0 : time - 1;
-    const last = tf.reshape(tf.slice(sequence, [0, lastStep, 0], [batch, 1, units]), [
-      batch,
-      units,
-    ]) as tf.Tensor2D;
-    return { sequence, last };
+    return { sequence, last: lastState(sequence, Boolean(opts.reverse)) };
   });
 }
 
@@ -98,11 +95,7 @@ export function biGruLast(
   forward: GruWeights,
   backward: GruWeights,
 ) {
-  return tf.tidy(() => {
-    const f = gru(x, mask, forward);
-    const b = gru(x, mask, backward, { reverse: true });
-    return tf.concat([f.last, b.last], 1) as tf.Tensor2D;
-  });
+  return bidirectionalLast(gru, x, mask, forward, backward);
 }
 
 /**

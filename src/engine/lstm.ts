@@ -1,6 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { required } from './kernel-override.js';
-import { createWorkspace, hasFusedKernels, registerFusedKernel, weightGrads } from './fused-rnn.js';
+import {
+  bidirectionalLast,
+  createWorkspace,
+  floatMask,
+  glorotUniform,
+  hasFusedKernels,
+  lastState,
+  projectInputs,
+  registerFusedKernel,
+  weightGrads,
+} from './fused-rnn.js';
 
 /**
  * A fast LSTM for padded, masked batches, built like the GRU in gru.ts: every step's x·W in one
@@ -29,16 +39,16 @@ export interface LstmOutput {
 
 /** Trainable LSTM weights: Glorot-uniform kernels, zero bias except 1 for the forget gate (as Keras). */
 export function createLstmWeights(inputDim: number, units: number, seed = 1, name = 'lstm'): LstmWeights {
-  const glorot = (fanIn: number, fanOut: number, s: number) => {
-    const limit = Math.sqrt(6 / (fanIn + fanOut));
-    return tf.randomUniform([fanIn, fanOut], -limit, limit, 'float32', s);
-  };
   const bias = new Float32Array(4 * units);
   bias.fill(1, units, 2 * units);
   return {
-    kernel: tf.variable(glorot(inputDim, 4 * units, seed), true, `${name}/kernel`) as tf.Variable<tf.Rank.R2>,
+    kernel: tf.variable(
+      glorotUniform(inputDim, 4 * units, seed),
+      true,
+      `${name}/kernel`,
+    ) as tf.Variable<tf.Rank.R2>,
     recurrentKernel: tf.variable(
-      glorot(units, 4 * units, seed + 1),
+      glorotUniform(units, 4 * units, seed + 1),
       true,
       `${name}/recurrent_kernel`,
     ) as tf.Variable<tf.Rank.R2>,
@@ -60,24 +70,13 @@ export function lstm(
   if (!hasFusedKernels())
     throw new Error(`lstm: the fused kernels run on the wasm and cpu backends, not '${tf.getBackend()}'`);
   return tf.tidy(() => {
-    const [batch, time, inputDim] = x.shape;
-    const units = w.recurrentKernel.shape[0];
+    const [batch, time] = x.shape;
     if (time < 1) throw new Error('lstm: the sequence needs at least one time step');
-    // As in gru(): x·W outside the fused op, so dx is computed only when something upstream trains.
-    const xp = tf.reshape(tf.matMul(tf.reshape(x, [batch * time, inputDim]), w.kernel), [
-      batch,
-      time,
-      4 * units,
-    ]);
-    const m = mask ? tf.cast(mask, 'float32') : tf.ones([batch, time]);
+    const xp = projectInputs(x, w.kernel);
+    const m = floatMask(mask, batch, time);
     const op = opts.reverse ? fusedLstmReverse : fusedLstmForward;
     const sequence = op(xp, m, w.bias, w.recurrentKernel);
-    const lastStep = opts.reverse ? 0 : time - 1;
-    const last = tf.reshape(tf.slice(sequence, [0, lastStep, 0], [batch, 1, units]), [
-      batch,
-      units,
-    ]) as tf.Tensor2D;
-    return { sequence, last };
+    return { sequence, last: lastState(sequence, Boolean(opts.reverse)) };
   });
 }
 
@@ -88,11 +87,7 @@ export function biLstmLast(
   forward: LstmWeights,
   backward: LstmWeights,
 ): tf.Tensor2D {
-  return tf.tidy(() => {
-    const f = lstm(x, mask, forward);
-    const b = lstm(x, mask, backward, { reverse: true });
-    return tf.concat([f.last, b.last], 1) as tf.Tensor2D;
-  });
+  return bidirectionalLast(lstm, x, mask, forward, backward);
 }
 
 /**
