@@ -10,6 +10,7 @@
  */
 import { join } from 'node:path';
 import { tf, initEngine } from '../engine/index.js';
+import { FusedAdam } from '../engine/fused-adam.js';
 import { evaluate } from '../eval/metrics.js';
 import { buildModel, type BuiltModel, type LayersModel } from '../models/build.js';
 import { prepareOps } from '../models/ops.js';
@@ -151,28 +152,40 @@ export function dropModalities(
 interface OptimizerGroup {
   lrScale: number;
   vars: tf.Variable[];
-  optimizer: tf.Optimizer;
+  optimizer: FusedAdam;
 }
 
 /**
  * Trainable weights grouped by their node's learning-rate multiplier (LayerNode.lrScale), one
  * Adam per group: Adam's steps do not depend on the gradient's scale, so a lower rate for
  * pretrained layers needs its own optimizer. Layer names start with their node id (ops contract).
+ * Kernels (not biases) get the decoupled weight decay, 1 − lr·wd per step whatever the group.
  */
-function optimizerGroups(spec: ModelSpec, model: LayersModel, lr: number): OptimizerGroup[] {
+function optimizerGroups(
+  spec: ModelSpec,
+  model: LayersModel,
+  lr: number,
+  weightDecay: number,
+): OptimizerGroup[] {
   const nodes = [...spec.nodes].sort((a, b) => b.id.length - a.id.length);
   const scaleOf = (weightName: string): number => {
     const layer = weightName.split('/')[0];
     return nodes.find((n) => layer.startsWith(n.id))?.lrScale ?? 1;
   };
-  const groups: OptimizerGroup[] = [];
+  const decay = new Map<string, number>();
+  const grouped: Array<{ lrScale: number; vars: tf.Variable[] }> = [];
   for (const w of model.trainableWeights) {
     const lrScale = scaleOf(w.originalName);
-    let g = groups.find((x) => x.lrScale === lrScale);
-    if (!g) groups.push((g = { lrScale, vars: [], optimizer: tf.train.adam(lr * lrScale) }));
-    g.vars.push(w.read() as tf.Variable);
+    let g = grouped.find((x) => x.lrScale === lrScale);
+    if (!g) grouped.push((g = { lrScale, vars: [] }));
+    const variable = w.read() as tf.Variable;
+    g.vars.push(variable);
+    if (weightDecay > 0 && /kernel/.test(w.originalName)) decay.set(variable.name, 1 - lr * weightDecay);
   }
-  return groups;
+  return grouped.map((g) => ({
+    ...g,
+    optimizer: new FusedAdam(g.vars, { learningRate: lr * g.lrScale, decay }),
+  }));
 }
 
 /** Train `spec` on `data.train`, selecting the epoch by dev macro-F1. */
@@ -186,11 +199,8 @@ export async function fit(spec: ModelSpec, data: TrainingData, opts: FitOptions)
   await prepareOps(spec);
   const built = buildModel(spec, { seed: s.seed });
   const { model, logitsModel } = built;
-  const groups = optimizerGroups(spec, logitsModel, s.lr);
+  const groups = optimizerGroups(spec, logitsModel, s.lr, s.weightDecay);
   const trainable = groups.flatMap((g) => g.vars);
-  const kernels = logitsModel.trainableWeights
-    .filter((w) => /kernel/.test(w.originalName))
-    .map((w) => w.read() as tf.Variable);
   const shuffleRng = new SeededRandom(subSeed(s.seed, 'shuffle'));
   const dropoutRng = new SeededRandom(subSeed(s.seed, 'dropout'));
   const fp = fingerprint(spec, s, data);
@@ -215,7 +225,7 @@ export async function fit(spec: ModelSpec, data: TrainingData, opts: FitOptions)
       let at = 0;
       for (const g of groups) {
         const part = ckpt.optimizer.slice(at, (at += 2 + 2 * g.vars.length));
-        await restoreOptimizer(g.optimizer, part);
+        g.optimizer.importState(part);
       }
       shuffleRng.state = ckpt.state.rng.shuffle;
       dropoutRng.state = ckpt.state.rng.dropout;
@@ -235,7 +245,6 @@ export async function fit(spec: ModelSpec, data: TrainingData, opts: FitOptions)
     s.classWeights === 'balanced'
       ? tf.tensor1d(balancedPosWeights(train.y, train.n, L, s.maxPosWeight))
       : null;
-  const decay = s.weightDecay > 0 ? 1 - s.lr * s.weightDecay : 1;
   const lossOf = (logits: tf.Tensor, y: tf.Tensor): tf.Scalar =>
     tf.tidy(() => {
       // Cross-entropy on logits: (1−y)·softplus(z) + w·y·softplus(−z), w = per-genre positive weight.
@@ -299,7 +308,6 @@ export async function fit(spec: ModelSpec, data: TrainingData, opts: FitOptions)
       const xb = batchInputs(shuffled, dims, rows);
       const yb = batchLabels(yPerm, L, rows);
       const batchLoss = withSeededRandom(dropoutRng, () => step(xb, yb));
-      if (decay !== 1) tf.tidy(() => kernels.forEach((v) => v.assign(tf.mul(v, decay))));
       const next = tf.add(lossSum, batchLoss);
       tf.dispose([lossSum, batchLoss, yb, ...xb]);
       lossSum = next as tf.Scalar;
@@ -345,7 +353,7 @@ export async function fit(spec: ModelSpec, data: TrainingData, opts: FitOptions)
           stopReason: earlyStop ? 'early-stopped' : undefined,
         },
         weights: readWeights(model),
-        optimizer: (await Promise.all(groups.map((g) => optimizerState(g.optimizer)))).flat(),
+        optimizer: groups.flatMap((g) => g.optimizer.exportState()),
         bestWeights,
       });
       writeFileAtomic(join(opts.dir, METRICS_FILE), history.map((h) => JSON.stringify(h)).join('\n') + '\n');
@@ -376,35 +384,4 @@ export async function fit(spec: ModelSpec, data: TrainingData, opts: FitOptions)
     stopReason,
     resumedFrom: startEpoch,
   };
-}
-
-/**
- * Adam's private running powers β1^t and β2^t, saved exactly: tfjs' setWeights recomputes
- * them as pow(β, t+1), which differs from the running product in the last bits, so a
- * resumed run would drift from an uninterrupted one.
- */
-interface AdamPowers {
-  accBeta1: tf.Variable;
-  accBeta2: tf.Variable;
-}
-
-async function optimizerState(optimizer: tf.Optimizer): Promise<StoredTensor[]> {
-  const named = await optimizer.getWeights();
-  const { accBeta1, accBeta2 } = optimizer as unknown as AdamPowers;
-  const powers = Float32Array.of(accBeta1.dataSync()[0], accBeta2.dataSync()[0]);
-  return [
-    ...named.map((n) => ({ shape: n.tensor.shape, values: Float32Array.from(n.tensor.dataSync()) })),
-    { shape: [2], values: powers },
-  ];
-}
-
-async function restoreOptimizer(optimizer: tf.Optimizer, part: StoredTensor[]): Promise<void> {
-  const moments = part.slice(0, -1);
-  await optimizer.setWeights(
-    moments.map((t, i) => ({ name: i === 0 ? 'iter' : `slot_${i}`, tensor: tf.tensor(t.values, t.shape) })),
-  );
-  const powers = part.at(-1)!.values;
-  const { accBeta1, accBeta2 } = optimizer as unknown as AdamPowers;
-  accBeta1.assign(tf.scalar(powers[0]));
-  accBeta2.assign(tf.scalar(powers[1]));
 }
