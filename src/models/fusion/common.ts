@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { ModelBuildContext } from '../registry.js';
 import { SpecBuilder, type InputSpec, type JsonValue, type ModelSpec } from '../spec.js';
-import { checkSourceMatches, sourceLayer } from './pretrained.js';
+import { checkSourceMatches, resolveSourceRun, sourceLayer } from './pretrained.js';
 
 export const activation = z.enum(['relu', 'tanh', 'sigmoid', 'elu', 'selu', 'softplus', 'linear']);
 export const rate = z.number().min(0).max(0.95);
@@ -50,6 +50,13 @@ export const headOptions = {
   headActivation: activation.default('relu'),
   /** Dropout on the fused vector and after each hidden layer. */
   dropout: rate.default(0.5),
+  /**
+   * Warm start: the id of an input whose branch comes `from` a trained run; the output layer
+   * starts as that run's output layer (its rows at that branch's place in the fused vector, the
+   * other modalities' rows at zero), so the fusion starts as the unimodal model and learns
+   * what the other modality adds. Needs `hidden: []`.
+   */
+  warmStart: z.string().min(1).optional(),
 };
 
 export const branchSchema = z.object(branchOptions);
@@ -126,8 +133,34 @@ export function checkBranchKeys(ctx: ModelBuildContext, o: BranchOptions): void 
   }
 }
 
-/** Dropout, hidden layers and the output layer over the fused vector; returns the output id. */
-export function classifier(b: SpecBuilder, x: string, o: HeadOptions, labels: number): string {
+/** The source run of `warmStart`'s branch (the `from.run` of that input), or an error. */
+export function warmStartSource(o: BranchOptions & HeadOptions, id: string): string {
+  const from = o.branches[id]?.from;
+  if (!from)
+    throw new Error(`model.warmStart: input '${id}' has no branch taken from a run (branches.${id}.from)`);
+  if (o.hidden.length > 0) throw new Error('model.warmStart needs a linear classifier (hidden: [])');
+  return from.run;
+}
+
+/** Where a warm-started output layer's source rows go: `width` rows from `offset` of the fused vector. */
+export interface WarmStart {
+  run: string;
+  offset: number;
+  width: number;
+}
+
+/**
+ * Dropout, hidden layers and the output layer over the fused vector; returns the output id.
+ * With `warm`, the output node carries `init` (read by the output op's warm-start hook in
+ * pretrained.ts): the source run's output layer, placed at `offset`.
+ */
+export function classifier(
+  b: SpecBuilder,
+  x: string,
+  o: HeadOptions,
+  labels: number,
+  warm?: WarmStart,
+): string {
   const group = 'classifier';
   if (o.dropout > 0) x = b.add('dropout', [x], { rate: o.dropout }, { id: 'fused_dropout', group });
   o.hidden.forEach((units, k) => {
@@ -137,7 +170,14 @@ export function classifier(b: SpecBuilder, x: string, o: HeadOptions, labels: nu
         : b.add('dense', [x], { units, activation: o.headActivation }, { id: `hidden_${k + 1}`, group });
     if (o.dropout > 0) x = b.add('dropout', [x], { rate: o.dropout }, { id: `dropout_${k + 1}`, group });
   });
-  return b.add('output', [x], { units: labels }, { id: 'output', group });
+  const params: Record<string, JsonValue> = { units: labels };
+  if (warm) params.init = { ...warmStartInit(warm.run), offset: warm.offset, rows: warm.width };
+  return b.add('output', [x], params, { id: 'output', group });
+}
+
+/** The run (absolute) and layer a warm start copies; the source must be finished at training time. */
+function warmStartInit(run: string): { run: string; runName: string; layer: string } {
+  return { run: resolveSourceRun(run), runName: run, layer: 'output' };
 }
 
 export function fusionSpec(

@@ -15,6 +15,8 @@ import {
   fusionSpec,
   headOptions,
   requireFlatInputs,
+  warmStartSource,
+  type WarmStart,
 } from './common.js';
 
 export const concatOptions = z.strictObject({
@@ -32,14 +34,27 @@ registerModel('concat', {
     requireFlatInputs(ctx, 'concat', 1);
     checkBranchKeys(ctx, o);
     const b = new SpecBuilder();
-    const parts = ctx.inputs.map((input) => {
-      const br = branch(b, input, o, ctx.labels);
-      return o.missing === 'embedding'
-        ? b.add('missing_embedding', [input.id, br.id], {}, { id: `${input.id}_or_missing`, group: 'fusion' })
-        : br.id;
-    });
+    const branches = ctx.inputs.map((input) => branch(b, input, o, ctx.labels));
+    const parts = ctx.inputs.map((input, k) =>
+      o.missing === 'embedding'
+        ? b.add(
+            'missing_embedding',
+            [input.id, branches[k].id],
+            {},
+            { id: `${input.id}_or_missing`, group: 'fusion' },
+          )
+        : branches[k].id,
+    );
     const fused = b.add('concat', parts, {}, { id: 'fusion_concat', group: 'fusion' });
-    const out = classifier(b, fused, o, ctx.labels.length);
+    let warm: WarmStart | undefined;
+    if (o.warmStart) {
+      // The source model's rows sit where its branch sits in the concatenation.
+      const k = ctx.inputs.findIndex((i) => i.id === o.warmStart);
+      if (k < 0) throw new Error(`model.warmStart: no input '${o.warmStart}'`);
+      const offset = branches.slice(0, k).reduce((s, br) => s + br.units, 0);
+      warm = { run: warmStartSource(o, o.warmStart), offset, width: branches[k].units };
+    }
+    const out = classifier(b, fused, o, ctx.labels.length, warm);
     return fusionSpec(
       b,
       ctx,

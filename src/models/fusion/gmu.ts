@@ -23,7 +23,9 @@ import {
   classifier,
   fusionSpec,
   headOptions,
+  rate,
   requireFlatInputs,
+  warmStartSource,
 } from './common.js';
 
 export const gmuOptions = z.strictObject({
@@ -35,6 +37,19 @@ export const gmuOptions = z.strictObject({
   identity: z.array(z.string().min(1)).default([]),
   /** What the gate reads: the branch outputs (default) or the raw inputs as in the paper. */
   gateFrom: z.enum(['branches', 'inputs']).default('branches'),
+  /**
+   * Each modality's initial share of h, by input id (e.g. `{ plot: 0.95 }`): the gate's bias
+   * starts at the logit of it (log-shares for more than two inputs; unnamed inputs split the
+   * rest). With the text model's layer kept and its classifier warm-started, training then
+   * begins from the text model and the gate learns where the poster helps. Default: even.
+   */
+  gatePrior: z.record(z.string(), z.number().gt(0).lt(1)).default({}),
+  /** 'unit': a weight per hidden unit (the paper); 'modality': one weight per modality and movie. */
+  gateWidth: z.enum(['unit', 'modality']).default('unit'),
+  /** Dropout on what the gate reads. */
+  gateDropout: rate.default(0),
+  /** Learning-rate multiplier of the gate's weights (a slower gate regularises it). */
+  gateLrScale: z.number().positive().optional(),
 });
 
 export type GmuOptions = z.infer<typeof gmuOptions>;
@@ -67,17 +82,29 @@ registerModel('gmu', {
             { id: `gmu_h_${input.id}`, group: 'fusion' },
           ),
     );
-    const gateIn = b.add(
+    let gateIn = b.add(
       'concat',
       o.gateFrom === 'branches' ? branches.map((br) => br.id) : ctx.inputs.map((i) => i.id),
       {},
       { id: 'gmu_gate_input', group: 'fusion' },
     );
+    if (o.gateDropout > 0)
+      gateIn = b.add(
+        'dropout',
+        [gateIn],
+        { rate: o.gateDropout },
+        { id: 'gmu_gate_dropout', group: 'fusion' },
+      );
+    const perModality = o.gateWidth === 'unit' ? units : 1;
+    const bias = gateBias(
+      ctx.inputs.map((i) => i.id),
+      o.gatePrior,
+    );
     const gateLogits = b.add(
-      'dense',
+      bias.biasInit ? 'gate_dense' : 'dense',
       [gateIn],
-      { units: n === 2 ? units : n * units, activation: 'linear' },
-      { id: 'gmu_gate_logits', group: 'fusion' },
+      { units: n === 2 ? perModality : n * perModality, activation: 'linear', ...bias },
+      { id: 'gmu_gate_logits', group: 'fusion', ...(o.gateLrScale ? { lrScale: o.gateLrScale } : {}) },
     );
     const gate = b.add(
       'gmu_gate',
@@ -86,7 +113,7 @@ registerModel('gmu', {
       { id: GMU_GATE_NODE, group: 'fusion' },
     );
     const fused = b.add('gmu_combine', [...hs, gate], {}, { id: 'gmu', group: 'fusion' });
-    const out = classifier(b, fused, o, ctx.labels.length);
+    const out = classifier(b, fused, o, ctx.labels.length, gmuWarmStart(ctx.inputs, o, branches, units));
     const kept = o.identity.length > 0 ? `, ${o.identity.join(', ')} kept` : '';
     return fusionSpec(b, ctx, 'gmu', `GMU ${units}${kept}`, out);
   },
@@ -111,4 +138,45 @@ function gmuUnits(ids: string[], branches: { units: number }[], o: GmuOptions): 
   if (kept !== undefined && o.units !== undefined && o.units !== kept)
     throw new Error(`model.units is ${o.units} but the kept branch (${o.identity.join(', ')}) is ${kept}-d`);
   return kept ?? o.units ?? 64;
+}
+
+/**
+ * The gate's initial bias from `gatePrior` (params of its dense node): for two inputs the logit
+ * of the first input's share (z is the first input's weight); for more, the log of each share
+ * (a softmax over modalities per unit). Empty when no prior is given (tfjs's zero bias).
+ */
+export function gateBias(ids: string[], prior: Record<string, number>): { biasInit?: number[] } {
+  const named = Object.keys(prior);
+  if (named.length === 0) return {};
+  for (const id of named)
+    if (!ids.includes(id))
+      throw new Error(`model.gatePrior.${id}: no input '${id}' (inputs: ${ids.join(', ')})`);
+  const given = named.reduce((s, id) => s + prior[id], 0);
+  const rest = ids.filter((id) => !(id in prior));
+  if (given > 1 + 1e-9 || (rest.length === 0 && Math.abs(given - 1) > 1e-6))
+    throw new Error(`model.gatePrior: the shares sum to ${given}; they must sum to 1 over the inputs`);
+  const share = ids.map((id) => prior[id] ?? (1 - given) / rest.length);
+  if (share.some((p) => p <= 0)) throw new Error('model.gatePrior: every input needs a share above 0');
+  return ids.length === 2
+    ? { biasInit: [Math.log(share[0] / share[1])] }
+    : { biasInit: share.map((p) => Math.log(p)) };
+}
+
+/**
+ * Where the warm-started classifier's source representation sits in h: the GMU reproduces the
+ * source model only when that input's branch is kept as h (identity), at offset 0.
+ */
+function gmuWarmStart(
+  inputs: { id: string }[],
+  o: GmuOptions,
+  branches: { units: number }[],
+  units: number,
+): { run: string; offset: number; width: number } | undefined {
+  if (!o.warmStart) return undefined;
+  if (!o.identity.includes(o.warmStart))
+    throw new Error(
+      `model.warmStart: '${o.warmStart}' must also be in model.identity, so that h starts as that model's layer`,
+    );
+  const k = inputs.findIndex((i) => i.id === o.warmStart);
+  return { run: warmStartSource(o, o.warmStart), offset: 0, width: Math.min(units, branches[k].units) };
 }

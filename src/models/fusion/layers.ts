@@ -30,7 +30,8 @@ const shapeList = (s: Shape | Shape[]): Shape[] => (Array.isArray(s[0]) ? (s as 
 /**
  * The GMU gate (Arevalo et al. 2017), masked. Inputs: the n raw modality inputs (for presence),
  * then the gate pre-activations g. Output: the weight of each modality per hidden unit,
- * modality-major [batch, n·units]. For n = 2, z = σ(g) and the weights are (z, 1 − z) as in the
+ * modality-major [batch, n·units]. g has a value per unit (n·units; units for n = 2) or one per
+ * modality (n; 1 for n = 2), broadcast over the units. For n = 2, z = σ(g) and the weights are (z, 1 − z) as in the
  * paper; for n > 2, a softmax over modalities per unit (the paper's generalisation). A missing
  * modality gets weight 0 and the others are renormalised to sum to 1.
  */
@@ -60,15 +61,18 @@ export class GmuGate extends Layer {
         1,
       ); // [b, n]
       const mask = tf.reshape(present, [b, n, 1]);
+      // One gate value per unit (the paper), or one per modality (GmuOptions.gateWidth), broadcast.
+      const width = (g.shape[1] as number) / (n === 2 ? 1 : n);
       let w: Tensor;
       if (n === 2) {
         const z = tf.sigmoid(g);
-        w = tf.stack([z, tf.sub(1, z)], 1); // [b, 2, units]
+        w = tf.stack([z, tf.sub(1, z)], 1); // [b, 2, width]
       } else {
         // Masked softmax over the modality axis: absent modalities get −1e9 before it.
-        const logits = tf.add(tf.reshape(g, [b, n, this.units]), tf.mul(tf.sub(mask, 1), 1e9));
+        const logits = tf.add(tf.reshape(g, [b, n, width]), tf.mul(tf.sub(mask, 1), 1e9));
         w = tf.transpose(tf.softmax(tf.transpose(logits, [0, 2, 1])), [0, 2, 1]);
       }
+      if (width !== this.units) w = tf.tile(w, [1, 1, this.units / width]);
       w = tf.mul(w, mask);
       // Renormalise over present modalities (exactly 1 when all are present for n = 2).
       const total = tf.maximum(tf.sum(w, 1, true), 1e-6);

@@ -1,5 +1,5 @@
 /** The fusion ops (spec node kinds) over the custom layers of ./layers.ts. */
-import { tfl } from '../../engine/index.js';
+import { tf, tfl } from '../../engine/index.js';
 import { registerOp } from '../ops.js';
 import { OUTPUT_OPS, type LayerNode } from '../spec.js';
 import { ExpertGate, GmuCombine, GmuGate, MissingEmbedding, MixtureLogits } from './layers.js';
@@ -22,6 +22,34 @@ registerOp('gmu_gate', {
     int(n, 'modalities') === 2
       ? `GMU gate z = σ(W_z [x]) · ${int(n, 'units')} units, masked`
       : `GMU gate softmax over ${int(n, 'modalities')} modalities · ${int(n, 'units')} units, masked`,
+});
+
+/**
+ * The GMU gate's pre-activations: a Dense whose bias starts at `biasInit` (one value per
+ * modality block, repeated over its units) and whose kernel starts at zero, so that every movie
+ * starts at the configured prior share (GmuOptions.gatePrior). The stock 'dense' op has no
+ * bias initialiser; the values are written after the seeded build, so the rest is unchanged.
+ */
+registerOp('gate_dense', {
+  build: ({ node, inputs }) => {
+    const units = int(node, 'units');
+    const bias = node.params.biasInit;
+    if (
+      !Array.isArray(bias) ||
+      bias.length === 0 ||
+      units % bias.length !== 0 ||
+      bias.some((v) => typeof v !== 'number')
+    )
+      throw new Error(`node '${node.id}' (gate_dense): biasInit must be 1 or one number per modality block`);
+    const layer = tfl.layers.dense({ name: node.id, units, activation: 'linear', trainable: !node.frozen });
+    const out = layer.apply(inputs[0]) as SymbolicTensor;
+    const per = units / bias.length;
+    const values = Float32Array.from({ length: units }, (_, u) => bias[Math.floor(u / per)] as number);
+    const [kernel] = layer.getWeights();
+    tf.tidy(() => layer.setWeights([tf.zerosLike(kernel), tf.tensor1d(values)]));
+    return out;
+  },
+  describe: (n) => `Dense ${int(n, 'units')} · gate logits, bias from the prior`,
 });
 
 registerOp('gmu_combine', {

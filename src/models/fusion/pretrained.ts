@@ -174,3 +174,56 @@ registerOp('pretrained_layer', {
   describe: (n) =>
     `${getOp((n.params.source as unknown as LayerNode).op).describe(n.params.source as unknown as LayerNode)} from run ${String(n.params.runName ?? n.params.run)}${n.frozen ? ' (frozen)' : ''}`,
 });
+
+/**
+ * Warm start of a fusion's classifier (HeadOptions.warmStart): the output op, extended so that a
+ * node with `params.init = { run, layer, offset, rows }` starts as that run's output layer —
+ * its kernel rows placed at `offset` of the fused vector, every other row zero, its bias copied.
+ * The fusion then computes exactly the unimodal model's logits until the other modality's rows
+ * (and the gate) learn something. Nodes without `init` build as before.
+ */
+const plainOutput = getOp('output');
+const initOf = (node: LayerNode): LayerNode | null => {
+  const init = node.params.init;
+  return init && typeof init === 'object' && !Array.isArray(init)
+    ? { ...node, params: init as LayerNode['params'] }
+    : null;
+};
+
+registerOp('output', {
+  ...plainOutput,
+  prepare: async (node, spec) => {
+    await plainOutput.prepare?.(node, spec);
+    const init = initOf(node);
+    if (init) await loadSourceWeights(init);
+  },
+  build: (ctx) => {
+    const out = plainOutput.build(ctx);
+    const init = initOf(ctx.node);
+    if (!init) return out;
+    const weights = loaded.get(cacheKey(init));
+    if (!weights) throw new Error(`node '${ctx.node.id}': warm-start weights not loaded (prepareOps first)`);
+    const kernel = weights.get('_logits/kernel');
+    const bias = weights.get('_logits/bias');
+    const offset = Number(init.params.offset);
+    const rows = Number(init.params.rows);
+    const [logits] = layersOf(out, ctx.node.id).filter((l) => l.name === `${ctx.node.id}_logits`);
+    if (!kernel || !bias || !logits)
+      throw new Error(`node '${ctx.node.id}': the source run ${String(init.params.run)} has no output layer`);
+    const [fused, labels] = logits.getWeights()[0].shape;
+    if (kernel.shape[0] !== rows || kernel.shape[1] !== labels || offset + rows > fused)
+      throw new Error(
+        `node '${ctx.node.id}': the source's output kernel [${kernel.shape}] does not fit rows ${offset}…${offset + rows} of [${fused}, ${labels}]`,
+      );
+    tf.tidy(() =>
+      logits.setWeights([
+        tf.concat([tf.zeros([offset, labels]), kernel, tf.zeros([fused - offset - rows, labels])], 0),
+        bias,
+      ]),
+    );
+    return out;
+  },
+  describe: (n) =>
+    plainOutput.describe(n) +
+    (initOf(n) ? `, starts as run ${String((n.params.init as Record<string, unknown>).runName)}` : ''),
+});

@@ -38,6 +38,8 @@ registerModel('sum', {
       if (over.project !== undefined && over.project !== o.project)
         throw new Error(`model.branches.${id}.project: summation needs one common size (${o.project})`);
     }
+    if (o.warmStart)
+      throw new Error('model.warmStart: summation has no warm start (its sum is not any unimodal layer)');
     const b = new SpecBuilder();
     const parts = ctx.inputs.map((input) => {
       const br = branch(b, input, o, ctx.labels);
