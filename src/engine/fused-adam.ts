@@ -5,17 +5,18 @@
  * (each allocating a temporary the size of the variable), which for a 1380→512→23 head costs
  * more than the forward and backward passes together (~10 ms of a ~18 ms step on wasm). This
  * does the same math (tfjs' epsilon, bias correction with the running β powers kept in float32
- * as tfjs keeps them) in a single JS loop over Float32Array views: the moments live in plain JS
- * arrays, the gradient is read and the parameter written in place on the wasm heap (or the cpu
- * backend's array). The trainer's decoupled weight decay is folded into the same pass.
+ * as tfjs keeps them; ~1e-7 relative from it) in one pass: on wasm a SIMD loop on the backend's
+ * heap (adam-simd.ts), on cpu a JS loop. The moments are backend tensors owned by the optimizer;
+ * the parameter is written in place. The trainer's decoupled weight decay is folded in.
  *
  * In-place safety: a variable whose buffer is shared (refCount > 1: a live reshape/identity/
- * clone of it, or the tensor it was assigned from) is never written in place; it gets a fresh
- * tensor through `assign`, exactly as tfjs' Adam would. On the cpu backend the array itself may
- * be a caller's (tf.tensor keeps the typed array it is given), so there the backend's entry is
- * pointed at a new array instead of overwriting the old one.
+ * clone of it, or the tensor it was assigned from) first gets a private copy through `assign`,
+ * so nothing else sees the write. On the cpu backend the array itself may be a caller's
+ * (tf.tensor keeps the typed array it is given), so there the backend's entry is pointed at a
+ * new array instead of overwriting the old one.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { adamSimdKernel } from './adam-simd.js';
 
 export interface FusedAdamOptions {
   learningRate: number;
@@ -38,9 +39,15 @@ export interface AdamStateTensor {
 
 interface Slot {
   variable: tf.Variable;
-  m: Float32Array;
-  v: Float32Array;
+  m: tf.Tensor;
+  v: tf.Tensor;
   decay: number;
+}
+
+/** tfjs' NamedTensor (not exported from tfjs-core's index). */
+interface NamedTensor {
+  name: string;
+  tensor: tf.Tensor;
 }
 
 /** Backend internals this module reads (not in tfjs' public types). */
@@ -48,6 +55,7 @@ interface WasmBackendLike {
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
   dataIdMap: { get(dataId: object): { id: number; memoryOffset: number } };
   wasm: {
+    asm?: { memory?: WebAssembly.Memory };
     tfjs: {
       registerTensor(id: number, size: number, memoryOffset: number): void;
       disposeData(id: number): void;
@@ -58,13 +66,20 @@ interface CpuBackendLike {
   data: { get(dataId: object): { values: Float32Array } };
 }
 
-const f32 = Math.fround;
-
-/** tfjs' NamedTensor (not exported from tfjs-core's index). */
-interface NamedTensor {
-  name: string;
-  tensor: tf.Tensor;
+/** Per-step constants, as float32 scalars like tfjs holds them. */
+interface StepConstants {
+  b1: number;
+  b2: number;
+  c1: number;
+  c2: number;
+  eps: number;
+  /** lr / (1 − β1^t) */
+  stepSize: number;
+  /** 1 / √(1 − β2^t) */
+  rootScale: number;
 }
+
+const f32 = Math.fround;
 
 export class FusedAdam extends tf.Optimizer {
   static get className(): string {
@@ -73,6 +88,7 @@ export class FusedAdam extends tf.Optimizer {
 
   private readonly slots: Slot[];
   private readonly byName = new Map<string, Slot>();
+  private readonly backend: tf.KernelBackend;
   private readonly lr: number;
   private readonly beta1: number;
   private readonly beta2: number;
@@ -81,24 +97,23 @@ export class FusedAdam extends tf.Optimizer {
   private accBeta1: number;
   private accBeta2: number;
 
-  constructor(
-    variables: tf.Variable[],
-    private readonly options: FusedAdamOptions,
-  ) {
+  /** `variables`: every variable this optimizer may update, in the order its state is saved. */
+  constructor(variables: tf.Variable[], options: FusedAdamOptions) {
     super();
+    this.backend = tf.backend();
     this.lr = options.learningRate;
     this.beta1 = options.beta1 ?? 0.9;
     this.beta2 = options.beta2 ?? 0.999;
-    this.epsilon = options.epsilon ?? tf.backend().epsilon();
+    this.epsilon = options.epsilon ?? this.backend.epsilon();
     this.accBeta1 = f32(this.beta1);
     this.accBeta2 = f32(this.beta2);
     this.slots = variables.map((variable) => {
       if (variable.dtype !== 'float32') throw new Error(`FusedAdam: ${variable.name} is not float32`);
       const slot = {
         variable,
-        m: new Float32Array(variable.size),
-        v: new Float32Array(variable.size),
-        decay: f32(options.decay?.get(variable.name) ?? 1),
+        m: tf.zeros(variable.shape),
+        v: tf.zeros(variable.shape),
+        decay: options.decay?.get(variable.name) ?? 1,
       };
       this.byName.set(variable.name, slot);
       return slot;
@@ -106,85 +121,89 @@ export class FusedAdam extends tf.Optimizer {
   }
 
   applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
+    if (tf.backend() !== this.backend) {
+      throw new Error('FusedAdam: the backend changed since the optimizer was made; make a new one');
+    }
     const pairs: Array<[string, tf.Tensor | undefined]> = Array.isArray(variableGradients)
       ? variableGradients.map((g) => [g.name, g.tensor])
       : Object.entries(variableGradients);
-    // Constants as tfjs holds them: float32 scalars.
-    const b1 = f32(this.beta1);
-    const b2 = f32(this.beta2);
-    const c1 = f32(1 - this.beta1);
-    const c2 = f32(1 - this.beta2);
-    const eps = f32(this.epsilon);
-    const lr = f32(this.lr);
-    const oneMinusAcc1 = f32(1 - this.accBeta1);
-    const oneMinusAcc2 = f32(1 - this.accBeta2);
+    const k: StepConstants = {
+      b1: f32(this.beta1),
+      b2: f32(this.beta2),
+      c1: f32(1 - this.beta1),
+      c2: f32(1 - this.beta2),
+      eps: f32(this.epsilon),
+      stepSize: f32(this.lr) / f32(1 - this.accBeta1),
+      rootScale: 1 / Math.sqrt(f32(1 - this.accBeta2)),
+    };
     for (const [name, gradient] of pairs) {
       if (gradient == null) continue;
       const slot = this.byName.get(name);
       if (!slot) throw new Error(`FusedAdam: no slot for variable ${name} (not given to the constructor)`);
-      if (gradient.size !== slot.m.length) {
+      if (gradient.size !== slot.m.size) {
         throw new Error(
-          `FusedAdam: gradient of ${name} has ${gradient.size} values, the variable ${slot.m.length}`,
+          `FusedAdam: gradient of ${name} has ${gradient.size} values, the variable ${slot.m.size}`,
         );
       }
-      this.updateVariable(slot, gradient, { b1, b2, c1, c2, eps, lr, oneMinusAcc1, oneMinusAcc2 });
+      if (this.backend.refCount(slot.variable.dataId) > 1) unshare(slot.variable);
+      if (isWasm(this.backend)) this.stepWasm(this.backend, slot, gradient, k);
+      else this.stepCpu(this.backend as unknown as CpuBackendLike, slot, gradient, k);
     }
-    this.accBeta1 = f32(this.accBeta1 * b1);
-    this.accBeta2 = f32(this.accBeta2 * b2);
+    this.accBeta1 = f32(this.accBeta1 * k.b1);
+    this.accBeta2 = f32(this.accBeta2 * k.b2);
     this.incrementIterations();
   }
 
-  private updateVariable(
-    slot: Slot,
-    gradient: tf.Tensor,
-    k: {
-      b1: number;
-      b2: number;
-      c1: number;
-      c2: number;
-      eps: number;
-      lr: number;
-      oneMinusAcc1: number;
-      oneMinusAcc2: number;
-    },
-  ): void {
-    const backend = tf.backend();
-    const variable = slot.variable;
-    const shared = backend.refCount(variable.dataId) > 1;
-    const g = readView(backend, gradient);
-    const { m, v, decay } = slot;
-    const { b1, b2, c1, c2, eps, lr, oneMinusAcc1, oneMinusAcc2 } = k;
-    // Out-of-place targets: a fresh array when the buffer is shared (wasm and cpu) or on cpu.
-    const wasm = isWasm(backend);
-    const current = readView(backend, variable);
-    const out = !shared && wasm ? current : new Float32Array(current.length);
-    // Every operation rounded to float32 as tfjs' kernels round it, so the cpu backend's
-    // tf.train.adam and this agree bit for bit.
-    for (let i = 0; i < m.length; i++) {
-      const gi = g[i];
-      const mi = (m[i] = f32(f32(b1 * m[i]) + f32(c1 * gi)));
-      const vi = (v[i] = f32(f32(b2 * v[i]) + f32(c2 * f32(gi * gi))));
-      const mHat = f32(mi / oneMinusAcc1);
-      const vHat = f32(vi / oneMinusAcc2);
-      const stepped = f32(current[i] - f32(f32(mHat / f32(f32(Math.sqrt(vHat)) + eps)) * lr));
-      out[i] = decay === 1 ? stepped : f32(stepped * decay);
+  private stepWasm(backend: WasmBackendLike, slot: Slot, gradient: tf.Tensor, k: StepConstants): void {
+    const { variable, m, v, decay } = slot;
+    const simd = adamSimdKernel(backend.wasm.asm?.memory);
+    const n = variable.size;
+    const vectorised = simd ? n - (n % 4) : 0;
+    if (simd && vectorised > 0) {
+      const at = (t: tf.Tensor) => backend.dataIdMap.get(t.dataId).memoryOffset;
+      simd(
+        at(gradient),
+        at(m),
+        at(v),
+        at(variable),
+        vectorised * 4,
+        k.b1,
+        k.b2,
+        k.c1,
+        k.c2,
+        k.stepSize,
+        k.rootScale,
+        k.eps,
+        decay,
+      );
     }
-    if (out === current) {
-      forgetDerivedState(backend as unknown as WasmBackendLike, variable);
-      return;
+    if (vectorised < n) {
+      // Views taken after the kernel ran (and fresh: the heap may have grown since the last step).
+      const [g, mv, vv, p] = [gradient, m, v, variable].map((t) => backend.typedArrayFromHeap(t));
+      adamLoop(g, mv, vv, p, p, vectorised, n, k, decay);
     }
-    if (!shared) {
-      (backend as unknown as CpuBackendLike).data.get(variable.dataId).values = out;
-      return;
-    }
-    tf.tidy(() => variable.assign(tf.tensor(out, variable.shape)));
+    forgetDerivedState(backend, variable);
+  }
+
+  private stepCpu(backend: CpuBackendLike, slot: Slot, gradient: tf.Tensor, k: StepConstants): void {
+    const { variable, m, v, decay } = slot;
+    const entry = backend.data.get(variable.dataId);
+    const out = new Float32Array(variable.size);
+    const view = (t: tf.Tensor) => backend.data.get(t.dataId).values;
+    adamLoop(view(gradient), view(m), view(v), entry.values, out, 0, variable.size, k, decay);
+    entry.values = out;
+  }
+
+  override dispose(): void {
+    tf.dispose(this.slots.flatMap((s) => [s.m, s.v]));
+    super.dispose();
   }
 
   override async getWeights(): Promise<NamedTensor[]> {
     return [
       await this.saveIterations(),
-      ...this.slots.map((s) => ({ name: `${s.variable.name}/m`, tensor: tf.tensor(s.m, s.variable.shape) })),
-      ...this.slots.map((s) => ({ name: `${s.variable.name}/v`, tensor: tf.tensor(s.v, s.variable.shape) })),
+      ...this.slots.map((s) => ({ name: `${s.variable.name}/m`, tensor: s.m.clone() })),
+      ...this.slots.map((s) => ({ name: `${s.variable.name}/v`, tensor: s.v.clone() })),
     ];
   }
 
@@ -194,20 +213,18 @@ export class FusedAdam extends tf.Optimizer {
     if (moments.length !== 2 * this.slots.length) {
       throw new Error(`FusedAdam: ${moments.length} moments for ${this.slots.length} variables`);
     }
-    this.slots.forEach((s, i) => {
-      s.m.set(moments[i].tensor.dataSync());
-      s.v.set(moments[this.slots.length + i].tensor.dataSync());
-    });
+    this.importMoments((i) => moments[i].tensor.dataSync() as Float32Array);
     this.accBeta1 = f32(this.beta1 ** (this.iterations + 1));
     this.accBeta2 = f32(this.beta2 ** (this.iterations + 1));
   }
 
   /** The exact state (β powers included, unlike getWeights), copied. */
   exportState(): AdamStateTensor[] {
+    const copy = (t: tf.Tensor) => ({ shape: t.shape, values: Float32Array.from(t.dataSync()) });
     return [
       { shape: [], values: Float32Array.of(this.iterations) },
-      ...this.slots.map((s) => ({ shape: s.variable.shape, values: Float32Array.from(s.m) })),
-      ...this.slots.map((s) => ({ shape: s.variable.shape, values: Float32Array.from(s.v) })),
+      ...this.slots.map((s) => copy(s.m)),
+      ...this.slots.map((s) => copy(s.v)),
       { shape: [2], values: Float32Array.of(this.accBeta1, this.accBeta2) },
     ];
   }
@@ -215,25 +232,31 @@ export class FusedAdam extends tf.Optimizer {
   /** Restores what exportState wrote (the same layout the trainer saved from tfjs' Adam). */
   importState(state: AdamStateTensor[]): void {
     const n = this.slots.length;
-    if (state.length !== 2 * n + 2)
+    if (state.length !== 2 * n + 2) {
       throw new Error(`FusedAdam: state has ${state.length} tensors, expected ${2 * n + 2}`);
+    }
     this.iterations_ = state[0].values[0];
-    this.slots.forEach((s, i) => {
-      for (const [target, stored] of [
-        [s.m, state[1 + i]],
-        [s.v, state[1 + n + i]],
-      ] as const) {
-        if (stored.values.length !== target.length) {
-          throw new Error(
-            `FusedAdam: stored moment of ${s.variable.name} has ${stored.values.length} values`,
-          );
-        }
-        target.set(stored.values);
-      }
-    });
+    this.importMoments((i) => state[1 + i].values);
     const powers = state[2 * n + 1].values;
     this.accBeta1 = powers[0];
     this.accBeta2 = powers[1];
+  }
+
+  /** Replaces the moment tensors: `valuesOf(i)` for i < n the first moments, then the second. */
+  private importMoments(valuesOf: (i: number) => Float32Array): void {
+    const n = this.slots.length;
+    this.slots.forEach((s, i) => {
+      for (const [which, values] of [
+        ['m', valuesOf(i)],
+        ['v', valuesOf(n + i)],
+      ] as const) {
+        if (values.length !== s.variable.size) {
+          throw new Error(`FusedAdam: stored moment of ${s.variable.name} has ${values.length} values`);
+        }
+        s[which].dispose();
+        s[which] = tf.tensor(Float32Array.from(values), s.variable.shape);
+      }
+    });
   }
 
   getConfig(): tf.serialization.ConfigDict {
@@ -244,6 +267,39 @@ export class FusedAdam extends tf.Optimizer {
       epsilon: this.epsilon,
     };
   }
+}
+
+/**
+ * Elements [from, to) of one Adam step, in double precision rounded to float32 once per stored
+ * value. With m̂ = m/(1−β1^t) and √v̂ = √v/√(1−β2^t): lr·m̂/(√v̂ + ε) in one division and one root.
+ */
+function adamLoop(
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  param: Float32Array,
+  out: Float32Array,
+  from: number,
+  to: number,
+  k: StepConstants,
+  decay: number,
+): void {
+  const { b1, b2, c1, c2, eps, stepSize, rootScale } = k;
+  for (let i = from; i < to; i++) {
+    const gi = g[i];
+    const mi = b1 * m[i] + c1 * gi;
+    const vi = b2 * v[i] + c2 * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    out[i] = (param[i] - (stepSize * mi) / (Math.sqrt(vi) * rootScale + eps)) * decay;
+  }
+}
+
+/** Gives `variable` a buffer of its own (a copy), so an in-place write touches nothing else. */
+function unshare(variable: tf.Variable): void {
+  const copy = tf.tensor(Float32Array.from(variable.dataSync()), variable.shape);
+  variable.assign(copy);
+  copy.dispose();
 }
 
 /**
@@ -259,14 +315,6 @@ function forgetDerivedState(backend: WasmBackendLike, variable: tf.Variable): vo
   backend.wasm.tfjs.registerTensor(id, variable.size, memoryOffset);
 }
 
-function isWasm(backend: tf.KernelBackend): boolean {
+function isWasm(backend: tf.KernelBackend): backend is tf.KernelBackend & WasmBackendLike {
   return typeof (backend as unknown as Partial<WasmBackendLike>).typedArrayFromHeap === 'function';
-}
-
-/** A view of a float32 tensor's values in the backend's memory (taken fresh: the wasm heap can grow). */
-function readView(backend: tf.KernelBackend, t: tf.Tensor): Float32Array {
-  if (isWasm(backend)) return (backend as unknown as WasmBackendLike).typedArrayFromHeap(t);
-  const values = (backend as unknown as CpuBackendLike).data?.get(t.dataId)?.values;
-  if (!(values instanceof Float32Array)) throw new Error('FusedAdam: needs the wasm or the cpu backend');
-  return values;
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { initEngine, tf } from '../../src/engine/index.js';
 import { maxRelativeDifference } from '../../src/engine/compare.js';
 import { FusedAdam } from '../../src/engine/fused-adam.js';
+import { adamSimdKernel } from '../../src/engine/adam-simd.js';
 
 /** Deterministic pseudo-random values (no tensor-level RNG, which differs per backend). */
 function values(n: number, seed: number, scale = 1): Float32Array {
@@ -51,16 +52,17 @@ for (const backend of ['cpu', 'wasm'] as const) {
     ref.forEach((r, i) => {
       assert.ok(maxRelativeDifference(r, start[i]) > 1e-3, 'the reference moved the weights');
       const d = maxRelativeDifference(fused[i], r);
-      // Each operation is rounded to float32 as tfjs' kernels round it: bit for bit. On wasm
-      // this also catches a stale XNNPACK operator cache (packed weights of an id written in place).
-      assert.deepEqual(fused[i], r, `variable ${i} differs by ${d}`);
+      // ~1e-7 apart (float32 rounding in another order). On wasm this also catches a stale
+      // XNNPACK operator cache (the packed weights of a tensor id written in place), which
+      // drifts by far more. The bias (7 values) exercises the scalar tail after the SIMD lanes.
+      assert.ok(d <= 1e-6, `variable ${i}: relative difference ${d.toExponential(2)}`);
     });
     assert.equal(tf.memory().numTensors, before, 'no tensor leaked');
   });
 }
 
 test('FusedAdam folds decoupled weight decay in: same as assigning w·(1 − lr·wd) after each step', async () => {
-  await initEngine({ backend: 'cpu' });
+  await initEngine({ backend: 'wasm' });
   const factor = 1 - 0.01 * 0.1;
   const ref = train(
     () => tf.train.adam(0.01),
@@ -71,8 +73,10 @@ test('FusedAdam folds decoupled weight decay in: same as assigning w·(1 − lr�
     (vars) => new FusedAdam(vars, { learningRate: 0.01, decay: new Map([[vars[0].name, factor]]) }),
     10,
   );
-  assert.deepEqual(fused[0], ref[0], 'the decayed kernel');
-  assert.deepEqual(fused[1], ref[1], 'the bias, not decayed');
+  const undecayed = train((vars) => new FusedAdam(vars, { learningRate: 0.01 }), 10);
+  assert.ok(maxRelativeDifference(fused[0], ref[0]) <= 1e-6, 'the decayed kernel');
+  assert.ok(maxRelativeDifference(fused[1], ref[1]) <= 1e-6, 'the bias, not decayed');
+  assert.ok(maxRelativeDifference(undecayed[0], ref[0]) > 1e-4, 'decay made a difference');
 });
 
 for (const backend of ['cpu', 'wasm'] as const) {
@@ -149,4 +153,35 @@ test('FusedAdam state round-trips exactly (export/import and getWeights/setWeigh
   assert.equal(b.iterations, 1);
   assert.deepEqual(b.exportState().slice(0, 3), a.exportState().slice(0, 3));
   tf.dispose([w, g, ...weights.map((n) => n.tensor)]);
+});
+
+test('the SIMD Adam kernel computes one step on a memory of its own', () => {
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const kernel = adamSimdKernel(memory);
+  assert.ok(kernel, 'WebAssembly SIMD is available in Node ≥ 20');
+  const heap = new Float32Array(memory.buffer);
+  const [g, m, v, p] = [0, 8, 16, 24]; // element offsets of four 8-float arrays
+  heap.set(values(8, 1), g);
+  heap.set(values(8, 2, 0.1), m);
+  heap.set(values(8, 3, 0.1).map(Math.abs), v);
+  heap.set(values(8, 4), p);
+  const before = Float32Array.from(heap.subarray(0, 32));
+  const [b1, b2, stepSize, rootScale, eps, decay] = [0.9, 0.999, 0.01, 3, 1e-7, 0.99];
+  kernel(g * 4, m * 4, v * 4, p * 4, 8 * 4, b1, b2, 1 - b1, 1 - b2, stepSize, rootScale, eps, decay);
+  for (let i = 0; i < 8; i++) {
+    const gi = before[g + i];
+    const mi = b1 * before[m + i] + (1 - b1) * gi;
+    const vi = b2 * before[v + i] + (1 - b2) * gi * gi;
+    const pi = (before[p + i] - (stepSize * mi) / (Math.sqrt(vi) * rootScale + eps)) * decay;
+    for (const [got, want, what] of [
+      [heap[m + i], mi, 'm'],
+      [heap[v + i], vi, 'v'],
+      [heap[p + i], pi, 'param'],
+    ] as const) {
+      assert.ok(
+        Math.abs(got - want) <= 1e-6 * Math.max(1, Math.abs(want)),
+        `${what}[${i}]: ${got} vs ${want}`,
+      );
+    }
+  }
 });
