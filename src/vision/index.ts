@@ -26,6 +26,7 @@ export const visionEncoders: Record<string, (options?: Record<string, unknown>) 
   mobilenet_v2_mid: nsfwjsEncoder('mobilenet_v2_mid'),
   inception_v3: nsfwjsEncoder('inception_v3'),
   mobilenet_v2_onnx: nsfwjsOnnxEncoder('mobilenet_v2'),
+  inception_v3_onnx: nsfwjsOnnxEncoder('inception_v3'),
   onnx: onnxEncoder,
   clip: clipEncoder,
 };

@@ -1,7 +1,8 @@
 /**
- * 'mobilenet_v2_onnx': the bundled nsfwjs MobileNetV2, exported once to ONNX (into
- * env.cacheDir/models) and run by onnxruntime-node. Same weights and preprocessing as
- * 'mobilenet_v2', several times the throughput; features agree to float rounding.
+ * 'mobilenet_v2_onnx' / 'inception_v3_onnx': the bundled nsfwjs MobileNetV2 / InceptionV3,
+ * exported once to ONNX (into env.cacheDir/models) and run by onnxruntime-node. Same weights and
+ * preprocessing as the tfjs encoders of the same name, several times the throughput; features
+ * agree to float rounding.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,8 +41,8 @@ class NsfwjsOnnxEncoder extends OnnxEncoder {
   }
 }
 
-/** Factory for '<model>_onnx' (a Keras nsfwjs model: mobilenet_v2). */
-export function nsfwjsOnnxEncoder(model: 'mobilenet_v2') {
+/** Factory for '<model>_onnx' (a Keras nsfwjs model: mobilenet_v2 or inception_v3). */
+export function nsfwjsOnnxEncoder(model: 'mobilenet_v2' | 'inception_v3') {
   const name = `${model}_onnx`;
   return (options?: Record<string, unknown>): OnnxEncoder => {
     const o = parseOptions(schema, name, options);

