@@ -17,6 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { adamSimdKernel } from './adam-simd.js';
+import { markRewritten } from './fix-matmul.js';
 
 export interface FusedAdamOptions {
   learningRate: number;
@@ -313,6 +314,7 @@ function forgetDerivedState(backend: WasmBackendLike, variable: tf.Variable): vo
   const { id, memoryOffset } = backend.dataIdMap.get(variable.dataId);
   backend.wasm.tfjs.disposeData(id);
   backend.wasm.tfjs.registerTensor(id, variable.size, memoryOffset);
+  markRewritten(variable.dataId);
 }
 
 function isWasm(backend: tf.KernelBackend): backend is tf.KernelBackend & WasmBackendLike {

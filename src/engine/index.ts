@@ -14,6 +14,7 @@ import { installFastTransposedMatMul } from './fix-matmul.js';
 import { installUnsortedSegmentSum } from './fix-segment-sum.js';
 import { installConvGradients } from './fix-conv-grads.js';
 import { installChainedOps } from './chained-ops.js';
+import { installLazyFusedMatMulGradients } from './fix-fused-matmul.js';
 
 /** tfjs-core and tfjs-layers, the instances the engine configured (chained ops installed by initEngine). */
 export { tf, tfl };
@@ -51,6 +52,7 @@ function installFixes(): void {
   for (const k of installFastTransposedMatMul('wasm')) state.fixes.push(`wasm:${k}:fast-transposed`);
   for (const k of installUnsortedSegmentSum('wasm')) state.fixes.push(`wasm:${k}:added`);
   for (const k of installConvGradients('wasm')) state.fixes.push(`wasm:${k}:added`);
+  if (installLazyFusedMatMulGradients()) state.fixes.push('op:fused.matMul:lazy-gradients');
   const chained = installChainedOps();
   if (chained > 0) state.fixes.push(`tensor:chained-ops(${chained})`);
 }
