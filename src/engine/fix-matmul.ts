@@ -34,6 +34,13 @@ export function markRewritten(dataId: object): void {
   rewritten.add(dataId);
 }
 
+let transposedProducts = 0;
+
+/** How many products took the transposed route so far (for tests and benchmarks). */
+export function transposedProductCount(): number {
+  return transposedProducts;
+}
+
 /** Switches the fix off and on again (for the before/after benchmark); on by default. */
 export function setFastTransposedMatMul(on: boolean): void {
   enabled = on;
@@ -45,8 +52,16 @@ function withMaterialisedTransposes(fastKernel: KernelFunc): KernelFunc {
     const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
     const a = inputs.a as tf.TensorInfo;
     const b = inputs.b as tf.TensorInfo;
-    if (enabled && !transposeA && !transposeB && rewritten.has(b.dataId) && isPlain2d(inputs)) {
+    if (
+      enabled &&
+      !transposeA &&
+      !transposeB &&
+      rewritten.has(b.dataId) &&
+      isPlain2d(inputs) &&
+      fewRows(a, b)
+    ) {
       rewritten.delete(b.dataId); // a second use before the next write may as well pack and cache it
+      transposedProducts++;
       return transposedProduct(fastKernel, backend, a, b);
     }
     if (!enabled || (!transposeA && !transposeB)) return fastKernel({ inputs, backend, attrs });
@@ -86,6 +101,17 @@ function isPlain2d(inputs: tf.NamedTensorInfoMap): boolean {
     !inputs.bias &&
     !inputs.preluActivationWeights
   );
+}
+
+/**
+ * Whether moving a (M×K) and the M×N product through transposes costs less than packing b
+ * (K×N): true for a batch of 32 rows against a 1380×512 weight, false for a GRU's input
+ * projection of 32×200 tokens against a 100×384 one.
+ */
+function fewRows(a: tf.TensorInfo, b: tf.TensorInfo): boolean {
+  const [m, k] = a.shape;
+  const n = b.shape[1];
+  return m * (k + n) < k * n;
 }
 
 /**

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initEngine, tf } from '../../src/engine/index.js';
 import { maxRelativeDifference } from '../../src/engine/compare.js';
-import { markRewritten } from '../../src/engine/fix-matmul.js';
+import { markRewritten, transposedProductCount } from '../../src/engine/fix-matmul.js';
 import { FusedAdam } from '../../src/engine/fused-adam.js';
 
 function values(n: number, seed: number, scale = 1): Float32Array {
@@ -34,8 +34,15 @@ test('a weight marked as rewritten in place is multiplied through the transposed
   opt.applyGradients({ [w.name]: grad }); // in place, then marked
   const now = Float32Array.from(w.dataSync());
   const expected = product(a.dataSync() as Float32Array, now, m, k, n);
+  const routed = transposedProductCount();
   const viaTransposed = tf.matMul(a, w).dataSync(); // first use after the write
+  assert.equal(
+    transposedProductCount(),
+    routed + 1,
+    'the first product after the write went through the transposes',
+  );
   const viaPacked = tf.matMul(a, w).dataSync(); // second use: packs the new values
+  assert.equal(transposedProductCount(), routed + 1, 'the second one packed');
   assert.ok(maxRelativeDifference(viaTransposed, expected) < 1e-5, 'transposed route');
   assert.ok(maxRelativeDifference(viaPacked, expected) < 1e-5, 'packed again, not the stale operator');
   assert.ok(maxRelativeDifference(first.dataSync(), expected) > 1e-3, 'the weights did change');
