@@ -191,15 +191,44 @@ export function sequenceFeaturesKey(options: SequenceFeatureOptions): string {
   return `sequences/v${TEXT_ENCODER_VERSION}/${src}/${o.field}/${vocab}/len=${o.maxLen}/${o.truncate}/punct=${o.punctuation}`;
 }
 
-/** The vocabulary the sequences of `options` use (build the Embedding init from it with embeddingMatrix). */
+/**
+ * Vocabularies built so far, per loaded GloVe table (loadGlove memoises the table, so its
+ * identity is stable) and per word list: rebuilding one maps every word to its GloVe row, 15–25
+ * ms for 20k words, and the trainer, the feature cache and predict each ask for it many times.
+ * Keyed on the words' content (a hash), not the array's identity: options are often re-parsed
+ * from JSON. A few entries per table: a process rarely uses more than two vocabularies.
+ */
+const vocabularyMemo = new WeakMap<WordVectors, Map<string, Vocabulary>>();
+const VOCABULARY_MEMO_SIZE = 8;
+
+function memoisedVocabulary(vectors: WordVectors, key: string, build: () => Vocabulary): Vocabulary {
+  let byKey = vocabularyMemo.get(vectors);
+  if (!byKey) vocabularyMemo.set(vectors, (byKey = new Map()));
+  let vocab = byKey.get(key);
+  if (vocab) return vocab;
+  vocab = build();
+  if (byKey.size >= VOCABULARY_MEMO_SIZE) byKey.delete(byKey.keys().next().value as string);
+  byKey.set(key, vocab);
+  return vocab;
+}
+
+/**
+ * The vocabulary the sequences of `options` use (build the Embedding init from it with
+ * embeddingMatrix). Memoised: equal options give the same (shared, read-only) Vocabulary object.
+ */
 export async function sequenceVocabulary(
   options: SequenceFeatureOptions,
 ): Promise<{ vocab: Vocabulary; vectors: WordVectors }> {
   const o = parseOptions('sequences', sequenceOptionsSchema, options);
   const vectors = await loadGlove({ cacheDir: o.cacheDir });
-  const vocab = o.vocabulary
-    ? vocabularyFromWords(o.vocabulary, vectors)
-    : buildVocabulary(vectors, { maxWords: o.maxWords });
+  const words = o.vocabulary;
+  const vocab = words
+    ? memoisedVocabulary(vectors, `words=${words.length}/${hash(words)}`, () =>
+        vocabularyFromWords(words, vectors),
+      )
+    : memoisedVocabulary(vectors, `top=${o.maxWords}`, () =>
+        buildVocabulary(vectors, { maxWords: o.maxWords }),
+      );
   return { vocab, vectors };
 }
 

@@ -69,3 +69,19 @@ test('fitVocabulary keeps corpus words with a vector, most frequent first, and i
   assert.equal(fitVocabulary(corpus, vectors).key, fitVocabulary(corpus, vectors).key);
   assert.notEqual(v.key, fitVocabulary(corpus, vectors).key);
 });
+
+test('sequenceVocabulary is memoised on the word list and options, not on the array object', async () => {
+  const { sequenceVocabulary } = await import('../../src/text/encoders.js');
+  const words = ['the', 'wizard', 'murder'];
+  const a = await sequenceVocabulary({ maxLen: 10, vocabulary: words });
+  const b = await sequenceVocabulary({ maxLen: 50, vocabulary: [...words] });
+  assert.equal(a.vocab, b.vocab, 'same words (a new array) → the same Vocabulary object');
+  assert.equal(a.vocab.index.get('wizard'), 3);
+  const c = await sequenceVocabulary({ maxLen: 10, vocabulary: ['murder', 'the', 'wizard'] });
+  assert.notEqual(c.vocab, a.vocab, 'another order is another vocabulary');
+  assert.equal(c.vocab.index.get('wizard'), 4);
+  const top = await sequenceVocabulary({ maxLen: 10, maxWords: 100 });
+  assert.equal(top.vocab.size, 102);
+  assert.equal((await sequenceVocabulary({ maxLen: 10, maxWords: 100 })).vocab, top.vocab);
+  assert.equal((await sequenceVocabulary({ maxLen: 10, maxWords: 101 })).vocab.size, 103);
+});
