@@ -8,6 +8,7 @@ import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { initEngine, engineInfo, tf, tfl } from '../src/engine/index.js';
 import { setFastTransposedMatMul } from '../src/engine/fix-matmul.js';
+import { FusedAdam } from '../src/engine/fused-adam.js';
 import { batchMaxLength, bucketByLength, createGruWeights, gru } from '../src/engine/gru.js';
 import { gruOps } from '../src/engine/gru-ops.js';
 import { createLstmWeights, lstm } from '../src/engine/lstm.js';
@@ -40,6 +41,68 @@ function denseStepMs(): number {
   const ms = timeIt(step, 20);
   tf.dispose([x, y, w1, b1, w2]);
   return ms;
+}
+
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/**
+ * One optimiser step of the 1380→512→23 head (706k parameters): the update alone, and the whole
+ * training step (forward, gradients, update), with tfjs' Adam and with FusedAdam.
+ */
+function adamRows(): BenchRow[] {
+  const x = tf.randomNormal([32, 1380]);
+  const y = tf.cast(tf.greater(tf.randomUniform([32, 23]), 0.8), 'float32');
+  const rows: BenchRow[] = [];
+  const results: Record<string, { update: [number, number]; step: [number, number] }> = {};
+  for (const kind of ['tf.train.adam', 'FusedAdam'] as const) {
+    const vars = [
+      tf.variable(tf.randomNormal([1380, 512], 0, 0.03)),
+      tf.variable(tf.zeros([512])),
+      tf.variable(tf.randomNormal([512, 23], 0, 0.05)),
+      tf.variable(tf.zeros([23])),
+    ];
+    const [w1, b1, w2, b2] = vars;
+    const opt = kind === 'FusedAdam' ? new FusedAdam(vars, { learningRate: 1e-3 }) : tf.train.adam(1e-3);
+    const loss = () =>
+      tf.losses.sigmoidCrossEntropy(
+        y,
+        tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(x, w1), b1)), w2), b2),
+      ) as tf.Scalar;
+    const grads = tf.variableGrads(loss, vars).grads;
+    const named = Object.entries(grads).map(([name, tensor]) => ({ name, tensor }));
+    const timed = (fn: () => void): [number, number] => {
+      fn();
+      const [c0, t0] = [cpuMs(), performance.now()];
+      for (let i = 0; i < 20; i++) fn();
+      return [(performance.now() - t0) / 20, (cpuMs() - c0) / 20];
+    };
+    results[kind] = {
+      update: timed(() => opt.applyGradients(named)),
+      step: timed(() => opt.minimize(loss, true, vars)!.dispose()),
+    };
+    tf.dispose([...vars, ...Object.values(grads)]);
+    opt.dispose();
+  }
+  const load = `load avg ${loadavg()[0].toFixed(1)}`;
+  for (const [what, label] of [
+    ['update', 'Adam update alone'],
+    ['step', 'training step (forward, gradients, Adam)'],
+  ] as const) {
+    for (const kind of ['tf.train.adam', 'FusedAdam'] as const) {
+      const [wall, cpu] = results[kind][what];
+      rows.push({
+        name: `head 1380→512→23 ${label}, ${kind}`,
+        value: +wall.toFixed(2),
+        unit: 'ms/batch32',
+        note: `CPU ${cpu.toFixed(2)} ms; 706k parameters; ${load}`,
+      });
+    }
+  }
+  tf.dispose([x, y]);
+  return rows;
 }
 
 /** Token counts of the sample's training plots (whitespace words, capped at 200), else uniform 200. */
@@ -147,6 +210,7 @@ export async function benchEngine(): Promise<BenchRow[]> {
     { name: 'dense 1380→512→23 fwd+bwd, fixed', value: +after.toFixed(2), unit: 'ms/batch32' },
     { name: 'matmul fix speed-up', value: +(before / after).toFixed(1), unit: '×' },
   );
+  rows.push(...adamRows());
 
   const { lengths, source } = trainingLengths();
   const fixed200 = Array(lengths.length).fill(200);
