@@ -14,6 +14,7 @@ import type { Dataset } from '../data/types.js';
 import { buildCompareReport, formatCompare, type CompareReport } from '../eval/compare.js';
 import { renderTable } from '../eval/format.js';
 import { evaluate } from '../eval/metrics.js';
+import { pairedBootstrapF1 } from '../eval/bootstrap.js';
 import { readPredictions } from '../eval/predictions.js';
 import { buildRunEval, writeRunEval, type RunEvalFile } from '../eval/run-eval.js';
 import { readThresholds, tuneThresholds } from '../eval/thresholds.js';
@@ -85,6 +86,21 @@ export interface RunAllSummary {
     /** The seeds' runs averaged (probabilities), when there are several: macro-F1 on dev and test. */
     ensemble?: SeedEnsemble;
   }>;
+  /** Each GMU config against every other config, paired on the test movies (see `pairedAgainst`). */
+  paired?: PairedComparison[];
+}
+
+/** Test macro-F1 at 0.5 of config `a` minus that of `b` (seed ensembles), with a paired bootstrap. */
+export interface PairedComparison {
+  a: string;
+  b: string;
+  runs: number;
+  aMacro: number;
+  bMacro: number;
+  difference: number;
+  low: number;
+  high: number;
+  pValue: number;
 }
 
 export interface SeedEnsemble {
@@ -98,24 +114,7 @@ export interface SeedEnsemble {
  * thresholds tuned on the averaged dev predictions. Read from the runs' prediction files.
  */
 export function seedEnsemble(dirs: string[], dataset: Dataset): SeedEnsemble {
-  const L = dataset.labels.length;
-  const averaged = (file: string): { ids: string[]; probs: Float32Array[] } => {
-    let ids: string[] = [];
-    let sum: Float32Array[] = [];
-    for (const dir of dirs) {
-      const preds = readPredictions(join(dir, file), dataset.labels);
-      if (preds.errors.length > 0) throw new Error(`${dir}: bad ${file}: ${preds.errors[0].message}`);
-      if (sum.length === 0) {
-        ids = preds.rows.map((r) => r.id);
-        sum = ids.map(() => new Float32Array(L));
-      }
-      preds.rows.forEach((r, i) => {
-        if (r.id !== ids[i]) throw new Error(`${dir}: ${file} lists other movies than ${dirs[0]}`);
-        dataset.labels.forEach((l, j) => (sum[i][j] += r.scores[l] / dirs.length));
-      });
-    }
-    return { ids, probs: sum };
-  };
+  const averaged = (file: string) => averagedPredictions(dirs, file, dataset);
   const dev = averaged(RUN_FILES.predictionsDev);
   const test = averaged(RUN_FILES.predictionsTest);
   const devTruth = truthRows(dataset, dev.ids);
@@ -128,6 +127,78 @@ export function seedEnsemble(dirs: string[], dataset: Dataset): SeedEnsemble {
     dev: { at05: macro(devTruth, dev.probs, 0.5) },
     test: { at05: macro(testTruth, test.probs, 0.5), tuned: macro(testTruth, test.probs, thresholds) },
   };
+}
+
+/** The runs' probabilities for `file` averaged per movie (every run must list the same movies). */
+function averagedPredictions(
+  dirs: string[],
+  file: string,
+  dataset: Dataset,
+): { ids: string[]; probs: Float32Array[] } {
+  const L = dataset.labels.length;
+  let ids: string[] = [];
+  let sum: Float32Array[] = [];
+  for (const dir of dirs) {
+    const preds = readPredictions(join(dir, file), dataset.labels);
+    if (preds.errors.length > 0) throw new Error(`${dir}: bad ${file}: ${preds.errors[0].message}`);
+    if (sum.length === 0) {
+      ids = preds.rows.map((r) => r.id);
+      sum = ids.map(() => new Float32Array(L));
+    }
+    preds.rows.forEach((r, i) => {
+      if (r.id !== ids[i]) throw new Error(`${dir}: ${file} lists other movies than ${dirs[0]}`);
+      dataset.labels.forEach((l, j) => (sum[i][j] += r.scores[l] / dirs.length));
+    });
+  }
+  return { ids, probs: sum };
+}
+
+/**
+ * Whether the GMU beats each other model on this test split, beyond the movies' sampling noise:
+ * for each config in `subjects` against every other config in `runsByConfig`, the test macro-F1
+ * at 0.5 of their seed ensembles (one run when there is one seed) and a paired bootstrap of the
+ * difference (1,000 resamples of the same movies for both). Test numbers only: selection stays on dev.
+ */
+export function pairedAgainst(
+  subjects: string[],
+  runsByConfig: Map<string, string[]>,
+  dataset: Dataset,
+  resamples = 1000,
+): PairedComparison[] {
+  const test = new Map(
+    [...runsByConfig].map(([c, dirs]) => [c, averagedPredictions(dirs, RUN_FILES.predictionsTest, dataset)]),
+  );
+  const out: PairedComparison[] = [];
+  for (const a of subjects) {
+    const pa = test.get(a);
+    if (!pa) continue;
+    const truth = truthRows(dataset, pa.ids);
+    for (const [b, pb] of test) {
+      if (b === a) continue;
+      const index = new Map(pb.ids.map((id, i) => [id, i]));
+      if (pa.ids.some((id) => !index.has(id)))
+        throw new Error(`${a} and ${b} were tested on different movies`);
+      const r = pairedBootstrapF1(
+        truth,
+        pa.probs,
+        pa.ids.map((id) => pb.probs[index.get(id)!]),
+        { resamples, threshold: 0.5 },
+      );
+      const d = r.difference.macro;
+      out.push({
+        a,
+        b,
+        runs: runsByConfig.get(a)!.length,
+        aMacro: r.a.macro,
+        bMacro: r.b.macro,
+        difference: d.estimate,
+        low: d.low,
+        high: d.high,
+        pValue: d.pValue,
+      });
+    }
+  }
+  return out;
 }
 
 const isLate = (c: TrainConfig): boolean => c.model.type === 'late';
@@ -356,6 +427,12 @@ export async function runAll(opts: RunAllOptions): Promise<RunAllSummary> {
         : {}),
     };
   });
+  const runsByConfig = new Map(
+    configs
+      .map((c) => [c.name, entries.filter((e) => e.config === c.name && e.test).map((e) => e.dir)] as const)
+      .filter(([, dirs]) => dirs.length > 0),
+  );
+  const gmus = configs.filter((c) => c.model.type === 'gmu').map((c) => c.name);
   const summary: RunAllSummary = {
     data: dataset.root,
     out,
@@ -363,6 +440,7 @@ export async function runAll(opts: RunAllOptions): Promise<RunAllSummary> {
     entries,
     compare: buildCompareReport(compareInputs, true),
     byConfig,
+    paired: pairedAgainst(gmus, runsByConfig, dataset),
   };
   writeJsonAtomic(join(out, 'summary.json'), summary);
   writeFileAtomic(join(out, 'summary.md'), formatRunAllMarkdown(summary));
@@ -420,6 +498,33 @@ function formatSeedsTable(summary: RunAllSummary): string {
   ].join('\n');
 }
 
+/** The GMU against every other config on the test movies (seed ensembles, paired bootstrap). */
+export function formatPairedTable(summary: RunAllSummary): string {
+  if (!summary.paired || summary.paired.length === 0) return '';
+  const rows = summary.paired.map((p) => [
+    p.a,
+    p.b,
+    f3(p.aMacro),
+    f3(p.bMacro),
+    `${p.difference >= 0 ? '+' : ''}${f3(p.difference)}`,
+    `[${f3(p.low)}, ${f3(p.high)}]`,
+    p.pValue.toFixed(2),
+  ]);
+  const what = summary.seeds > 1 ? `the ${summary.seeds} seeds' probabilities averaged` : 'one run each';
+  return [
+    `GMU against the others: test macro-F1 @0.5 (${what}), difference with a 95% paired bootstrap interval (1,000 resamples)`,
+    renderTable(['model', 'against', 'macro', 'other', 'difference', '95% interval', 'p'], rows, [
+      false,
+      false,
+      true,
+      true,
+      true,
+      true,
+      true,
+    ]),
+  ].join('\n');
+}
+
 /** The whole text report: comparison table, modality-removed table, per-config summary, failures. */
 export function formatRunAll(summary: RunAllSummary): string {
   const parts = [
@@ -429,6 +534,8 @@ export function formatRunAll(summary: RunAllSummary): string {
     '',
     formatSeedsTable(summary),
   ];
+  const paired = formatPairedTable(summary);
+  if (paired) parts.push('', paired);
   const failed = summary.entries.filter((e) => !e.ok);
   if (failed.length > 0) {
     parts.push('', 'Failed:');

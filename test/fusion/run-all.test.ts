@@ -63,6 +63,13 @@ test(
       for (const v of [e.removed!.full, e.removed!.noPoster, e.removed!.noPlot])
         assert.ok(v.at05.macro >= 0 && v.at05.macro <= 1);
     }
+    // The GMU against every other config, paired on the same test movies.
+    assert.match(r.stdout, /GMU against the others/);
+    const vsConcat = summary.paired!.find((p) => p.a === 'fusion-gmu' && p.b === 'fusion-concat')!;
+    assert.ok(vsConcat, 'a GMU − concatenation row');
+    assert.equal(summary.paired!.length, 4, 'the GMU against the four other configs');
+    assert.ok(Math.abs(vsConcat.difference - (vsConcat.aMacro - vsConcat.bMacro)) < 1e-9);
+    assert.ok(vsConcat.low <= vsConcat.difference && vsConcat.difference <= vsConcat.high);
     // The GMU's test predictions carry the gate and the inputs used.
     const first = JSON.parse(
       readFileSync(join(runs, 'fusion-gmu', 'predictions-test.jsonl'), 'utf8').split('\n')[0],
