@@ -16,7 +16,11 @@ import { ONNX_EXPORT_VERSION, exportNsfwjsToOnnx } from './onnx-export.js';
 import { parseOptions, posterOptionsSchema } from './poster-encoder.js';
 import { NSFWJS_MODELS } from './tfjs-encoder.js';
 
-const schema = posterOptionsSchema.extend({ threads: z.number().int().positive().default(1) });
+const schema = posterOptionsSchema.extend({
+  threads: z.number().int().positive().default(1),
+  /** 'mean': the spatial mean of an intermediate layer (`layer`), one value per channel. */
+  pool: z.enum(['none', 'mean']).default('none'),
+});
 
 class NsfwjsOnnxEncoder extends OnnxEncoder {
   private exported: Promise<void> | null = null;

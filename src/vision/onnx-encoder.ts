@@ -31,6 +31,11 @@ export const onnxOptionsSchema = posterOptionsSchema.extend({
   threads: z.number().int().positive().default(1),
   /** Registry name reported by the encoder (wrappers such as mobilenet_v2_onnx set their own). */
   name: z.string().default('onnx'),
+  /**
+   * 'mean': the spatial mean of a feature-map output (an intermediate layer), one value per
+   * channel; channels are last for an NHWC model, first for an NCHW one.
+   */
+  pool: z.enum(['none', 'mean']).default('none'),
 });
 export type OnnxEncoderOptions = z.infer<typeof onnxOptionsSchema>;
 
@@ -53,6 +58,8 @@ export class OnnxEncoder extends PosterEncoder {
   private inputName = '';
   private outputName = '';
   private loading: Promise<void> | null = null;
+  /** The model's own row shape (before pooling). */
+  private outputShape: number[] = [];
 
   constructor(protected override readonly opts: OnnxEncoderOptions) {
     super(opts);
@@ -90,7 +97,14 @@ export class OnnxEncoder extends PosterEncoder {
     // Output shapes may be symbolic: learn the row shape by running one blank image.
     const s = this.opts.inputSize;
     const probe = await this.runRaw(new Float32Array(3 * s * s), 1);
-    this.rowShape = probe.dims.slice(1);
+    this.outputShape = probe.dims.slice(1);
+    if (this.opts.pool === 'mean') {
+      if (this.outputShape.length !== 3)
+        throw new Error(
+          `pool 'mean' needs a feature map (rank-3 rows); output '${this.outputName}' has rows of shape [${this.outputShape}]`,
+        );
+      this.rowShape = [this.layout === 'NHWC' ? this.outputShape[2] : this.outputShape[0]];
+    } else this.rowShape = this.outputShape;
     this.dim = this.rowShape.reduce((a, b) => a * b, 1);
     this.key = [
       this.name,
@@ -100,7 +114,28 @@ export class OnnxEncoder extends PosterEncoder {
       `layout=${this.layout}`,
       this.preprocessingKey(),
       `v${CODE_VERSION}`,
+      // Only when pooling, so that the keys (and cache entries) of unpooled outputs stay as they were.
+      ...(this.opts.pool === 'mean' ? ['pool=mean'] : []),
     ].join('|');
+  }
+
+  /** Spatial means of n feature maps of `outputShape`, channel by channel. */
+  private poolMean(data: Float32Array, n: number): Float32Array {
+    const size = this.outputShape.reduce((a, b) => a * b, 1);
+    const channels = this.dim;
+    const positions = size / channels;
+    const channelsLast = this.layout === 'NHWC';
+    const out = new Float32Array(n * channels);
+    for (let r = 0; r < n; r++) {
+      const row = data.subarray(r * size, (r + 1) * size);
+      for (let p = 0; p < positions; p++) {
+        for (let c = 0; c < channels; c++) {
+          out[r * channels + c] += row[channelsLast ? p * channels + c : c * positions + p];
+        }
+      }
+      for (let c = 0; c < channels; c++) out[r * channels + c] /= positions;
+    }
+    return out;
   }
 
   private async runRaw(pixels: Float32Array, n: number): Promise<{ data: Float32Array; dims: number[] }> {
@@ -121,7 +156,8 @@ export class OnnxEncoder extends PosterEncoder {
   }
 
   protected async run(pixels: Float32Array, n: number): Promise<Float32Array> {
-    return (await this.runRaw(pixels, n)).data;
+    const { data } = await this.runRaw(pixels, n);
+    return this.opts.pool === 'mean' ? this.poolMean(data, n) : data;
   }
 
   dispose(): void {

@@ -112,3 +112,38 @@ test('layersModelToOnnx: Concatenate and BatchNormalization(scale=false) match t
   model.dispose();
   x.dispose();
 });
+
+test(
+  "mobilenet_v2_onnx pool 'mean': the spatial mean of an intermediate layer, cached under its own key",
+  { skip },
+  async () => {
+    const map = visionEncoders.mobilenet_v2_onnx({ layer: 'block_15_add' });
+    const pooled = visionEncoders.mobilenet_v2_onnx({ layer: 'block_15_add', pool: 'mean' });
+    try {
+      const recs = posters(2);
+      const maps = await map.encode(recs);
+      const means = await pooled.encode(recs);
+      assert.deepEqual(pooled.rowShape, [160]);
+      assert.equal(pooled.dim, 160);
+      assert.match(pooled.key, /\|pool=mean$/);
+      assert.doesNotMatch(map.key, /pool/, 'unpooled keys (and cache entries) unchanged');
+      for (let k = 0; k < recs.length; k++) {
+        const m = maps[k] as Float32Array; // 7×7×160, channels last
+        const got = means[k] as Float32Array;
+        assert.equal(got.length, 160);
+        for (const c of [0, 17, 159]) {
+          let sum = 0;
+          for (let p = 0; p < 49; p++) sum += m[p * 160 + c];
+          assert.ok(Math.abs(got[c] - sum / 49) < 1e-5, `channel ${c}: ${got[c]} vs ${sum / 49}`);
+        }
+      }
+    } finally {
+      map.dispose();
+      pooled.dispose();
+    }
+    // The pooled output is already a vector: nothing to pool.
+    const flat = visionEncoders.mobilenet_v2_onnx({ pool: 'mean' });
+    await assert.rejects(flat.encode(posters(1)), /pool 'mean' needs a feature map/);
+    flat.dispose();
+  },
+);
