@@ -87,7 +87,7 @@ function body(): number[] {
   return code;
 }
 
-function moduleBytes(): Uint8Array<ArrayBuffer> {
+function moduleBytes(sharedMemory: boolean): Uint8Array<ArrayBuffer> {
   const type = [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], ...Array(8).fill([F32])]), 0x00];
   const func = [
     ...vec([
@@ -99,7 +99,18 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, vec([type])),
-    ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x00]])), // memory, min 0, no max
+    // memory: min 0, no max; shared (the threaded build's) must declare a max: 65536 pages.
+    ...section(
+      2,
+      vec([
+        [
+          ...name('env'),
+          ...name('memory'),
+          0x02,
+          ...(sharedMemory ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00]),
+        ],
+      ]),
+    ),
     ...section(3, vec([[0x00]])),
     ...section(7, vec([[...name('adam'), 0x00, 0x00]])),
     ...section(10, vec([[...uleb(func.length), ...func]])),
@@ -109,15 +120,15 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
 const instances = new WeakMap<WebAssembly.Memory, AdamSimdKernel | null>();
 
 /**
- * The kernel bound to `memory` (instantiated once per memory), or null where WebAssembly SIMD
- * is unavailable or the memory is shared (the threaded build), in which case the caller loops in JS.
+ * The kernel bound to `memory` (instantiated once per memory; shared for the threaded build), or
+ * null where WebAssembly SIMD is unavailable, in which case the caller loops in JS.
  */
 export function adamSimdKernel(memory: WebAssembly.Memory | undefined): AdamSimdKernel | null {
   if (!memory) return null;
   if (!instances.has(memory)) {
     let kernel: AdamSimdKernel | null = null;
-    const bytes = moduleBytes();
-    if (WebAssembly.validate(bytes) && !(memory.buffer instanceof SharedArrayBuffer)) {
+    const bytes = moduleBytes(memory.buffer instanceof SharedArrayBuffer);
+    if (WebAssembly.validate(bytes)) {
       const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
       kernel = instance.exports.adam as AdamSimdKernel;
     }

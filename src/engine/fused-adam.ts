@@ -57,6 +57,8 @@ interface WasmBackendLike {
   dataIdMap: { get(dataId: object): { id: number; memoryOffset: number } };
   wasm: {
     asm?: { memory?: WebAssembly.Memory };
+    /** The threaded build imports its (shared) memory instead of exporting it. */
+    wasmMemory?: WebAssembly.Memory;
     tfjs: {
       registerTensor(id: number, size: number, memoryOffset: number): void;
       disposeData(id: number): void;
@@ -157,7 +159,7 @@ export class FusedAdam extends tf.Optimizer {
 
   private stepWasm(backend: WasmBackendLike, slot: Slot, gradient: tf.Tensor, k: StepConstants): void {
     const { variable, m, v, decay } = slot;
-    const simd = adamSimdKernel(backend.wasm.asm?.memory);
+    const simd = adamSimdKernel(backend.wasm.asm?.memory ?? backend.wasm.wasmMemory);
     const n = variable.size;
     const vectorised = simd ? n - (n % 4) : 0;
     if (simd && vectorised > 0) {

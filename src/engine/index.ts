@@ -15,6 +15,7 @@ import { installUnsortedSegmentSum } from './fix-segment-sum.js';
 import { installConvGradients } from './fix-conv-grads.js';
 import { installChainedOps } from './chained-ops.js';
 import { installLazyFusedMatMulGradients } from './fix-fused-matmul.js';
+import { threadsFromEnvironment, withThreadedWasm } from './wasm-threads.js';
 
 /** tfjs-core and tfjs-layers, the instances the engine configured (chained ops installed by initEngine). */
 export { tf, tfl };
@@ -22,7 +23,10 @@ export { tf, tfl };
 export interface EngineOptions {
   /** 'wasm' (default, fast) or 'cpu' (plain JS; the reference the fixes are tested against). */
   backend?: 'wasm' | 'cpu';
-  /** Threads for the wasm backend (only effective when the threaded build can run; see engineInfo). */
+  /**
+   * Threads for the wasm backend, read when it first initialises (default: MMGENRE_WASM_THREADS,
+   * else 1). More than 1 starts tfjs' threaded build under Node (see wasm-threads.ts).
+   */
   threads?: number;
 }
 
@@ -33,11 +37,18 @@ export interface EngineInfo {
   fixes: string[];
 }
 
-const state: { fixes: string[]; simd: boolean; fixesInstalled: boolean; wasmPathsSet: boolean } = {
+const state: {
+  fixes: string[];
+  simd: boolean;
+  fixesInstalled: boolean;
+  wasmPathsSet: boolean;
+  wasmInitialised: boolean;
+} = {
   fixes: [],
   simd: false,
   fixesInstalled: false,
   wasmPathsSet: false,
+  wasmInitialised: false,
 };
 
 /** Folder holding the .wasm binaries shipped in the npm package (resolved, never downloaded). */
@@ -68,10 +79,17 @@ export async function initEngine(opts: EngineOptions = {}): Promise<void> {
     state.wasmPathsSet = true;
   }
   installFixes();
-  if (backend === 'wasm' && opts.threads !== undefined) wasmBackend.setThreadsCount(opts.threads);
+  const threads = opts.threads ?? threadsFromEnvironment();
   if (tf.engine().backendName !== backend) {
-    const ok = await tf.setBackend(backend);
+    // The threaded build is chosen when the wasm backend first initialises (opt-in: wasm-threads.ts).
+    const firstWasm = backend === 'wasm' && !state.wasmInitialised;
+    const select = () => tf.setBackend(backend);
+    const ok =
+      firstWasm && threads !== undefined && threads > 1
+        ? await withThreadedWasm(threads, select)
+        : await select();
     if (!ok) throw new Error(`could not initialise the TensorFlow.js '${backend}' backend`);
+    if (backend === 'wasm') state.wasmInitialised = true;
   }
   await tf.ready();
   state.simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
