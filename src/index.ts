@@ -18,6 +18,7 @@ export * from './features/index.js';
 export * from './engine/index.js';
 export * from './engine/gru.js';
 export * from './engine/lstm.js';
+export * from './engine/fused-adam.js';
 export * from './vision/index.js';
 export * from './text/index.js';
 export * from './eval/index.js';
