@@ -1,7 +1,8 @@
 /**
  * The paper's n-gram rows: a linear layer with one sigmoid per genre on TF-IDF vectors of the
  * plot (word n-grams and character 3-grams, each fitted on the training split). Inputs are the
- * 'tfidf' encoder's rows, L2-normalised and mostly zeros; several are concatenated.
+ * 'tfidf' encoder's rows, L2-normalised and mostly zeros; several are concatenated, and any other
+ * flat input (the shipped config adds the mean GloVe vector) joins them in the same linear layer.
  *
  * Dense input rather than sparse: with a few tens of thousands of terms a batch of 32 is a
  * 32 × 20k by 20k × 23 matmul, a fraction of a millisecond on wasm (bench/train.ts), so the
@@ -40,14 +41,18 @@ registerModel('tfidf-linear', {
     if (o.inputDropout > 0)
       x = b.add('dropout', [x], { rate: o.inputDropout }, { id: 'input_dropout', group: 'classifier' });
     const output = b.add('output', [x], { units: ctx.labels.length }, { id: 'output', group: 'classifier' });
-    const grams = ctx.inputs.map((i) => {
+    const grams: string[] = [];
+    const others: string[] = [];
+    for (const i of ctx.inputs) {
       const opts = (i.source.options?.state as { options?: TfidfOptions } | undefined)?.options;
-      return opts ? `${opts.analyzer} ${opts.ngramRange.join('–')}-grams` : i.source.encoder;
-    });
+      if (opts) grams.push(`${opts.analyzer} ${opts.ngramRange.join('–')}-grams`);
+      else if (i.source.encoder === 'tfidf') grams.push('tfidf');
+      else others.push(i.source.encoder);
+    }
     return {
       specVersion: 1,
       family: 'tfidf-linear',
-      title: `Linear on TF-IDF (${grams.join(' + ')})`,
+      title: `Linear on TF-IDF (${grams.join(' + ')})${others.map((e) => ` + ${e}`).join('')}`,
       labels: [...ctx.labels],
       inputs: ctx.inputs,
       nodes: b.nodes,

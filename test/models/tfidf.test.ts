@@ -77,3 +77,33 @@ test('tfidf-linear: TF-IDF fitted on train only, and a linear model on it learns
     env.cacheDir = saved;
   }
 });
+
+test('tfidf-linear: another flat input (the mean GloVe vector) joins the n-grams in one linear layer', async () => {
+  const { specFor } = await import('../../src/models/registry.js');
+  const tfidf = {
+    id: 'plot_words',
+    modality: 'plot' as const,
+    source: {
+      kind: 'features' as const,
+      encoder: 'tfidf',
+      options: { state: { options: { analyzer: 'word', ngramRange: [1, 2] }, vocabulary: ['a'], idf: [1] } },
+    },
+    shape: [1],
+    dtype: 'float32' as const,
+  };
+  const glove = {
+    ...tfidf,
+    id: 'plot',
+    source: { kind: 'features' as const, encoder: 'glove-mean' },
+    shape: [100],
+  };
+  const spec = specFor('tfidf-linear', { inputDropout: 0.2 }, { labels: LABELS, inputs: [tfidf, glove] });
+  assert.equal(spec.title, 'Linear on TF-IDF (word 1–2-grams) + glove-mean');
+  const concat = spec.nodes.find((n) => n.op === 'concat');
+  assert.deepEqual(concat?.inputs, ['plot_words', 'plot']);
+  assert.deepEqual(
+    spec.nodes.filter((n) => n.op !== 'concat').map((n) => n.op),
+    ['dropout', 'output'],
+    'linear: no hidden layer',
+  );
+});
