@@ -200,6 +200,14 @@ export function sequenceFeaturesKey(options: SequenceFeatureOptions): string {
  */
 const vocabularyMemo = new WeakMap<WordVectors, Map<string, Vocabulary>>();
 const VOCABULARY_MEMO_SIZE = 8;
+/** Content hash of a word list, by the caller's array (a spec passes the same one every call; word lists are never edited in place). */
+const wordListHash = new WeakMap<string[], string>();
+
+function hashWords(words: string[]): string {
+  let h = wordListHash.get(words);
+  if (!h) wordListHash.set(words, (h = hash(words)));
+  return h;
+}
 
 function memoisedVocabulary(vectors: WordVectors, key: string, build: () => Vocabulary): Vocabulary {
   let byKey = vocabularyMemo.get(vectors);
@@ -222,8 +230,10 @@ export async function sequenceVocabulary(
   const o = parseOptions('sequences', sequenceOptionsSchema, options);
   const vectors = await loadGlove({ cacheDir: o.cacheDir });
   const words = o.vocabulary;
+  // Hashed by the caller's array (zod's parse copies it) so a repeated call skips the hashing too.
+  const raw = options.vocabulary ?? [];
   const vocab = words
-    ? memoisedVocabulary(vectors, `words=${words.length}/${hash(words)}`, () =>
+    ? memoisedVocabulary(vectors, `words=${words.length}/${hashWords(raw)}`, () =>
         vocabularyFromWords(words, vectors),
       )
     : memoisedVocabulary(vectors, `top=${o.maxWords}`, () =>
