@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { readThresholds } from '../eval/thresholds.js';
-import { combineLate, LATE_FILE, type LateFile } from '../models/fusion/late.js';
+import { combineLate, expertMissing, LATE_FILE, type LateFile } from '../models/fusion/late.js';
 import type { ModelSpec } from '../models/spec.js';
 import { readRunInfo, RUN_FILES } from '../train/run.js';
 import type { Predictor } from './predictor.js';
@@ -37,11 +37,6 @@ export async function loadLateScorer(
     for (const id of ids) {
       const expert = await loadExpert(expertDir(dir, late.experts[id]));
       experts.push(expert);
-      if (expert.inputs.length !== 1) {
-        throw new PredictorError(
-          `late-fusion expert ${expert.dir} must have one input, it has ${expert.inputs.length}`,
-        );
-      }
       if (expert.labels.join() !== labels.join()) {
         throw new PredictorError(`late-fusion expert ${expert.dir} predicts other genres than ${dir}`);
       }
@@ -58,12 +53,25 @@ export async function loadLateScorer(
     spec,
     run: null,
     tuned: existsSync(thresholdsPath) ? readThresholds(thresholdsPath, labels).thresholds : null,
-    inputs: experts.map((e, k) => ({ ...e.inputs[0], id: ids[k] })),
-    encoders: experts.map((e) => e.encoders[0]),
+    // The experts' inputs side by side; an expert with one input answers to the late run's id for it.
+    inputs: experts.flatMap((e, k) =>
+      e.inputs.map((input) => ({ ...input, id: e.inputs.length === 1 ? ids[k] : `${ids[k]}.${input.id}` })),
+    ),
+    encoders: experts.flatMap((e) => e.encoders),
     forward(x, missing, n) {
-      // Every expert predicts every row (a missing one on zeros, as at training); combineLate masks it.
-      const probs = experts.map((e, k) => e.predictFeatures([x[k]], [missing[k]], n).probs);
-      return { probs: combineLate(probs, missing, late.weights, n, labels.length) };
+      // Every expert predicts every row (a missing one on zeros, as at training); combineLate masks
+      // an expert where all its inputs are missing.
+      let at = 0;
+      const absent: Uint8Array[] = [];
+      const probs = experts.map((e) => {
+        const span = e.inputs.length;
+        const ms = missing.slice(at, at + span);
+        const { probs } = e.predictFeatures(x.slice(at, at + span), ms, n);
+        at += span;
+        absent.push(expertMissing(ms, n));
+        return probs;
+      });
+      return { probs: combineLate(probs, absent, late.weights, n, labels.length) };
     },
     explain: null,
     gate: null,

@@ -22,7 +22,7 @@ import { extractFeatures, extractSequences } from '../features/extract.js';
 import { isLateRun, predictLateRun } from '../models/fusion/late.js';
 import { predictRaw, rawInputsFor } from '../models/fusion/predictor.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
-import { configToYaml, loadConfig, shippedConfigNames, type TrainConfig } from './config.js';
+import { configToYaml, inputModality, loadConfig, shippedConfigNames, type TrainConfig } from './config.js';
 import { prepareInputOptions } from './inputs.js';
 import { trainMany, type TrainJob, type TrainJobOutcome } from './many.js';
 import { loadRun, RUN_FILES } from './run.js';
@@ -230,13 +230,18 @@ function resolveBranchSources(c: TrainConfig, seedDir: string): string {
   return path;
 }
 
-/** Shipped configs run-all trains by default: single-input (unimodal) ones and the fusions. */
+/** How many modalities a config reads (several inputs of one modality, e.g. two poster layers, count once). */
+function modalityCount(c: TrainConfig): number {
+  return new Set(c.inputs.map(inputModality)).size;
+}
+
+const kindOf = (c: TrainConfig): 'unimodal' | 'multimodal' =>
+  modalityCount(c) > 1 ? 'multimodal' : 'unimodal';
+
+/** Shipped configs run-all trains by default: the unimodal ones (one modality) and the fusions. */
 export function defaultRunAllConfigs(): string[] {
   const names = shippedConfigNames();
-  return names.filter((n) => {
-    const c = loadConfig(n);
-    return n.startsWith('fusion-') || c.inputs.length === 1;
-  });
+  return names.filter((n) => n.startsWith('fusion-') || modalityCount(loadConfig(n)) === 1);
 }
 
 /** Extract (into the cache) every input the configs need, once, before any training starts. */
@@ -385,7 +390,7 @@ export async function runAll(opts: RunAllOptions): Promise<RunAllSummary> {
   for (const [i, o] of outcomes.entries()) {
     const job = allJobs[i];
     const c = configs.find((x) => x.name === job.configName)!;
-    const kind = c.inputs.length > 1 ? 'multimodal' : 'unimodal';
+    const kind = kindOf(c);
     const entry: RunAllEntry = { config: c.name, seed: job.seed, dir: job.out, kind, ok: o.ok };
     if (!o.ok) entry.error = o.error;
     else if (o.result.status === 'done') {
@@ -411,7 +416,7 @@ export async function runAll(opts: RunAllOptions): Promise<RunAllSummary> {
     const es = entries.filter((e) => e.config === c.name && e.test);
     return {
       config: c.name,
-      kind: c.inputs.length > 1 ? 'multimodal' : 'unimodal',
+      kind: kindOf(c),
       n: es.length,
       mean: mean(es.map((e) => e.test!.at05.macro)),
       sd: sd(es.map((e) => e.test!.at05.macro)),

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, tempDir } from '../helpers/shared.js';
-import type { RunAllSummary } from '../../src/train/run-all.js';
+import { defaultRunAllConfigs, type RunAllSummary } from '../../src/train/run-all.js';
+import { shippedConfigNames } from '../../src/train/config.js';
 
 test(
   'run-all on a small synthetic dataset: unimodal + fusions in workers, table, removed-modality scores',
@@ -83,3 +84,11 @@ test(
     assert.equal(late.experts.poster, join(runs, 'poster-frozen'));
   },
 );
+
+test('run-all trains every shipped config by default: a config with several inputs of one modality is unimodal', () => {
+  const names = defaultRunAllConfigs();
+  // poster-frozen reads two poster layers, text-tfidf word and character n-grams and the mean vector.
+  for (const name of ['poster-frozen', 'text-tfidf', 'text-gru', 'fusion-gmu', 'fusion-late-average'])
+    assert.ok(names.includes(name), `${name} missing from ${names.join(', ')}`);
+  assert.deepEqual([...names].sort(), [...shippedConfigNames()].sort());
+});

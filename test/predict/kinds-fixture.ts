@@ -2,7 +2,8 @@
  * One tiny real run of every kind the shipped configs train, on one shared synthetic dataset:
  * sequence models (GRU, LSTM with pre-truncation), TF-IDF (two fitted vectorizers), poster
  * fine-tuning (trunk activations block_15_add), a mixture of experts and a weighted late fusion
- * of two unimodal runs. Tiny models, one or two epochs: the point is the preprocessing, not skill.
+ * of two unimodal runs (its poster expert reads two poster inputs, as the shipped poster-frozen).
+ * Tiny models, one or two epochs: the point is the preprocessing, not skill.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -87,8 +88,18 @@ export async function trainEveryKind(): Promise<KindRuns> {
       ],
       model: { type: 'moe', project: 8, expertHidden: [8], dropout: 0 },
     },
+    // Two poster inputs, as the shipped poster-frozen: a late fusion's expert may read several.
     'poster-expert': {
-      inputs: [{ id: 'poster', encoder: 'mobilenet_v2_onnx', normalize: 'zscore' }],
+      inputs: [
+        { id: 'poster', encoder: 'mobilenet_v2_onnx', normalize: 'zscore' },
+        {
+          id: 'poster_mid',
+          modality: 'poster',
+          encoder: 'mobilenet_v2_onnx',
+          options: { layer: 'block_15_add', pool: 'mean' },
+          normalize: 'zscore',
+        },
+      ],
       model: { type: 'mlp', hidden: [4] },
     },
     'plot-expert': {

@@ -145,7 +145,8 @@ describe('every run kind predicts from raw inputs as it was trained', { timeout:
     ]);
     assert.equal(cli.status, 0, cli.stderr);
     const p = JSON.parse(cli.stdout) as { scores: Record<string, number>; inputsUsed: string[] };
-    assert.deepEqual(p.inputsUsed, ['poster', 'plot']);
+    // The poster expert's two inputs, named under the late run's input they serve.
+    assert.deepEqual(p.inputsUsed, ['poster.poster', 'poster.poster_mid', 'plot']);
     assert.ok(maxDiff(p.scores, expected.get(r.id)!) <= TOL);
   });
 

@@ -201,8 +201,6 @@ async function expertsFor(
       });
     }
     const run = await loadRun(dir);
-    if (run.config.inputs.length !== 1)
-      throw new Error(`expert run ${dir} must have one input, it has ${run.config.inputs.length}`);
     ids.push(input.id);
     runs.push(run);
     dirs.push(dir);
@@ -210,7 +208,14 @@ async function expertsFor(
   return { ids, runs, dirs };
 }
 
-/** Each expert's probabilities on `splitIds` (and which movies lack its input). */
+/** An expert is absent for a movie when every one of its inputs is. */
+export function expertMissing(perInput: readonly Uint8Array[], n: number): Uint8Array {
+  const out = new Uint8Array(n).fill(1);
+  for (const m of perInput) for (let i = 0; i < n; i++) out[i] &= m[i];
+  return out;
+}
+
+/** Each expert's probabilities on `splitIds` (and which movies lack its inputs). */
 async function expertOutputs(
   dataset: Dataset,
   experts: LateExperts,
@@ -222,9 +227,10 @@ async function expertOutputs(
   for (const [k, run] of experts.runs.entries()) {
     const raw: RawInputs = await rawInputsFor(dataset, run.config.inputs, splitIds);
     const gone = remove.has(experts.ids[k]);
-    const m = gone ? new Uint8Array(splitIds.length).fill(1) : raw.missing[0];
-    probs.push(predictRaw(run, { x: raw.x, missing: [m] }));
-    missing.push(m);
+    // An expert may read several inputs (e.g. two layers of the poster network): all go when its modality is removed.
+    const m = gone ? raw.missing.map(() => new Uint8Array(splitIds.length).fill(1)) : raw.missing;
+    probs.push(predictRaw(run, { x: raw.x, missing: m }));
+    missing.push(expertMissing(m, splitIds.length));
   }
   return { probs, missing };
 }
