@@ -1,29 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { specFor, type InputSpec } from '../../src/models/index.js';
-import { parseConfig, syntheticTrainingData, trainOnData } from '../../src/train/index.js';
+import { specFor } from '../../src/models/index.js';
+import { parseConfig, trainOnData } from '../../src/train/index.js';
 import { Forward } from '../../src/predict/gate.js';
 import { loadRun } from '../../src/train/index.js';
 import { formatPrediction } from '../../src/predict/format.js';
 import type { Prediction } from '../../src/predict/types.js';
 import { tempDir } from '../helpers/shared.js';
+import { posterPlotData } from './fixture.js';
 
-const DIMS = [24, 10];
-const input = (id: 'poster' | 'plot', dim: number): InputSpec => ({
-  id,
-  modality: id,
-  source: { kind: 'features', encoder: 'synthetic', normalize: 'none' },
-  shape: [dim],
-  dtype: 'float32',
-});
-const inputs = [input('poster', DIMS[0]), input('plot', DIMS[1])];
-const data = syntheticTrainingData({
-  dims: DIMS,
-  sizes: { train: 160, dev: 40, test: 40 },
-  noise: 2,
-  seed: 9,
-});
+const { dims: DIMS, data, inputs } = posterPlotData([24, 10], 9);
 const config = parseConfig({
   name: 'contrib-test',
   inputs: [

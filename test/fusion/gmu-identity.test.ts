@@ -2,50 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { tf, tfl } from '../../src/engine/index.js';
-import { specFor, type InputSpec } from '../../src/models/index.js';
-import { loadRun, parseConfig, syntheticTrainingData, trainOnData } from '../../src/train/index.js';
+import { specFor } from '../../src/models/index.js';
+import { loadRun, parseConfig, trainOnData } from '../../src/train/index.js';
 import { Forward } from '../../src/predict/gate.js';
 import { tempDir } from '../helpers/shared.js';
+import { plotMlpSettings, posterPlotData, trainPlotRun } from './fixture.js';
 
-const DIMS = [20, 10];
-const input = (id: 'poster' | 'plot', dim: number): InputSpec => ({
-  id,
-  modality: id,
-  source: { kind: 'features', encoder: 'synthetic', normalize: 'none' },
-  shape: [dim],
-  dtype: 'float32',
-});
-const inputs = [input('poster', DIMS[0]), input('plot', DIMS[1])];
-const data = syntheticTrainingData({
-  dims: DIMS,
-  sizes: { train: 160, dev: 40, test: 40 },
-  noise: 2,
-  seed: 3,
-});
-const labels = data.labels;
-const settings = parseConfig({
-  name: 'gmu-identity-test',
-  inputs: [{ id: 'plot', encoder: 'synthetic', normalize: 'none' }],
-  model: { type: 'mlp' },
-  training: { epochs: 3, patience: 0, lr: 0.01, seed: 7 },
-});
-
-/** A trained text-only MLP run (hidden_1: 8 relu units) on the synthetic plot input. */
-async function plotRun(): Promise<string> {
-  const out = join(tempDir(), 'plot-mlp');
-  const only = (s: typeof data.train) => ({ ...s, x: [s.x[1]], missing: [s.missing[1]] });
-  const uni = {
-    ...data,
-    dims: [DIMS[1]],
-    train: only(data.train),
-    dev: only(data.dev),
-    test: only(data.test!),
-  };
-  const spec = specFor('mlp', { hidden: [8], dropout: 0 }, { labels, inputs: [inputs[1]] });
-  const r = await trainOnData(settings, spec, uni, [{ kind: 'none' }], { out, progress: false });
-  assert.equal(r.status, 'done');
-  return out;
-}
+const fx = posterPlotData([20, 10], 3);
+const { dims: DIMS, data, inputs, labels } = fx;
+const settings = plotMlpSettings('gmu-identity-test', 7);
+const plotRun = (): Promise<string> => trainPlotRun(fx, settings);
 
 type Model = Awaited<ReturnType<typeof loadRun>>['model'];
 type Sym = InstanceType<typeof tfl.SymbolicTensor>;

@@ -1,50 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { buildModel, prepareOps, specFor, type InputSpec } from '../../src/models/index.js';
-import { fit, loadRun, parseConfig, syntheticTrainingData, trainOnData } from '../../src/train/index.js';
+import { buildModel, prepareOps, specFor } from '../../src/models/index.js';
+import { fit, loadRun, trainOnData } from '../../src/train/index.js';
 import { tempDir } from '../helpers/shared.js';
+import { featureInput, plotMlpSettings, posterPlotData, trainPlotRun } from './fixture.js';
 
-const DIMS = [32, 12];
-const input = (id: 'poster' | 'plot', dim: number, encoder = 'synthetic'): InputSpec => ({
-  id,
-  modality: id,
-  source: { kind: 'features', encoder, normalize: 'none' },
-  shape: [dim],
-  dtype: 'float32',
-});
-const inputs = [input('poster', DIMS[0]), input('plot', DIMS[1])];
-const data = syntheticTrainingData({
-  dims: DIMS,
-  sizes: { train: 200, dev: 60, test: 60 },
-  noise: 2,
-  seed: 5,
-});
-const labels = data.labels;
-const settings = (over: Record<string, unknown> = {}) =>
-  parseConfig({
-    name: 'pretrained-test',
-    inputs: [{ id: 'plot', encoder: 'synthetic', normalize: 'none' }],
-    model: { type: 'mlp' },
-    training: { epochs: 3, patience: 0, lr: 0.01, seed: 11, ...over },
-  });
-
-/** A trained text-only MLP run (hidden_1: 8 relu units) on the synthetic plot input. */
-async function plotRun(): Promise<string> {
-  const out = join(tempDir(), 'plot-mlp');
-  const only = (s: typeof data.train) => ({ ...s, x: [s.x[1]], missing: [s.missing[1]] });
-  const uni = {
-    ...data,
-    dims: [DIMS[1]],
-    train: only(data.train),
-    dev: only(data.dev),
-    test: only(data.test!),
-  };
-  const spec = specFor('mlp', { hidden: [8], dropout: 0 }, { labels, inputs: [inputs[1]] });
-  const r = await trainOnData(settings(), spec, uni, [{ kind: 'none' }], { out, progress: false });
-  assert.equal(r.status, 'done');
-  return out;
-}
+const fx = posterPlotData([32, 12], 5, { train: 200, dev: 60, test: 60 });
+const { dims: DIMS, data, inputs, labels } = fx;
+const settings = (over: Record<string, unknown> = {}) => plotMlpSettings('pretrained-test', 11, over);
+const plotRun = (): Promise<string> => trainPlotRun(fx, settings());
 
 const kernelOf = (model: Awaited<ReturnType<typeof loadRun>>['model'], layer: string): Float32Array =>
   model.getLayer(layer).getWeights()[0].dataSync() as Float32Array;
@@ -112,7 +77,7 @@ test('a branch source that is absent, unfinished or encoded differently is refus
     /is not a finished run/,
   );
   const source = await plotRun();
-  const other = [inputs[0], input('plot', DIMS[1], 'glove-mean')];
+  const other = [inputs[0], featureInput('plot', DIMS[1], 'glove-mean')];
   assert.throws(
     () => specFor('gmu', { branches: { plot: { from: { run: source } } } }, { labels, inputs: other }),
     /does not match the source run/,

@@ -2,55 +2,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { initEngine, tf, tfl } from '../../src/engine/index.js';
-import { buildModel, prepareOps, specFor, type InputSpec, type ModelSpec } from '../../src/models/index.js';
+import { buildModel, prepareOps, specFor, type ModelSpec } from '../../src/models/index.js';
 import { gateBias } from '../../src/models/fusion/gmu.js';
-import { loadRun, parseConfig, syntheticTrainingData, trainOnData } from '../../src/train/index.js';
+import { loadRun, parseConfig, trainOnData } from '../../src/train/index.js';
 import { Forward } from '../../src/predict/gate.js';
 import { tempDir } from '../helpers/shared.js';
+import { plotMlpSettings, posterPlotData, trainPlotRun } from './fixture.js';
 
-const DIMS = [20, 10];
-const input = (id: 'poster' | 'plot', dim: number): InputSpec => ({
-  id,
-  modality: id,
-  source: { kind: 'features', encoder: 'synthetic', normalize: 'none' },
-  shape: [dim],
-  dtype: 'float32',
-});
-const inputs = [input('poster', DIMS[0]), input('plot', DIMS[1])];
-const data = syntheticTrainingData({
-  dims: DIMS,
-  sizes: { train: 160, dev: 40, test: 40 },
-  noise: 2,
-  seed: 5,
-});
-const labels = data.labels;
-const settings = parseConfig({
-  name: 'warm-start-test',
-  inputs: [{ id: 'plot', encoder: 'synthetic', normalize: 'none' }],
-  model: { type: 'mlp' },
-  training: { epochs: 3, patience: 0, lr: 0.01, seed: 11 },
-});
+const fx = posterPlotData([20, 10], 5);
+const { dims: DIMS, data, inputs, labels } = fx;
+const settings = plotMlpSettings('warm-start-test', 11);
 
-/** A trained text-only MLP run (hidden_1: 8 relu units) on the synthetic plot input. */
+/** The trained text-only MLP run, trained once for all the tests of this file. */
 let plotRunDir: Promise<string> | null = null;
-function plotRun(): Promise<string> {
-  plotRunDir ??= (async () => {
-    const out = join(tempDir(), 'plot-mlp');
-    const only = (s: typeof data.train) => ({ ...s, x: [s.x[1]], missing: [s.missing[1]] });
-    const uni = {
-      ...data,
-      dims: [DIMS[1]],
-      train: only(data.train),
-      dev: only(data.dev),
-      test: only(data.test!),
-    };
-    const spec = specFor('mlp', { hidden: [8], dropout: 0 }, { labels, inputs: [inputs[1]] });
-    const r = await trainOnData(settings, spec, uni, [{ kind: 'none' }], { out, progress: false });
-    assert.equal(r.status, 'done');
-    return out;
-  })();
-  return plotRunDir;
-}
+const plotRun = (): Promise<string> => (plotRunDir ??= trainPlotRun(fx, settings));
 
 const N = 12;
 /** Test rows of both inputs; movie 0 has no poster (an all-zero row). */
