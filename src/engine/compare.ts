@@ -41,3 +41,17 @@ export function maxRelativeDifference(actual: ArrayLike<number>, reference: Arra
   }
   return diff / Math.max(scale, 1e-12);
 }
+
+/**
+ * Deterministic pseudo-random values in [−scale, scale) from a seed (a linear congruential
+ * generator): the same numbers on every backend, unlike tfjs' tensor-level RNG.
+ */
+export function pseudoRandomValues(n: number, seed: number, scale = 1): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = ((s / 2 ** 32) * 2 - 1) * scale;
+  }
+  return out;
+}

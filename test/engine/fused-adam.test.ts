@@ -1,20 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initEngine, tf } from '../../src/engine/index.js';
-import { maxRelativeDifference } from '../../src/engine/compare.js';
+import { maxRelativeDifference, pseudoRandomValues } from '../../src/engine/compare.js';
 import { FusedAdam } from '../../src/engine/fused-adam.js';
 import { adamSimdKernel } from '../../src/engine/adam-simd.js';
 
-/** Deterministic pseudo-random values (no tensor-level RNG, which differs per backend). */
-function values(n: number, seed: number, scale = 1): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = ((s / 2 ** 32) * 2 - 1) * scale;
-  }
-  return out;
-}
+const values = pseudoRandomValues;
 
 /** Two variables (a kernel and a bias), a loss with non-trivial gradients, `steps` optimiser steps. */
 function train(

@@ -2,20 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { engineInfo, initEngine } from '../../src/engine/index.js';
-import { maxRelativeDifference, onBothBackends } from '../../src/engine/compare.js';
+import { maxRelativeDifference, onBothBackends, pseudoRandomValues } from '../../src/engine/compare.js';
 
 const TOL = 1e-4;
 
-/** Deterministic pseudo-random data (no tensor-level RNG, which differs per backend). */
-function data(n: number, seed: number, scale = 1): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = ((s / 2 ** 32) * 2 - 1) * scale;
-  }
-  return out;
-}
+const data = pseudoRandomValues;
 function t(shape: number[], seed: number, scale = 1): tf.Tensor {
   return tf.tensor(
     data(

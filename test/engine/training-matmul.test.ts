@@ -1,19 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initEngine, tf } from '../../src/engine/index.js';
-import { maxRelativeDifference } from '../../src/engine/compare.js';
+import { maxRelativeDifference, pseudoRandomValues } from '../../src/engine/compare.js';
 import { markRewritten, transposedProductCount } from '../../src/engine/fix-matmul.js';
 import { FusedAdam } from '../../src/engine/fused-adam.js';
 
-function values(n: number, seed: number, scale = 1): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = ((s / 2 ** 32) * 2 - 1) * scale;
-  }
-  return out;
-}
+const values = pseudoRandomValues;
 
 /** Plain JS a·b, the reference. */
 function product(a: Float32Array, b: Float32Array, m: number, k: number, n: number): Float32Array {
