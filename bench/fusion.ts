@@ -10,17 +10,13 @@ import { loadavg } from 'node:os';
 import { engineInfo, initEngine } from '../src/engine/index.js';
 import { specFor, type InputSpec } from '../src/models/index.js';
 import { gateShares } from '../src/models/fusion/index.js';
-import { fit, parseConfig, syntheticTrainingData } from '../src/train/index.js';
+import { parseConfig, syntheticTrainingData } from '../src/train/index.js';
 import { writeJsonAtomic } from '../src/util/atomic.js';
 import type { BenchRow } from './types.js';
+import { fitWithCpuTimes, median } from './fit-timing.js';
 
 const ANCHOR_PER_MOVIE_S = 0.11 / 967;
 const TRAIN = 15552;
-const cpuS = (): number => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const inputs: InputSpec[] = [
   {
@@ -80,16 +76,7 @@ export async function benchFusion(): Promise<BenchRow[]> {
     const { type, ...options } = config.model;
     const spec = specFor(type, options, { labels: data.labels, inputs });
     // CPU seconds per epoch beside the wall time: on a shared machine the wall time is an upper bound.
-    const cpuSeconds: number[] = [];
-    let lastCpu = cpuS();
-    const r = await fit(spec, data, {
-      settings: config.training,
-      progress: false,
-      onEpoch: () => {
-        cpuSeconds.push(cpuS() - lastCpu);
-        lastCpu = cpuS();
-      },
-    });
+    const { result: r, cpuPerEpoch: cpuSeconds } = await fitWithCpuTimes(spec, data, config.training);
     const epoch = median(r.history.slice(1).map((h) => h.trainSeconds)); // epoch 1 includes warm-up
     const cpuEpoch = median(cpuSeconds.slice(1));
     rows.push({

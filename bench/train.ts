@@ -19,6 +19,7 @@ import {
   writeCheckpoint,
 } from '../src/train/index.js';
 import type { BenchRow } from './types.js';
+import { fitWithCpuTimes, median } from './fit-timing.js';
 import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { loadDataset } from '../src/data/load.js';
@@ -33,11 +34,6 @@ import {
 } from '../src/train/index.js';
 
 const ANCHOR_S = 0.11;
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const cpuS = (): number => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
 /** Timings on a shared machine are upper bounds: each row says how busy it was. */
 const load = (): string => `load avg ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores`;
 
@@ -81,16 +77,7 @@ export async function benchTrain(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const machine = `${engineInfo().backend}, simd ${engineInfo().simd}, ${engineInfo().threads} thread(s)`;
 
-  const cpuSeconds: number[] = [];
-  let lastCpu = cpuS();
-  const r = await fit(spec, data, {
-    settings: config.training,
-    progress: false,
-    onEpoch: () => {
-      cpuSeconds.push(cpuS() - lastCpu);
-      lastCpu = cpuS();
-    },
-  });
+  const { result: r, cpuPerEpoch: cpuSeconds } = await fitWithCpuTimes(spec, data, config.training);
   const epochs = r.history.slice(1); // the first epoch includes kernel warm-up
   const head = median(epochs.map((h) => h.trainSeconds));
   const headCpu = median(cpuSeconds.slice(1));
