@@ -454,6 +454,11 @@ export async function runAll(opts: RunAllOptions): Promise<RunAllSummary> {
 
 const f3 = (x: number | undefined): string => (x === undefined ? '—' : x.toFixed(3));
 
+const REMOVED_HEAD = ['model', 'full @0.5', 'no poster', 'no plot', 'full tuned', 'no poster', 'no plot'];
+const PAIRED_HEAD = ['model', 'against', 'macro', 'other', 'difference', '95% interval', 'p'];
+/** Text columns first, numbers (right-aligned) from column `first` on. */
+const rightAlignedFrom = (head: string[], first: number): boolean[] => head.map((_, k) => k >= first);
+
 /** The modality-removed table: every multimodal run, test macro-F1 full / without poster / without plot. */
 export function formatRemovedTable(summary: RunAllSummary): string {
   const rows = summary.entries
@@ -469,15 +474,7 @@ export function formatRemovedTable(summary: RunAllSummary): string {
     ]);
   return [
     'Test macro-F1 with a modality removed from every test movie (masked as missing)',
-    renderTable(['model', 'full @0.5', 'no poster', 'no plot', 'full tuned', 'no poster', 'no plot'], rows, [
-      false,
-      true,
-      true,
-      true,
-      true,
-      true,
-      true,
-    ]),
+    renderTable(REMOVED_HEAD, rows, rightAlignedFrom(REMOVED_HEAD, 1)),
   ].join('\n');
 }
 
@@ -518,15 +515,7 @@ export function formatPairedTable(summary: RunAllSummary): string {
   const what = summary.seeds > 1 ? `the ${summary.seeds} seeds' probabilities averaged` : 'one run each';
   return [
     `GMU against the others: test macro-F1 @0.5 (${what}), difference with a 95% paired bootstrap interval (1,000 resamples)`,
-    renderTable(['model', 'against', 'macro', 'other', 'difference', '95% interval', 'p'], rows, [
-      false,
-      false,
-      true,
-      true,
-      true,
-      true,
-      true,
-    ]),
+    renderTable(PAIRED_HEAD, rows, rightAlignedFrom(PAIRED_HEAD, 2)),
   ].join('\n');
 }
 
