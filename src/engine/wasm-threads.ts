@@ -10,8 +10,10 @@
  *    written to the cache folder, patched to import the threaded factory from node_modules;
  *  - os.cpus() reports 2 × N cores, because the C++ side caps the pool at logical cores / 2
  *    (1 thread on a 2-core machine).
- * Measured on a busy 2-core machine (load ~15) it ran with 2 threads but was not faster:
- * kept opt-in until an idle measurement says otherwise (bench/engine.ts).
+ * Measured with 2 threads on the 2-core machine (`MMGENRE_WASM_THREADS=2 npm run bench train engine`):
+ * idle, it is faster (head epoch 0.23 vs 0.26 s, biGRU epoch 5.8 vs 7.95 s, fine-tune epoch 16.2
+ * vs 22.7 s); busy (load ~20), slower (head epoch 1.83 vs 1.30 s). It stays opt-in because
+ * trainMany/run-all already keep both cores busy with one model per worker thread.
  */
 import { mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
