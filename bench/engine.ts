@@ -261,7 +261,7 @@ export async function benchEngine(): Promise<BenchRow[]> {
     name: 'wasm threads',
     value: info.threads,
     unit: 'threads',
-    note: `simd=${info.simd}; the threaded build is opt-in under Node (MMGENRE_WASM_THREADS=N, src/engine/wasm-threads.ts): not faster on a busy 2-core machine`,
+    note: `simd=${info.simd}; the threaded build is opt-in under Node (MMGENRE_WASM_THREADS=N, src/engine/wasm-threads.ts): faster on an idle machine, slower on a busy one`,
   });
   writeJsonAtomic(resolve('bench', 'results', 'engine.json'), { date: new Date().toISOString(), rows });
   return rows;
