@@ -2,7 +2,7 @@
  * Our runs beside the published MM-IMDb results, with every row saying which test set it is on,
  * so a number on a 504-movie sample is never read as a number on the paper's 7,799-movie test split.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Dataset, SplitName } from '../data/types.js';
 import { evaluatePredictionsFile } from './evaluate-predictions.js';
@@ -100,7 +100,9 @@ export function loadCompareInput(
     const evalPath = join(path, 'eval.json');
     if (!existsSync(evalPath))
       throw new Error(`${path} is a directory without eval.json (not a finished run?)`);
-    return { name: basename(path), file: readRunEval(evalPath) };
+    const file = readRunEval(evalPath);
+    file.dataset ??= datasetOfRun(path);
+    return { name: basename(path), file };
   }
   if (path.endsWith('.jsonl')) {
     if (!opts.dataset) throw new Error(`${path} is a predictions file: pass --data DIR to evaluate it`);
@@ -110,6 +112,16 @@ export function loadCompareInput(
     };
   }
   return { name: basename(path, '.json'), file: readRunEval(path) };
+}
+
+/** The dataset a training run was trained on (its run.json), when it says. */
+function datasetOfRun(dir: string): string | undefined {
+  try {
+    const info = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { data?: { path?: unknown } };
+    return typeof info.data?.path === 'string' ? info.data.path : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function buildCompareReport(

@@ -1,7 +1,7 @@
 /**
- * `eval.json`: the evaluation of one model on one split, at 0.5 and (when available) with
- * per-genre thresholds tuned on dev. Written by the trainer and by `mmgenre eval --json`,
- * read by `mmgenre compare`.
+ * The evaluation of one model on one split, at 0.5 and (when available) with per-genre
+ * thresholds tuned on dev: written by `mmgenre eval --json` and run-all (test-eval.json), read by
+ * `mmgenre compare`, which also reads a training run's own eval.json (dev and test metrics).
  */
 import { readFileSync } from 'node:fs';
 import { writeJsonAtomic } from '../util/atomic.js';
@@ -115,7 +115,39 @@ export function writeRunEval(path: string, file: RunEvalFile): void {
   writeJsonAtomic(path, file);
 }
 
-/** Reads an eval.json, failing with a clear message when it is not one. */
+const isMetrics = (v: unknown): v is MultilabelMetrics =>
+  typeof v === 'object' && v !== null && typeof (v as MultilabelMetrics).f1?.macro === 'number';
+
+/**
+ * A training run's eval.json ({ run, bestEpoch, dev, test: { at05, tuned } }) as the evaluation
+ * of its test split; undefined when `json` is not one. The all-negative baseline's label-wise
+ * figures follow from the genres' supports; its subset accuracy does not (NaN).
+ */
+export function runEvalFromTrainerEval(json: unknown): RunEvalFile | undefined {
+  const test = (json as { test?: { at05?: unknown; tuned?: unknown } } | null)?.test;
+  if (!test || !isMetrics(test.at05)) return undefined;
+  const at05 = test.at05;
+  const variants: EvalVariant[] = [{ kind: 'default', metrics: at05 }];
+  if (isMetrics(test.tuned)) variants.push({ kind: 'tuned', tunedOn: 'dev', metrics: test.tuned });
+  const positives = at05.perLabel.reduce((sum, l) => sum + l.support, 0);
+  const cells = at05.n * at05.labels.length;
+  const hammingLoss = cells === 0 ? NaN : positives / cells;
+  const file: RunEvalFile = {
+    format: RUN_EVAL_FORMAT,
+    n: at05.n,
+    split: 'test',
+    variants,
+    allNegative: { labelwiseAccuracy: 1 - hammingLoss, hammingLoss, subsetAccuracy: NaN },
+  };
+  const run = (json as { run?: unknown }).run;
+  if (typeof run === 'string') file.model = run;
+  return file;
+}
+
+/**
+ * Reads an evaluation file — `mmgenre eval --json`'s format, or a training run's eval.json —
+ * failing with a clear message when it is neither.
+ */
 export function readRunEval(path: string): RunEvalFile {
   let raw: unknown;
   try {
@@ -124,9 +156,13 @@ export function readRunEval(path: string): RunEvalFile {
     throw new Error(`cannot read evaluation file ${path}: ${(err as Error).message}`);
   }
   const f = raw as Partial<RunEvalFile>;
+  if (f?.format !== RUN_EVAL_FORMAT) {
+    const fromRun = runEvalFromTrainerEval(raw);
+    if (fromRun) return fromRun;
+  }
   if (f?.format !== RUN_EVAL_FORMAT || !Array.isArray(f.variants) || f.variants.length === 0) {
     throw new Error(
-      `${path} is not an mmgenre evaluation file (expected format "${RUN_EVAL_FORMAT}" with variants)`,
+      `${path} is not an mmgenre evaluation file (expected format "${RUN_EVAL_FORMAT}" with variants, or a training run's eval.json)`,
     );
   }
   for (const [i, v] of f.variants.entries()) {

@@ -4,8 +4,7 @@
  * intervals). Every section renders from this.
  */
 import type { Dataset } from '../data/types.js';
-import type { MultilabelMetrics } from '../eval/metrics.js';
-import { buildRunEval, RUN_EVAL_FORMAT, type EvalVariant, type RunEvalFile } from '../eval/run-eval.js';
+import { buildRunEval, RUN_EVAL_FORMAT, runEvalFromTrainerEval, type RunEvalFile } from '../eval/run-eval.js';
 import { alignTestSet, loadReportRun, loadRunDatasets, type ReportRun, type RunTestSet } from './run-data.js';
 
 export interface ReportOptions {
@@ -49,25 +48,11 @@ function uniqueNames(runs: ReportRun[]): void {
   }
 }
 
-function isMetrics(v: unknown): v is MultilabelMetrics {
-  return typeof v === 'object' && v !== null && typeof (v as MultilabelMetrics).f1?.macro === 'number';
-}
-
 /** The test evaluation from a run's eval.json, in either format the project writes. */
 export function evaluationFromEvalJson(json: Record<string, unknown> | undefined): RunEvalFile | undefined {
   if (!json) return undefined;
   if (json.format === RUN_EVAL_FORMAT && Array.isArray(json.variants)) return json as unknown as RunEvalFile;
-  const test = json.test as { at05?: unknown; tuned?: unknown } | undefined;
-  if (!test || !isMetrics(test.at05)) return undefined;
-  const variants: EvalVariant[] = [{ kind: 'default', metrics: test.at05 }];
-  if (isMetrics(test.tuned)) variants.push({ kind: 'tuned', tunedOn: 'dev', metrics: test.tuned });
-  return {
-    format: RUN_EVAL_FORMAT,
-    n: test.at05.n,
-    split: 'test',
-    variants,
-    allNegative: { labelwiseAccuracy: NaN, hammingLoss: NaN, subsetAccuracy: NaN },
-  };
+  return runEvalFromTrainerEval(json);
 }
 
 export async function buildReportContext(
