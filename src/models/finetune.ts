@@ -19,6 +19,7 @@ import { fileSystemModelHandler, nsfwjsModelDir } from '../vision/model-files.js
 import { registerOp } from './ops.js';
 import { registerModel } from './registry.js';
 import { SpecBuilder, type LayerNode, type ModelSpec } from './spec.js';
+import { addClassifier } from './classifier.js';
 
 type SymbolicTensor = InstanceType<typeof tfl.SymbolicTensor>;
 
@@ -199,13 +200,7 @@ registerModel('finetune', {
       x = b.add('mobilenet_unit', [x], { unit: u.name }, extra);
     }
     x = b.add('global_average_pool', [x], {}, { id: 'pool', group: 'MobileNetV2 (fine-tuned)' });
-    o.hidden.forEach((units, k) => {
-      if (o.dropout > 0)
-        x = b.add('dropout', [x], { rate: o.dropout }, { id: `dropout_${k + 1}`, group: 'classifier' });
-      x = b.add('dense', [x], { units, activation: 'relu' }, { id: `hidden_${k + 1}`, group: 'classifier' });
-    });
-    if (o.dropout > 0) x = b.add('dropout', [x], { rate: o.dropout }, { id: 'dropout', group: 'classifier' });
-    const output = b.add('output', [x], { units: ctx.labels.length }, { id: 'output', group: 'classifier' });
+    const output = addClassifier(b, x, { hidden: o.hidden, dropout: o.dropout, labels: ctx.labels.length });
     const top = units.map((u) => u.name).join(' + ');
     return {
       specVersion: 1,

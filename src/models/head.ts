@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { registerModel, type ModelBuildContext } from './registry.js';
 import { SpecBuilder, type ModelSpec } from './spec.js';
+import { joinFlatInputs } from './classifier.js';
 
 const activation = z.enum(['relu', 'tanh', 'sigmoid', 'elu', 'selu', 'softplus', 'linear']);
 const rate = z.number().min(0).max(0.95);
@@ -36,18 +37,7 @@ function trunk(b: SpecBuilder, ctx: ModelBuildContext, inputDropout: number): st
       throw new Error(`input '${i.id}' has shape [${i.shape}]: a head needs flat feature vectors`);
     }
   }
-  let x =
-    ctx.inputs.length === 1
-      ? ctx.inputs[0].id
-      : b.add(
-          'concat',
-          ctx.inputs.map((i) => i.id),
-          {},
-          { id: 'concat', group: 'inputs' },
-        );
-  if (inputDropout > 0)
-    x = b.add('dropout', [x], { rate: inputDropout }, { id: 'input_dropout', group: 'classifier' });
-  return x;
+  return joinFlatInputs(b, ctx.inputs, inputDropout);
 }
 
 function finish(b: SpecBuilder, ctx: ModelBuildContext, x: string, family: string, what: string): ModelSpec {

@@ -20,6 +20,7 @@ import { registerInputPreparer, trainRecords } from '../train/inputs.js';
 import { registerOp, type OpContext } from './ops.js';
 import { registerModel } from './registry.js';
 import { SpecBuilder, type LayerNode, type ModelSpec } from './spec.js';
+import { addClassifier } from './classifier.js';
 
 type Tensor = tf.Tensor;
 type Shape = (number | null)[];
@@ -286,19 +287,13 @@ registerModel('rnn', {
             { id: 'embedding_dropout', group: 'plot encoder' },
           )
         : emb;
-    let x = b.add(
+    const x = b.add(
       'rnn',
       [embedded, input.id],
       { cell: o.cell, units: o.units, bidirectional: o.bidirectional, pooling: o.pooling },
       { id: o.cell, group: 'plot encoder' },
     );
-    o.hidden.forEach((units, k) => {
-      if (o.dropout > 0)
-        x = b.add('dropout', [x], { rate: o.dropout }, { id: `dropout_${k + 1}`, group: 'classifier' });
-      x = b.add('dense', [x], { units, activation: 'relu' }, { id: `hidden_${k + 1}`, group: 'classifier' });
-    });
-    if (o.dropout > 0) x = b.add('dropout', [x], { rate: o.dropout }, { id: 'dropout', group: 'classifier' });
-    const output = b.add('output', [x], { units: ctx.labels.length }, { id: 'output', group: 'classifier' });
+    const output = addClassifier(b, x, { hidden: o.hidden, dropout: o.dropout, labels: ctx.labels.length });
     const title = `${o.bidirectional ? 'Bi' : ''}${o.cell.toUpperCase()} ${o.units} on ${o.embeddingInit === 'glove' ? 'GloVe' : 'learned'} embeddings`;
     return {
       specVersion: 1,

@@ -15,6 +15,7 @@ import type { TfidfOptions } from '../text/tfidf.js';
 import { registerInputPreparer, trainRecords } from '../train/inputs.js';
 import { registerModel } from './registry.js';
 import { SpecBuilder, type ModelSpec } from './spec.js';
+import { joinFlatInputs } from './classifier.js';
 
 const tfidfLinearOptions = z.strictObject({
   /** Dropout on the TF-IDF input (drops terms; a cheap regulariser for many sparse features). */
@@ -29,17 +30,7 @@ registerModel('tfidf-linear', {
       if (i.shape.length !== 1) throw new Error(`input '${i.id}' must be a flat TF-IDF vector`);
     }
     const b = new SpecBuilder();
-    let x =
-      ctx.inputs.length === 1
-        ? ctx.inputs[0].id
-        : b.add(
-            'concat',
-            ctx.inputs.map((i) => i.id),
-            {},
-            { id: 'concat', group: 'inputs' },
-          );
-    if (o.inputDropout > 0)
-      x = b.add('dropout', [x], { rate: o.inputDropout }, { id: 'input_dropout', group: 'classifier' });
+    const x = joinFlatInputs(b, ctx.inputs, o.inputDropout);
     const output = b.add('output', [x], { units: ctx.labels.length }, { id: 'output', group: 'classifier' });
     const grams: string[] = [];
     const others: string[] = [];
