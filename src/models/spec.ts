@@ -41,6 +41,8 @@ export interface LayerNode {
   frozen?: boolean;
   /** Learning-rate multiplier for this node's weights (e.g. 0.1 for pretrained layers being fine-tuned). */
   lrScale?: number;
+  /** Multiplier of the run's weight decay for this node's kernels (e.g. a stronger pull on a gate). */
+  decayScale?: number;
   /** Cluster name for the diagram, e.g. 'poster branch', 'classifier'. */
   group?: string;
 }

@@ -15,7 +15,7 @@ import { evaluate } from '../eval/metrics.js';
 import { buildModel, type BuiltModel, type LayersModel } from '../models/build.js';
 import { prepareOps } from '../models/ops.js';
 import { SeededRandom, subSeed, withSeededRandom } from '../models/random.js';
-import type { ModelSpec } from '../models/spec.js';
+import type { LayerNode, ModelSpec } from '../models/spec.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { progress as progressBar } from '../util/progress.js';
 import { readCheckpoint, writeCheckpoint, CheckpointError, type StoredTensor } from './checkpoint.js';
@@ -159,7 +159,8 @@ interface OptimizerGroup {
  * Trainable weights grouped by their node's learning-rate multiplier (LayerNode.lrScale), one
  * Adam per group: Adam's steps do not depend on the gradient's scale, so a lower rate for
  * pretrained layers needs its own optimizer. Layer names start with their node id (ops contract).
- * Kernels (not biases) get the decoupled weight decay, 1 − lr·wd per step whatever the group.
+ * Kernels (not biases) get the decoupled weight decay, 1 − lr·wd·decayScale per step whatever the
+ * group (LayerNode.decayScale, default 1).
  */
 function optimizerGroups(
   spec: ModelSpec,
@@ -168,19 +169,21 @@ function optimizerGroups(
   weightDecay: number,
 ): OptimizerGroup[] {
   const nodes = [...spec.nodes].sort((a, b) => b.id.length - a.id.length);
-  const scaleOf = (weightName: string): number => {
+  const nodeOf = (weightName: string): LayerNode | undefined => {
     const layer = weightName.split('/')[0];
-    return nodes.find((n) => layer.startsWith(n.id))?.lrScale ?? 1;
+    return nodes.find((n) => layer.startsWith(n.id));
   };
   const decay = new Map<string, number>();
   const grouped: Array<{ lrScale: number; vars: tf.Variable[] }> = [];
   for (const w of model.trainableWeights) {
-    const lrScale = scaleOf(w.originalName);
+    const node = nodeOf(w.originalName);
+    const lrScale = node?.lrScale ?? 1;
     let g = grouped.find((x) => x.lrScale === lrScale);
     if (!g) grouped.push((g = { lrScale, vars: [] }));
     const variable = w.read() as tf.Variable;
     g.vars.push(variable);
-    if (weightDecay > 0 && /kernel/.test(w.originalName)) decay.set(variable.name, 1 - lr * weightDecay);
+    const wd = weightDecay * (node?.decayScale ?? 1);
+    if (wd > 0 && /kernel/.test(w.originalName)) decay.set(variable.name, 1 - lr * wd);
   }
   return grouped.map((g) => ({
     ...g,
