@@ -59,8 +59,15 @@ export function plotMlpSettings(
   });
 }
 
-/** A trained text-only MLP run (hidden_1: 8 relu units) on the fixture's plot input; its directory. */
-export async function trainPlotRun(fx: PosterPlotFixture, settings: TrainConfig): Promise<string> {
+/**
+ * A trained text-only MLP run (default hidden_1: 8 relu units; `model` overrides the MLP's
+ * options) on the fixture's plot input; its directory.
+ */
+export async function trainPlotRun(
+  fx: PosterPlotFixture,
+  settings: TrainConfig,
+  model: Record<string, unknown> = { hidden: [8], dropout: 0 },
+): Promise<string> {
   const out = join(tempDir(), 'plot-mlp');
   const only = (s: TrainingData['train']) => ({ ...s, x: [s.x[1]], missing: [s.missing[1]] });
   const { data } = fx;
@@ -71,7 +78,7 @@ export async function trainPlotRun(fx: PosterPlotFixture, settings: TrainConfig)
     dev: only(data.dev),
     test: only(data.test!),
   };
-  const spec = specFor('mlp', { hidden: [8], dropout: 0 }, { labels: fx.labels, inputs: [fx.inputs[1]] });
+  const spec = specFor('mlp', model, { labels: fx.labels, inputs: [fx.inputs[1]] });
   const r = await trainOnData(settings, spec, uni, [{ kind: 'none' }], { out, progress: false });
   assert.equal(r.status, 'done');
   return out;

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { tf, tfl } from '../../src/engine/index.js';
 import { buildModel, prepareOps, specFor } from '../../src/models/index.js';
 import { fit, loadRun, trainOnData } from '../../src/train/index.js';
 import { tempDir } from '../helpers/shared.js';
@@ -87,4 +88,49 @@ test('a branch source that is absent, unfinished or encoded differently is refus
       specFor('gmu', { branches: { plot: { from: { run: source, layer: 'output' } } } }, { labels, inputs }),
     /only dense or maxout/,
   );
+});
+
+test("a branch from a two-layer MLP's last hidden layer copies the layers below it and computes what the source computes", async () => {
+  const source = await trainPlotRun(fx, settings(), { hidden: [8, 6], dropout: 0.3 });
+  const spec = specFor(
+    'concat',
+    { project: 4, branches: { plot: { from: { run: source } } } },
+    { labels, inputs },
+  );
+  const chain = spec.nodes.filter((n) => n.op === 'pretrained_layer');
+  assert.deepEqual(
+    chain.map((n) => [n.id, n.inputs[0], n.params.layer]),
+    [
+      ['plot_from_hidden_1', 'plot', 'hidden_1'],
+      ['plot_project', 'plot_from_hidden_1', 'hidden_2'],
+    ],
+  );
+  await prepareOps(spec);
+  const built = buildModel(spec, { seed: 3 });
+  const src = await loadRun(source);
+  // Same plot rows through the source (dropout is off at prediction) and through the fusion's branch.
+  const rows = 16;
+  const plot = tf.tensor2d(data.test!.x[1].subarray(0, rows * DIMS[1]), [rows, DIMS[1]]);
+  const poster = tf.zeros([rows, DIMS[0]]);
+  const sourceOut = tfl.model({
+    inputs: src.model.inputs,
+    outputs: src.model.getLayer('hidden_2').output as never,
+  });
+  const branchOut = tfl.model({
+    inputs: built.model.inputs,
+    outputs: built.model.getLayer('plot_project').output as never,
+  });
+  const want = (sourceOut.predict(plot) as tf.Tensor).dataSync();
+  const got = (branchOut.predict([poster, plot]) as tf.Tensor).dataSync();
+  assert.equal(got.length, rows * 6);
+  assert.ok(
+    want.some((v) => v > 0),
+    'the source layer is not all zero',
+  );
+  for (let i = 0; i < got.length; i++)
+    assert.ok(Math.abs(got[i] - want[i]) < 1e-5, `unit ${i}: ${got[i]} vs ${want[i]}`);
+  assert.equal(built.model.getLayer('plot_from_hidden_1').trainable, false);
+  tf.dispose([plot, poster]);
+  built.model.dispose();
+  src.model.dispose();
 });

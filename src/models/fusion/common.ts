@@ -97,18 +97,23 @@ export function branch(
   if (over.from) {
     const src = sourceLayer(over.from.run, over.from.layer, { input, labels });
     checkSourceMatches(input, src);
-    const { id: _id, inputs: _inputs, group: _group, frozen: _frozen, ...source } = src.node;
-    x = b.add(
-      'pretrained_layer',
-      [x],
-      { run: src.run, runName: over.from.run, layer: src.node.id, source: source as unknown as JsonValue },
-      {
-        id: `${input.id}_project`,
-        group,
-        frozen: over.freeze,
-        ...(!over.freeze && over.lrScale ? { lrScale: over.lrScale } : {}),
-      },
-    );
+    // Layers below the chosen one (a deeper MLP's) come first, each under its own id; the
+    // chosen layer keeps the id `<input>_project`, as a one-layer source's does.
+    src.chain.forEach((layer, k) => {
+      const { id: _id, inputs: _inputs, group: _group, frozen: _frozen, ...source } = layer;
+      const last = k === src.chain.length - 1;
+      x = b.add(
+        'pretrained_layer',
+        [x],
+        { run: src.run, runName: over.from!.run, layer: layer.id, source: source as unknown as JsonValue },
+        {
+          id: last ? `${input.id}_project` : `${input.id}_from_${layer.id}`,
+          group,
+          frozen: over.freeze,
+          ...(!over.freeze && over.lrScale ? { lrScale: over.lrScale } : {}),
+        },
+      );
+    });
     if (o.projectDropout > 0)
       x = b.add('dropout', [x], { rate: o.projectDropout }, { id: `${input.id}_project_dropout`, group });
     return { id: x, units: src.units };

@@ -33,6 +33,11 @@ export interface SourceLayer {
   run: string;
   /** The layer's node in the run's spec. */
   node: LayerNode;
+  /**
+   * The run's layers from its input up to `node` (ends with `node`), dropouts left out: the
+   * representation as the run computes it at prediction time. One layer for a one-layer MLP.
+   */
+  chain: LayerNode[];
   /** Output size of the layer. */
   units: number;
   /** The run's input (encoder, normalisation), which must match the fusion's. */
@@ -72,7 +77,39 @@ export function sourceLayer(
     throw new Error(
       `source run ${dir}: layer '${node.id}' is a '${node.op}', only dense or maxout can be copied`,
     );
-  return { run: dir, node, units: Number(node.params.units), input: spec.inputs[0] };
+  return {
+    run: dir,
+    node,
+    chain: chainTo(spec, node, dir),
+    units: Number(node.params.units),
+    input: spec.inputs[0],
+  };
+}
+
+/**
+ * The copyable layers on the path from the spec's input to `last`, input first. A layer two deep
+ * (a two-layer MLP's last hidden layer) reads the layer below, not the input, so the whole path
+ * is copied; dropouts are skipped, anything else on the path (a concat, a pooling) is refused.
+ */
+function chainTo(spec: ModelSpec, last: LayerNode, dir: string): LayerNode[] {
+  const byId = new Map(spec.nodes.map((n) => [n.id, n]));
+  const chain: LayerNode[] = [];
+  for (let n: LayerNode | undefined = last; n; ) {
+    if (n.inputs.length !== 1)
+      throw new Error(
+        `source run ${dir}: layer '${n.id}' reads ${n.inputs.length} inputs; only a chain can be copied`,
+      );
+    if (COPYABLE_OPS.has(n.op)) chain.unshift(n);
+    else if (n.op !== 'dropout')
+      throw new Error(
+        `source run ${dir}: a '${n.op}' ('${n.id}') lies below '${last.id}'; only dense, maxout and dropout can be copied`,
+      );
+    const up = n.inputs[0];
+    if (up === spec.inputs[0].id) break;
+    n = byId.get(up);
+    if (!n) throw new Error(`source run ${dir}: layer '${up}' is not in the spec`);
+  }
+  return chain;
 }
 
 /** The spec shipped config `name` would train on an input like the fusion's (no run needed). */
