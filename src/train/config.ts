@@ -47,6 +47,11 @@ export const trainingSchema = z.strictObject({
    * them (chosen uniformly; its row zeroed, as a missing input reads) with this probability.
    */
   modalityDropout: z.number().min(0).max(0.9).default(0),
+  /**
+   * What computes the gradients: 'onnx' (onnxruntime, multithreaded: dense heads and fusions),
+   * 'tfjs', or 'auto' (onnx where the model can be written as an ONNX training graph, else tfjs).
+   */
+  engine: z.enum(['auto', 'onnx', 'tfjs']).default('auto'),
   /** Decision threshold of the dev macro-F1 that selects the best epoch. */
   threshold: z.number().gt(0).lt(1).default(0.5),
 });
@@ -151,6 +156,7 @@ export interface TrainingOverrides {
   lr?: number;
   batchSize?: number;
   patience?: number;
+  engine?: TrainingSettings['engine'];
 }
 
 /** The config with command-line overrides applied (validated again). */

@@ -230,6 +230,7 @@ export async function trainOnData(
     bestEpoch: result.bestEpoch,
     bestDevMacroF1: result.bestDevMacroF1,
     stopReason: result.stopReason,
+    gradientEngine: result.engine,
     trainSeconds: (runInfo.trainSeconds ?? 0) + (performance.now() - t0) / 1000,
   };
   if (result.stopReason === 'interrupted') {

@@ -63,6 +63,8 @@ export interface RunInfo {
   bestDevMacroF1?: number;
   stopReason?: string;
   trainSeconds?: number;
+  /** What computed the gradients: 'onnx' (onnxruntime) or 'tfjs'. */
+  gradientEngine?: string;
   /** Training movies left out because every input was missing. */
   droppedTrain?: number;
 }

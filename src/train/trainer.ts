@@ -22,6 +22,7 @@ import { readCheckpoint, writeCheckpoint, CheckpointError, type StoredTensor } f
 import type { TrainingSettings } from './config.js';
 import { rowsOf, type SplitData, type TrainingData } from './data.js';
 import { batchInputs, batchLabels, epochBatches, inferenceBatches } from './batches.js';
+import { OnnxTrainingStep, UnsupportedError } from './onnx-step.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.bin';
 export const METRICS_FILE = 'metrics.jsonl';
@@ -67,6 +68,8 @@ export interface FitResult {
   stopReason: StopReason;
   /** Epochs already done when this call started (0 unless resumed). */
   resumedFrom: number;
+  /** What computed the gradients (absent for runs that train nothing by gradient). */
+  engine?: 'onnx' | 'tfjs';
 }
 
 /** MMBT-style pos_weight per genre: negatives / positives on the training split (1 when no positive). */
@@ -83,7 +86,8 @@ export function balancedPosWeights(y: Uint8Array, n: number, L: number, cap?: nu
 
 /** What must not change between a run and its resume. */
 function fingerprint(spec: ModelSpec, s: TrainingSettings, data: TrainingData): string {
-  const { epochs: _epochs, patience: _patience, ...rest } = s;
+  // The engine computes the same gradients (to float rounding): a run may resume on the other.
+  const { epochs: _epochs, patience: _patience, engine: _engine, ...rest } = s;
   return JSON.stringify({ spec, settings: rest, nTrain: data.train.n, nDev: data.dev.n, dims: data.dims });
 }
 
@@ -191,6 +195,62 @@ function optimizerGroups(
   }));
 }
 
+/**
+ * The onnxruntime gradient step for `spec` when the settings allow it and the model can be
+ * compiled (else null: tfjs computes the gradients). 'onnx' insists: a model it cannot express
+ * is an error naming the part.
+ */
+async function onnxStepFor(
+  spec: ModelSpec,
+  logitsModel: LayersModel,
+  trainable: tf.Variable[],
+  s: TrainingSettings,
+  posWeight: Float32Array | null,
+): Promise<OnnxTrainingStep | null> {
+  if (s.engine === 'tfjs') return null;
+  try {
+    return await OnnxTrainingStep.compile(spec, logitsModel, trainable, { posWeight });
+  } catch (err) {
+    if (s.engine === 'auto' && err instanceof UnsupportedError) return null;
+    throw err;
+  }
+}
+
+/**
+ * One batch through the onnxruntime step: the rows (consecutive after the epoch's shuffle) are
+ * read in place, the labels widened to floats, the dropout masks drawn from the trainer's
+ * seeded stream (kept entries scaled by 1/(1 − rate), as tfjs' dropout). Returns the batch loss.
+ */
+async function onnxBatchStep(
+  step: OnnxTrainingStep,
+  split: SplitData,
+  dims: number[],
+  L: number,
+  rows: number[],
+  rng: SeededRandom,
+): Promise<number> {
+  const n = rows.length;
+  const first = rows[0];
+  if (rows[n - 1] !== first + n - 1) throw new Error('onnx step: dense batches must be consecutive rows');
+  const x = split.x.map((v, k) => v.subarray(first * dims[k], (first + n) * dims[k]));
+  const y = new Float32Array(n * L);
+  for (let i = 0; i < n * L; i++) y[i] = split.y[first * L + i];
+  const masks = step.dropout.map(({ rate, width }) => {
+    const m = new Float32Array(n * width);
+    const kept = 1 / (1 - rate);
+    for (let i = 0; i < m.length; i++) m[i] = rng.next() < rate ? 0 : kept;
+    return m;
+  });
+  return step.run(x, y, n, masks);
+}
+
+/** The entries of `grads` for `vars` (one optimizer group's). */
+function pick(grads: tf.NamedTensorMap, vars: tf.Variable[]): tf.NamedTensorMap {
+  const mine: tf.NamedTensorMap = {};
+  for (const v of vars) if (grads[v.name]) mine[v.name] = grads[v.name];
+  return mine;
+}
+
 /** Train `spec` on `data.train`, selecting the epoch by dev macro-F1. */
 export async function fit(spec: ModelSpec, data: TrainingData, opts: FitOptions): Promise<FitResult> {
   await initEngine({ backend: opts.backend });
@@ -244,10 +304,10 @@ export async function fit(spec: ModelSpec, data: TrainingData, opts: FitOptions)
     }
   }
 
-  const posWeight =
-    s.classWeights === 'balanced'
-      ? tf.tensor1d(balancedPosWeights(train.y, train.n, L, s.maxPosWeight))
-      : null;
+  const posWeightValues =
+    s.classWeights === 'balanced' ? balancedPosWeights(train.y, train.n, L, s.maxPosWeight) : null;
+  const posWeight = posWeightValues ? tf.tensor1d(posWeightValues) : null;
+  const onnxStep = await onnxStepFor(spec, logitsModel, trainable, s, posWeightValues);
   const lossOf = (logits: tf.Tensor, y: tf.Tensor): tf.Scalar =>
     tf.tidy(() => {
       // Cross-entropy on logits: (1−y)·softplus(z) + w·y·softplus(−z), w = per-genre positive weight.
@@ -305,18 +365,24 @@ export async function fit(spec: ModelSpec, data: TrainingData, opts: FitOptions)
       seq: train.seq?.map((q) => q && Array.from(perm, (i) => q[i])),
     };
     let lossSum = tf.scalar(0);
+    let onnxLossSum = 0;
     let batches = 0;
     // Sequence inputs: batches of similar length (length bucketing); dense: consecutive rows.
     for (const rows of epochBatches(shuffled, s.batchSize, shuffleRng)) {
+      batches++;
+      if (onnxStep) {
+        onnxLossSum += await onnxBatchStep(onnxStep, shuffled, dims, L, rows, dropoutRng);
+        for (const g of groups) g.optimizer.applyGradients(pick(onnxStep.grads, g.vars));
+        continue;
+      }
       const xb = batchInputs(shuffled, dims, rows);
       const yb = batchLabels(yPerm, L, rows);
       const batchLoss = withSeededRandom(dropoutRng, () => step(xb, yb));
       const next = tf.add(lossSum, batchLoss);
       tf.dispose([lossSum, batchLoss, yb, ...xb]);
       lossSum = next as tf.Scalar;
-      batches++;
     }
-    const loss = (await lossSum.data())[0] / batches;
+    const loss = ((await lossSum.data())[0] + onnxLossSum) / batches;
     lossSum.dispose();
     const trainSeconds = (performance.now() - t0) / 1000;
 
@@ -379,6 +445,7 @@ export async function fit(spec: ModelSpec, data: TrainingData, opts: FitOptions)
   writeWeights(model, bestWeights);
   posWeight?.dispose();
   groups.forEach((g) => g.optimizer.dispose());
+  onnxStep?.dispose();
   return {
     built,
     bestEpoch: best?.epoch ?? 0,
@@ -386,5 +453,6 @@ export async function fit(spec: ModelSpec, data: TrainingData, opts: FitOptions)
     history,
     stopReason,
     resumedFrom: startEpoch,
+    engine: onnxStep ? 'onnx' : 'tfjs',
   };
 }

@@ -38,6 +38,7 @@ interface TrainFlags {
   resume?: boolean;
   workers?: number;
   backend?: 'wasm' | 'cpu';
+  engine?: 'auto' | 'onnx' | 'tfjs';
 }
 
 function row(name: string, r: TrainRunResult): string {
@@ -83,12 +84,17 @@ export function register(program: Command): void {
       intArg('workers'),
     )
     .option('--backend <name>', 'wasm (default) or cpu')
+    .option(
+      '--engine <name>',
+      'what computes the gradients: auto (default: onnxruntime for dense heads and fusions), onnx or tfjs',
+    )
     .action(async (flags: TrainFlags) => {
       const overrides: TrainingOverrides = {
         epochs: flags.epochs,
         seed: flags.seed,
         lr: flags.lr,
         batchSize: flags.batchSize,
+        engine: flags.engine,
       };
       const seeds = flags.seeds ? flags.seeds.split(',').map((s) => intArg('seeds')(s.trim())) : [flags.seed];
       try {

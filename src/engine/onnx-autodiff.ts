@@ -1,0 +1,345 @@
+/**
+ * A forward graph in ONNX and its reverse-mode gradient, for training dense models with
+ * onnxruntime (MLAS matmuls, several threads) instead of tfjs-wasm (XNNPACK on one thread).
+ *
+ * Why hand-written: onnxruntime-node runs inference graphs only (its training API is not in the
+ * npm package), and no npm library derives ONNX gradients. The models it serves are small
+ * feed-forward graphs (dense layers, elementwise gates, concatenation), so a handful of
+ * primitives, each with its vector-Jacobian product written out, covers them.
+ *
+ * Values are rank 1 ([k]: biases, embeddings) or rank 2 ([batch, k] or [1, k], or [in, out]
+ * for kernels); the batch dimension is symbolic. A value needs a gradient when it depends on
+ * a parameter declared trainable; gradients flow only there.
+ */
+import type { OnnxGraph, OnnxNode, OnnxTensor, OnnxValue, AttrValue } from '../vision/onnx-proto.js';
+
+/** A dimension: a number, or 'N' for the batch. */
+export type Dim = number | 'N';
+
+export interface Value {
+  name: string;
+  shape: Dim[];
+  /** Whether a gradient must flow into it (it depends on a trainable parameter). */
+  grad: boolean;
+}
+
+const BATCH = 'N';
+
+export class GradGraph {
+  private readonly nodes: OnnxNode[] = [];
+  private readonly inputs: OnnxValue[] = [];
+  private readonly outputs: OnnxValue[] = [];
+  private readonly initializers: OnnxTensor[] = [];
+  /** Backward steps, in forward order; run in reverse by `gradients`. */
+  private readonly tape: Array<() => void> = [];
+  /** Gradient contributions per value name. */
+  private readonly contributions = new Map<string, string[]>();
+  private readonly constants = new Map<string, string>();
+  private counter = 0;
+
+  private fresh(hint: string): string {
+    return `${hint}_${this.counter++}`;
+  }
+
+  private emit(op: string, inputs: string[], hint: string, attrs?: Record<string, AttrValue>): string {
+    const out = this.fresh(hint);
+    this.nodes.push({ op, inputs, outputs: [out], ...(attrs ? { attrs } : {}) });
+    return out;
+  }
+
+  /** A graph input (batch data, a mask, a parameter). */
+  input(name: string, shape: Dim[], grad = false): Value {
+    this.inputs.push({ name, shape });
+    return { name, shape, grad };
+  }
+
+  /** A float32 scalar constant, shared. */
+  scalar(v: number): string {
+    const key = String(v);
+    let name = this.constants.get(key);
+    if (!name) {
+      name = `const_${this.constants.size}`;
+      this.initializers.push({ name, dims: [], data: Float32Array.of(v) });
+      this.constants.set(key, name);
+    }
+    return name;
+  }
+
+  private int64(values: number[]): string {
+    const name = this.fresh('axes');
+    this.initializers.push({ name, dims: [values.length], data: BigInt64Array.from(values.map(BigInt)) });
+    return name;
+  }
+
+  /** Record `dy` as (part of) the gradient of `v`. */
+  private accumulate(v: Value, dy: string): void {
+    if (!v.grad) return;
+    const list = this.contributions.get(v.name);
+    if (list) list.push(dy);
+    else this.contributions.set(v.name, [dy]);
+  }
+
+  /** The summed gradient of `v` (null when nothing flowed into it). */
+  private gradOf(v: Value): string | null {
+    const list = this.contributions.get(v.name);
+    if (!list || list.length === 0) return null;
+    if (list.length === 1) return list[0];
+    const sum = this.emit('Sum', list, `d_${v.name}`);
+    this.contributions.set(v.name, [sum]);
+    return sum;
+  }
+
+  /** Push a backward step for `out` (skipped when no input needs a gradient). */
+  private backward(out: Value, step: (dy: string) => void): void {
+    if (!out.grad) return;
+    this.tape.push(() => {
+      const dy = this.gradOf(out);
+      if (dy) step(dy);
+    });
+  }
+
+  /** Sum `dy` (shaped like `out`) down to `target`'s shape (undo broadcasting). */
+  private unbroadcast(dy: string, out: Dim[], target: Dim[]): string {
+    if (target.length === 1 && out.length === 2)
+      return this.emit('ReduceSum', [dy, this.int64([0])], 'unb', { keepdims: 0 });
+    const axes = out.map((d, k) => (target[k] === 1 && d !== 1 ? k : -1)).filter((k) => k >= 0);
+    if (target.length === 0) return this.emit('ReduceSum', [dy], 'unb', { keepdims: 0 });
+    return axes.length === 0 ? dy : this.emit('ReduceSum', [dy, this.int64(axes)], 'unb', { keepdims: 1 });
+  }
+
+  /** x @ W (+ b): Gemm. x [N, in], W [in, out], b [out]. */
+  dense(x: Value, W: Value, b: Value | null): Value {
+    const out: Value = {
+      name: b
+        ? this.emit('Gemm', [x.name, W.name, b.name], 'dense')
+        : this.emit('MatMul', [x.name, W.name], 'mm'),
+      shape: [x.shape[0], W.shape[1]],
+      grad: x.grad || W.grad || (b?.grad ?? false),
+    };
+    this.backward(out, (dy) => {
+      if (W.grad) this.accumulate(W, this.emit('Gemm', [x.name, dy], 'dW', { transA: 1 }));
+      if (b?.grad) this.accumulate(b, this.emit('ReduceSum', [dy, this.int64([0])], 'db', { keepdims: 0 }));
+      if (x.grad) this.accumulate(x, this.emit('Gemm', [dy, W.name], 'dx', { transB: 1 }));
+    });
+    return out;
+  }
+
+  /** An activation by tfjs name; the backward pass reads the output. */
+  activation(x: Value, kind: string): Value {
+    if (kind === 'linear') return x;
+    const op = { tanh: 'Tanh', sigmoid: 'Sigmoid', relu: 'Relu' }[kind];
+    if (!op) throw new UnsupportedError(`activation '${kind}'`);
+    const out: Value = { name: this.emit(op, [x.name], kind), shape: x.shape, grad: x.grad };
+    this.backward(out, (dy) => {
+      let local: string;
+      if (kind === 'tanh') {
+        const y2 = this.emit('Mul', [out.name, out.name], 'y2');
+        local = this.emit('Sub', [this.scalar(1), y2], 'dtanh');
+      } else if (kind === 'sigmoid') {
+        const one = this.emit('Sub', [this.scalar(1), out.name], 'omy');
+        local = this.emit('Mul', [out.name, one], 'dsig');
+      } else {
+        local = this.emit('Cast', [this.emit('Greater', [out.name, this.scalar(0)], 'pos')], 'drelu', {
+          to: 1,
+        });
+      }
+      this.accumulate(x, this.emit('Mul', [dy, local], 'dact'));
+    });
+    return out;
+  }
+
+  /** numpy broadcasting: right-aligned, a 1 takes the other's size. */
+  private broadcastShape(a: Dim[], b: Dim[]): Dim[] {
+    const rank = Math.max(a.length, b.length);
+    const at = (s: Dim[], k: number): Dim => s[k - (rank - s.length)] ?? 1;
+    return Array.from({ length: rank }, (_, k) => (at(a, k) === 1 ? at(b, k) : at(a, k)));
+  }
+
+  /** Elementwise a·b (broadcasting [N,k]·[N,1], [N,k]·[k], …). */
+  mul(a: Value, b: Value): Value {
+    const shape = this.broadcastShape(a.shape, b.shape);
+    const out: Value = { name: this.emit('Mul', [a.name, b.name], 'mul'), shape, grad: a.grad || b.grad };
+    this.backward(out, (dy) => {
+      if (a.grad) this.accumulate(a, this.unbroadcast(this.emit('Mul', [dy, b.name], 'da'), shape, a.shape));
+      if (b.grad) this.accumulate(b, this.unbroadcast(this.emit('Mul', [dy, a.name], 'db'), shape, b.shape));
+    });
+    return out;
+  }
+
+  /** Elementwise a + b (any number of terms, broadcasting). */
+  add(...xs: Value[]): Value {
+    if (xs.length === 1) return xs[0];
+    const shape = xs.map((x) => x.shape).reduce((s, t) => this.broadcastShape(s, t));
+    const out: Value = {
+      name: this.emit(
+        xs.length === 2 ? 'Add' : 'Sum',
+        xs.map((x) => x.name),
+        'add',
+      ),
+      shape,
+      grad: xs.some((x) => x.grad),
+    };
+    this.backward(out, (dy) => {
+      for (const x of xs) if (x.grad) this.accumulate(x, this.unbroadcast(dy, shape, x.shape));
+    });
+    return out;
+  }
+
+  /** c − x for a constant c. */
+  rsub(c: number, x: Value): Value {
+    const out: Value = {
+      name: this.emit('Sub', [this.scalar(c), x.name], 'rsub'),
+      shape: x.shape,
+      grad: x.grad,
+    };
+    this.backward(out, (dy) => this.accumulate(x, this.emit('Neg', [dy], 'dneg')));
+    return out;
+  }
+
+  /** a / b (b broadcast over a). */
+  div(a: Value, b: Value): Value {
+    const shape = this.broadcastShape(a.shape, b.shape);
+    const out: Value = { name: this.emit('Div', [a.name, b.name], 'div'), shape, grad: a.grad || b.grad };
+    this.backward(out, (dy) => {
+      const dyb = this.emit('Div', [dy, b.name], 'dyb');
+      if (a.grad) this.accumulate(a, this.unbroadcast(dyb, shape, a.shape));
+      if (b.grad) {
+        const t = this.emit('Neg', [this.emit('Mul', [dyb, out.name], 'dyo')], 'ddiv');
+        this.accumulate(b, this.unbroadcast(t, shape, b.shape));
+      }
+    });
+    return out;
+  }
+
+  /** max(x, c) for a constant c: the gradient flows where x > c (tfjs' rule for ties: to x when x ≥ c). */
+  maxConst(x: Value, c: number): Value {
+    const out: Value = {
+      name: this.emit('Max', [x.name, this.scalar(c)], 'max'),
+      shape: x.shape,
+      grad: x.grad,
+    };
+    this.backward(out, (dy) => {
+      const keep = this.emit('Cast', [this.emit('GreaterOrEqual', [x.name, this.scalar(c)], 'ge')], 'keep', {
+        to: 1,
+      });
+      this.accumulate(x, this.emit('Mul', [dy, keep], 'dmax'));
+    });
+    return out;
+  }
+
+  /** Concatenation along the last axis of rank-2 values. */
+  concat(xs: Value[]): Value {
+    if (xs.length === 1) return xs[0];
+    const widths = xs.map((x) => x.shape[1]);
+    if (widths.some((w) => typeof w !== 'number')) throw new UnsupportedError('concat of a symbolic width');
+    const out: Value = {
+      name: this.emit(
+        'Concat',
+        xs.map((x) => x.name),
+        'concat',
+        { axis: 1 },
+      ),
+      shape: [xs[0].shape[0], (widths as number[]).reduce((s, w) => s + w, 0)],
+      grad: xs.some((x) => x.grad),
+    };
+    this.backward(out, (dy) => {
+      const parts = xs.map((x) => this.fresh(`dsplit_${x.name}`));
+      this.nodes.push({
+        op: 'Split',
+        inputs: [dy, this.int64(widths as number[])],
+        outputs: parts,
+        attrs: { axis: 1 },
+      });
+      xs.forEach((x, k) => this.accumulate(x, parts[k]));
+    });
+    return out;
+  }
+
+  /** 1 where a row of x has a non-zero value, else 0: [N, 1], no gradient (a presence mask). */
+  presence(x: Value): Value {
+    const absMax = this.emit('ReduceMax', [this.emit('Abs', [x.name], 'abs')], 'amax', {
+      axes: [1],
+      keepdims: 1,
+    });
+    const name = this.emit('Cast', [this.emit('Greater', [absMax, this.scalar(0)], 'gt')], 'present', {
+      to: 1,
+    });
+    return { name, shape: [x.shape[0], 1], grad: false };
+  }
+
+  /**
+   * The mean sigmoid cross-entropy on logits z [N, L] against y, with per-label positive
+   * weights w ([L]; null: 1): mean((1−y)·softplus(z) + w·y·softplus(−z)), as the trainer's
+   * tfjs loss. Its gradient, (σ(z)·(1 − y + w·y) − w·y) / (N·L), seeds the backward pass;
+   * `invCount` is a scalar input holding 1 / (N·L). Returns the loss value's name.
+   */
+  sigmoidCrossEntropy(z: Value, y: Value, w: Value | null, invCount: Value): string {
+    const wy = w ? this.emit('Mul', [y.name, w.name], 'wy') : y.name;
+    const c = this.emit('Add', [this.emit('Sub', [this.scalar(1), y.name], 'omy'), wy], 'c');
+    // softplus(−z) = softplus(z) − z, so the loss is c·softplus(z) − w·y·z.
+    const perElement = this.emit(
+      'Sub',
+      [
+        this.emit('Mul', [c, this.emit('Softplus', [z.name], 'sp')], 'csp'),
+        this.emit('Mul', [wy, z.name], 'wyz'),
+      ],
+      'ce',
+    );
+    const loss = this.emit(
+      'Mul',
+      [this.emit('ReduceSum', [perElement], 'sum', { keepdims: 0 }), invCount.name],
+      'loss',
+    );
+    const dz = this.emit(
+      'Mul',
+      [
+        this.emit('Sub', [this.emit('Mul', [this.emit('Sigmoid', [z.name], 's'), c], 'sc'), wy], 'g'),
+        invCount.name,
+      ],
+      'dz',
+    );
+    this.accumulate(z, dz);
+    return loss;
+  }
+
+  /** Run the tape backwards; returns each asked value's gradient name (null: none flowed). */
+  gradients(of: Value[]): Array<string | null> {
+    for (let k = this.tape.length - 1; k >= 0; k--) this.tape[k]();
+    this.tape.length = 0;
+    return of.map((v) => this.gradOf(v));
+  }
+
+  /** Mark a graph output. */
+  output(name: string, shape: Dim[]): void {
+    this.outputs.push({ name, shape });
+  }
+
+  /**
+   * Rename an internal value to a graph output name (an Identity node), so that outputs have
+   * stable names whatever the node that made them.
+   */
+  alias(from: string, to: string): void {
+    this.nodes.push({ op: 'Identity', inputs: [from], outputs: [to] });
+  }
+
+  build(name: string): OnnxGraph {
+    return {
+      name,
+      inputs: this.inputs,
+      outputs: this.outputs,
+      nodes: this.nodes,
+      initializers: this.initializers,
+      opset: 13,
+    };
+  }
+}
+
+/** A model part the ONNX training path cannot express (the trainer falls back to tfjs). */
+export class UnsupportedError extends Error {
+  constructor(what: string) {
+    super(`not supported by the onnxruntime training path: ${what}`);
+    this.name = 'UnsupportedError';
+  }
+}
+
+export { BATCH };

@@ -1,0 +1,55 @@
+/**
+ * The fusion ops in the onnxruntime training graph (see ../onnx-lowering.ts), written as the
+ * layers of ./layers.ts compute them, so that both engines train the same function.
+ */
+import { UnsupportedError } from '../../engine/onnx-autodiff.js';
+import type { LayerNode } from '../spec.js';
+import { lowerDense, lowerNode, registerLowering, single } from '../onnx-lowering.js';
+
+/** Dense whose bias started at the prior: in training, a plain dense layer. */
+registerLowering('gate_dense', (ctx) => lowerDense(ctx, ctx.node.id, 'linear'));
+
+/**
+ * GmuGate for two modalities: z = σ(g), weights (z, 1 − z), each times its modality's presence,
+ * renormalised by max(sum, 1e-6). A one-column g (gateWidth 'modality') broadcasts over the
+ * units where the weights are used. More modalities (a masked softmax) train with tfjs.
+ */
+registerLowering('gmu_gate', (ctx) => {
+  const n = ctx.node.params.modalities as number;
+  if (n !== 2) throw new UnsupportedError(`a GMU gate over ${n} modalities`);
+  const { g } = ctx;
+  const present = ctx.node.inputs.slice(0, n).map((id) => g.presence(ctx.rawInput(id)));
+  const z = g.activation(single(ctx.inputs[n], ctx.node), 'sigmoid');
+  const w = [g.mul(z, present[0]), g.mul(g.rsub(1, z), present[1])];
+  const total = g.maxConst(g.add(w[0], w[1]), 1e-6);
+  return w.map((wi) => g.div(wi, total));
+});
+
+/** h = Σ wᵢ ⊙ hᵢ over the gate's parts. */
+registerLowering('gmu_combine', (ctx) => {
+  const hs = ctx.inputs.slice(0, -1).map((v) => single(v, ctx.node));
+  const ws = ctx.inputs[ctx.inputs.length - 1];
+  if (!Array.isArray(ws) || ws.length !== hs.length)
+    throw new UnsupportedError(
+      `node '${ctx.node.id}': the gate's parts do not match its ${hs.length} inputs`,
+    );
+  return ctx.g.add(...hs.map((h, k) => ctx.g.mul(ws[k], h)));
+});
+
+/** m·p + (1 − m)·e: the projection where the modality is present, the learned embedding where not. */
+registerLowering('missing_embedding', (ctx) => {
+  const { g } = ctx;
+  const m = g.presence(ctx.rawInput(ctx.node.inputs[0]));
+  const p = single(ctx.inputs[1], ctx.node);
+  const [embedding] = ctx.weights(ctx.node.id);
+  return g.add(g.mul(m, p), g.mul(g.rsub(1, m), embedding));
+});
+
+/** A layer copied from a trained run: its source op, built under this node's id (as the tfjs op does). */
+registerLowering('pretrained_layer', (ctx) => {
+  const source = ctx.node.params.source as unknown as LayerNode;
+  return lowerNode({
+    ...ctx,
+    node: { ...source, id: ctx.node.id, inputs: ctx.node.inputs, frozen: ctx.node.frozen },
+  });
+});

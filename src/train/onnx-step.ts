@@ -1,0 +1,220 @@
+/**
+ * The gradient half of a training step on onnxruntime: the model's forward pass, the trainer's
+ * loss and the gradients of the trainable weights, compiled once into an ONNX graph
+ * (src/models/onnx-lowering.ts) and run by onnxruntime-node, whose MLAS matmuls on several
+ * threads are 2–4× faster than tfjs-wasm's XNNPACK on one for the dense heads and fusions.
+ *
+ * The weights stay tfjs variables (the model that is evaluated, saved and served): each step the
+ * graph reads them straight from the wasm heap and writes the gradients into tfjs tensors that
+ * the trainer's FusedAdam then applies, so checkpoints, resume and the optimizer are unchanged.
+ * Dropout masks are drawn by the caller from the trainer's seeded stream.
+ */
+import { isMainThread } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import type * as Ort from 'onnxruntime-node';
+import { tf } from '../engine/index.js';
+import { GradGraph, UnsupportedError, type Value } from '../engine/onnx-autodiff.js';
+import { lowerNode, single, type Lowered } from '../models/onnx-lowering.js';
+import '../models/fusion/onnx-lowering.js';
+import type { LayersModel } from '../models/build.js';
+import type { ModelSpec } from '../models/spec.js';
+import { encodeOnnxModel } from '../vision/onnx-proto.js';
+
+export { UnsupportedError };
+
+/** A dropout site of the graph: the caller feeds a mask [batch, width] per step. */
+export interface DropoutSite {
+  rate: number;
+  width: number;
+}
+
+interface Param {
+  input: string;
+  variable: tf.Variable;
+  /** Output name of its gradient (trainable weights only). */
+  gradOutput?: string;
+  grad?: tf.Tensor;
+}
+
+/** Wasm backend internals read here (not in tfjs' public types): the tensor's bytes on the heap. */
+interface HeapBackend {
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+}
+
+/**
+ * Intra-op threads of the training session: MMGENRE_ORT_THREADS, else every core in the main
+ * thread and 1 in a worker thread (run-all and `train --seeds` already run one model per core).
+ */
+export function onnxTrainingThreads(): number {
+  const set = Number(process.env.MMGENRE_ORT_THREADS);
+  if (Number.isInteger(set) && set > 0) return set;
+  return isMainThread ? Math.max(1, Math.min(availableParallelism(), 8)) : 1;
+}
+
+export interface OnnxStepOptions {
+  /** Per-label positive weights of the loss (null: none). */
+  posWeight: Float32Array | null;
+  /** Intra-op threads (default `onnxTrainingThreads()`). */
+  threads?: number;
+}
+
+export class OnnxTrainingStep {
+  /** Per-step dropout masks to feed, in order. */
+  readonly dropout: DropoutSite[];
+  /** The gradient of each trained variable, by variable name (filled by `run`). */
+  readonly grads: tf.NamedTensorMap;
+  private readonly dims: number[];
+  private readonly labels: number;
+
+  private constructor(
+    private readonly ort: typeof Ort,
+    private readonly session: Ort.InferenceSession,
+    private readonly params: Param[],
+    dropout: DropoutSite[],
+    dims: number[],
+    labels: number,
+    private readonly posWeight: Float32Array | null,
+  ) {
+    this.dropout = dropout;
+    this.dims = dims;
+    this.labels = labels;
+    this.grads = {};
+    for (const p of params) if (p.grad) this.grads[p.variable.name] = p.grad;
+  }
+
+  /**
+   * Compile `spec` (whose tfjs layers are `model`'s) for training `trainable`. Throws
+   * UnsupportedError when a part of the model has no ONNX lowering (sequence inputs, maxout,
+   * a mixture of experts…): the trainer then trains with tfjs.
+   */
+  static async compile(
+    spec: ModelSpec,
+    model: LayersModel,
+    trainable: tf.Variable[],
+    opts: OnnxStepOptions,
+  ): Promise<OnnxTrainingStep> {
+    if (tf.getBackend() !== 'wasm') throw new UnsupportedError(`the '${tf.getBackend()}' backend`);
+    const g = new GradGraph();
+    const trained = new Set(trainable.map((v) => v.name));
+    const raw = new Map<string, Value>();
+    const dims = spec.inputs.map((input, k) => {
+      if (input.source.kind !== 'features' || input.dtype !== 'float32' || input.shape.length !== 1)
+        throw new UnsupportedError(`input '${input.id}' (${input.source.kind}, shape [${input.shape}])`);
+      raw.set(input.id, g.input(`x${k}`, ['N', input.shape[0]]));
+      return input.shape[0];
+    });
+    const params: Param[] = [];
+    const byLayer = new Map<string, Value[]>();
+    const weights = (layerName: string): Value[] => {
+      let values = byLayer.get(layerName);
+      if (values) return values;
+      let layer;
+      try {
+        layer = model.getLayer(layerName);
+      } catch {
+        throw new UnsupportedError(`no tfjs layer '${layerName}'`);
+      }
+      values = layer.weights.map((w) => {
+        const variable = w.read() as tf.Variable;
+        const input = `p${params.length}`;
+        params.push({ input, variable });
+        return g.input(input, variable.shape, trained.has(variable.name));
+      });
+      byLayer.set(layerName, values);
+      return values;
+    };
+    const dropout: DropoutSite[] = [];
+    const values = new Map<string, Lowered>(raw);
+    for (const node of spec.nodes) {
+      values.set(
+        node.id,
+        lowerNode({
+          g,
+          node,
+          spec,
+          inputs: node.inputs.map((id) => {
+            const v = values.get(id);
+            if (!v) throw new UnsupportedError(`node '${node.id}' reads '${id}' before it is made`);
+            return v;
+          }),
+          weights,
+          rawInput: (id) => {
+            const v = raw.get(id);
+            if (!v) throw new UnsupportedError(`node '${node.id}': '${id}' is not a model input`);
+            return v;
+          },
+          dropoutMask: (rate, width) => {
+            dropout.push({ rate, width });
+            return g.input(`mask${dropout.length - 1}`, ['N', width]);
+          },
+        }),
+      );
+    }
+    const outputNode = spec.nodes.find((n) => n.id === spec.output);
+    if (outputNode?.op !== 'output') throw new UnsupportedError(`output op '${outputNode?.op}'`);
+    const logits = single(values.get(spec.output)!, outputNode);
+    const L = spec.labels.length;
+    const y = g.input('y', ['N', L]);
+    const w = opts.posWeight ? g.input('pos_weight', [L]) : null;
+    const invCount = g.input('inv_count', []);
+    g.alias(g.sigmoidCrossEntropy(logits, y, w, invCount), 'loss');
+    g.output('loss', []);
+    const paramValues = params.map((p) => ({
+      name: p.input,
+      shape: p.variable.shape,
+      grad: trained.has(p.variable.name),
+    }));
+    const gradNames = g.gradients(paramValues);
+    params.forEach((p, k) => {
+      const grad = gradNames[k];
+      if (!paramValues[k].grad || !grad) return;
+      p.gradOutput = `grad_${p.input}`;
+      g.alias(grad, p.gradOutput);
+      g.output(p.gradOutput, p.variable.shape);
+      p.grad = tf.zeros(p.variable.shape);
+    });
+    const ort = await import('onnxruntime-node');
+    const session = await ort.InferenceSession.create(encodeOnnxModel(g.build(`${spec.family}_training`)), {
+      intraOpNumThreads: opts.threads ?? onnxTrainingThreads(),
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+      logSeverityLevel: 3,
+      // Spinning workers help only an idle machine; on a busy one they steal the cores (measured).
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
+    } as Ort.InferenceSession.SessionOptions);
+    return new OnnxTrainingStep(ort, session, params, dropout, dims, L, opts.posWeight);
+  }
+
+  /**
+   * One batch: `x` the inputs' rows ([n, dim] each, row-major), `y` the labels as 0/1 floats
+   * [n, L], `masks` one per dropout site. Fills `grads` and returns the batch's mean loss.
+   */
+  async run(x: Float32Array[], y: Float32Array, n: number, masks: Float32Array[]): Promise<number> {
+    const { ort } = this;
+    const T = (data: Float32Array, dims: readonly number[]) => new ort.Tensor('float32', data, dims);
+    const feeds: Record<string, Ort.Tensor> = {
+      y: T(y, [n, this.labels]),
+      inv_count: T(Float32Array.of(1 / (n * this.labels)), []),
+    };
+    x.forEach((rows, k) => (feeds[`x${k}`] = T(rows, [n, this.dims[k]])));
+    masks.forEach((m, k) => (feeds[`mask${k}`] = T(m, [n, this.dropout[k].width])));
+    if (this.posWeight) feeds.pos_weight = T(this.posWeight, [this.labels]);
+    // Views of the heap taken now: it may have grown (and moved) since the last step.
+    const heap = tf.backend() as unknown as HeapBackend;
+    const loss = new Float32Array(1);
+    const fetches: Record<string, Ort.Tensor> = { loss: T(loss, []) };
+    for (const p of this.params) {
+      feeds[p.input] = T(heap.typedArrayFromHeap(p.variable), p.variable.shape);
+      if (p.grad && p.gradOutput) fetches[p.gradOutput] = T(heap.typedArrayFromHeap(p.grad), p.grad.shape);
+    }
+    const out = await this.session.run(feeds, fetches);
+    // The binding fills the given output buffers; read the loss from the result to be safe.
+    return (out.loss.data as Float32Array)[0];
+  }
+
+  dispose(): void {
+    tf.dispose(this.params.flatMap((p) => (p.grad ? [p.grad] : [])));
+    void this.session.release();
+  }
+}
