@@ -2,7 +2,7 @@
  * Fusion speed: a GMU epoch on cached features over 15,552 movies (MM-IMDB's train size;
  * synthetic features) with the paper's sizes, 1280 + 100 → 512, batch 32, against PyTorch
  * 1.13's 0.11 s per 967 movies on this machine (issue 6's anchor, scaled: 1.77 s; target ≤ 1.5×
- * = 2.65 s). Also the engineered GMU (projected to 64) the shipped config trains, and the cost of
+ * = 2.65 s), with onnxruntime computing the gradients (the default) and with tfjs. Also the engineered GMU (projected to 64) the shipped config trains, and the cost of
  * reading the gate for every movie.
  */
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { parseConfig, syntheticTrainingData } from '../src/train/index.js';
 import { writeJsonAtomic } from '../src/util/atomic.js';
 import type { BenchRow } from './types.js';
 import { fitWithCpuTimes, median } from './fit-timing.js';
+import { onnxTrainingThreads } from '../src/train/onnx-step.js';
 
 const ANCHOR_PER_MOVIE_S = 0.11 / 967;
 const TRAIN = 15552;
@@ -46,17 +47,16 @@ export async function benchFusion(): Promise<BenchRow[]> {
   });
   const anchor = ANCHOR_PER_MOVIE_S * TRAIN;
   const rows: BenchRow[] = [];
-  const variants: Array<[string, Record<string, unknown>]> = [
-    [
-      'GMU epoch, paper sizes (1280+100 → 512)',
-      { type: 'gmu', project: 0, units: 512, hidden: [], dropout: 0.5 },
-    ],
-    [
-      'GMU epoch, shipped config (projected to 64)',
-      { type: 'gmu', project: 64, units: 64, hidden: [], dropout: 0.5, inputDropout: 0.2 },
-    ],
+  const paper = { type: 'gmu', project: 0, units: 512, hidden: [], dropout: 0.5 };
+  const shipped = { type: 'gmu', project: 64, units: 64, hidden: [], dropout: 0.5, inputDropout: 0.2 };
+  // The default engine (onnxruntime gradients) and, for comparison, tfjs computing them.
+  const variants: Array<[string, Record<string, unknown>, 'onnx' | 'tfjs']> = [
+    ['GMU epoch, paper sizes (1280+100 → 512)', paper, 'onnx'],
+    ['GMU epoch, paper sizes, tfjs gradients', paper, 'tfjs'],
+    ['GMU epoch, shipped config (projected to 64)', shipped, 'onnx'],
+    ['GMU epoch, shipped config, tfjs gradients', shipped, 'tfjs'],
   ];
-  for (const [name, model] of variants) {
+  for (const [name, model, engine] of variants) {
     const config = parseConfig({
       name: 'bench-gmu',
       inputs: [
@@ -71,6 +71,7 @@ export async function benchFusion(): Promise<BenchRow[]> {
         classWeights: 'balanced',
         weightDecay: 1e-4,
         modalityDropout: 0.2,
+        engine,
       },
     });
     const { type, ...options } = config.model;
@@ -83,9 +84,10 @@ export async function benchFusion(): Promise<BenchRow[]> {
       name,
       value: epoch,
       unit: 's/epoch',
-      note: `${TRAIN} movies, batch 32; ${(epoch / anchor).toFixed(2)}× PyTorch's ${anchor.toFixed(2)} s (target ≤ 1.5× = ${(1.5 * anchor).toFixed(2)} s); CPU ${cpuEpoch.toFixed(2)} s/epoch incl. dev eval; ${machine}; load avg ${loadavg()[0].toFixed(1)}`,
+      note: `${engine} gradients, ${onnxTrainingThreads()} onnx thread(s); ${TRAIN} movies, batch 32; ${(epoch / anchor).toFixed(2)}× PyTorch's ${anchor.toFixed(2)} s (target ≤ 1.5× = ${(1.5 * anchor).toFixed(2)} s); CPU ${cpuEpoch.toFixed(2)} s/epoch incl. dev eval; ${machine}; load avg ${loadavg()[0].toFixed(1)}`,
     });
-    if (type === 'gmu' && options.units === 64) {
+    if (r.engine !== engine) throw new Error(`${name}: trained with ${r.engine}, not ${engine}`);
+    if (options.units === 64 && engine === 'onnx') {
       const t0 = performance.now();
       gateShares(r.built.model, spec, data.dev.x, data.dev.n);
       rows.push({

@@ -20,6 +20,7 @@ import {
 } from '../src/train/index.js';
 import type { BenchRow } from './types.js';
 import { fitWithCpuTimes, median } from './fit-timing.js';
+import { onnxTrainingThreads } from '../src/train/onnx-step.js';
 import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { loadDataset } from '../src/data/load.js';
@@ -77,23 +78,30 @@ export async function benchTrain(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const machine = `${engineInfo().backend}, simd ${engineInfo().simd}, ${engineInfo().threads} thread(s)`;
 
-  const { result: r, cpuPerEpoch: cpuSeconds } = await fitWithCpuTimes(spec, data, config.training);
-  const epochs = r.history.slice(1); // the first epoch includes kernel warm-up
-  const head = median(epochs.map((h) => h.trainSeconds));
-  const headCpu = median(cpuSeconds.slice(1));
-  rows.push({
-    name: 'head epoch (custom loop)',
-    value: head,
-    unit: 's/epoch',
-    note: `${(head / ANCHOR_S).toFixed(2)}× PyTorch's ${ANCHOR_S} s (target ≤ 1.5× = ${(1.5 * ANCHOR_S).toFixed(3)} s); 967 movies, 1380→512→23, batch 32, ${((head / Math.ceil(967 / 32)) * 1000).toFixed(1)} ms/step; CPU ${headCpu.toFixed(3)} s/epoch incl. dev eval; ${machine}; ${load()}`,
-  });
-  rows.push({
-    name: 'head epoch incl. dev eval',
-    value: median(epochs.map((h) => h.seconds)),
-    unit: 's/epoch',
-    note: '174 dev movies predicted + all metrics each epoch',
-  });
-  r.built.model.dispose();
+  // The trainer's default (onnxruntime gradients), then tfjs computing them, for comparison.
+  for (const engine of ['onnx', 'tfjs'] as const) {
+    const settings = { ...config.training, engine };
+    const { result: r, cpuPerEpoch: cpuSeconds } = await fitWithCpuTimes(spec, data, settings);
+    if (r.engine !== engine) throw new Error(`head trained with ${r.engine}, not ${engine}`);
+    const epochs = r.history.slice(1); // the first epoch includes kernel warm-up
+    const head = median(epochs.map((h) => h.trainSeconds));
+    const headCpu = median(cpuSeconds.slice(1));
+    const threads = engine === 'onnx' ? `${onnxTrainingThreads()} onnx thread(s)` : machine;
+    rows.push({
+      name: engine === 'onnx' ? 'head epoch (custom loop)' : 'head epoch, tfjs gradients',
+      value: head,
+      unit: 's/epoch',
+      note: `${engine} gradients; ${(head / ANCHOR_S).toFixed(2)}× PyTorch's ${ANCHOR_S} s (target ≤ 1.5× = ${(1.5 * ANCHOR_S).toFixed(3)} s); 967 movies, 1380→512→23, batch 32, ${((head / Math.ceil(967 / 32)) * 1000).toFixed(1)} ms/step; CPU ${headCpu.toFixed(3)} s/epoch incl. dev eval; ${threads}; ${load()}`,
+    });
+    if (engine === 'onnx')
+      rows.push({
+        name: 'head epoch incl. dev eval',
+        value: median(epochs.map((h) => h.seconds)),
+        unit: 's/epoch',
+        note: '174 dev movies predicted + all metrics each epoch',
+      });
+    r.built.model.dispose();
+  }
 
   // The same model through tfjs-layers' trainOnBatch (one await per batch) for comparison.
   const { model } = buildModel(spec, { seed: 1 });

@@ -8,3 +8,4 @@ export * from './pipeline.js';
 export * from './many.js';
 export * from './synthetic.js';
 export * from './inputs.js';
+export * from './onnx-step.js';
