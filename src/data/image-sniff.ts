@@ -89,9 +89,16 @@ export async function checkPoster(
     // Imported here: loading sharp's native module is not needed for the fast, sniff-only path.
     const { default: sharp } = await import('sharp');
     // raw() forces a full decode; a header-only metadata() read accepts a JPEG cut in half.
-    const { info } = await sharp(path, { failOn: 'error', limitInputPixels: MAX_POSTER_PIXELS })
-      .raw()
-      .toBuffer({ resolveWithObject: true });
+    const decode = () =>
+      sharp(path, { failOn: 'error', limitInputPixels: MAX_POSTER_PIXELS })
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+    const { info } = await decode().catch((err: Error) => {
+      // libvips keeps its error text per thread; with decodes running on several threads the
+      // text is sometimes lost ("Unknown error"). A second decode says what is wrong.
+      if (/^unknown error/i.test(err.message)) return decode();
+      throw err;
+    });
     return { ok: true, kind: sniff.kind, width: info.width, height: info.height, warning };
   } catch (err) {
     const message = (err as Error).message;
