@@ -145,6 +145,32 @@ test('GMU gate moves toward the modality that carries the signal', async () => {
   assert.ok(plotOnly < 0.5, `signal in the plot: poster share ${plotOnly.toFixed(3)} should be below 0.5`);
 });
 
+test("gateDecayScale decays the gate's kernel harder: its weights stay nearer zero", async () => {
+  const gateKernelNorm = async (gateDecayScale?: number): Promise<number> => {
+    const spec = specOf('gmu', {
+      project: 16,
+      units: 16,
+      dropout: 0.1,
+      ...(gateDecayScale ? { gateDecayScale } : {}),
+    });
+    assert.equal(spec.nodes.find((n) => n.id === 'gmu_gate_logits')!.decayScale, gateDecayScale);
+    // lr 0.003 · weight decay 1e-3 · 10,000 = 0.03 per step over ~80 steps; 3e-6 without the scale.
+    const r = await fit(spec, onlySignalIn(0, 11), {
+      settings: settings({ epochs: 6, weightDecay: 1e-3 }),
+      progress: false,
+    });
+    const k = r.built.model.getLayer('gmu_gate_logits').getWeights()[0].dataSync() as Float32Array;
+    r.built.model.dispose();
+    return Math.sqrt(k.reduce((s, v) => s + v * v, 0));
+  };
+  const plain = await gateKernelNorm();
+  const decayed = await gateKernelNorm(10_000);
+  assert.ok(
+    decayed < 0.9 * plain,
+    `gate kernel norm ${decayed.toFixed(3)} with the scale vs ${plain.toFixed(3)}`,
+  );
+});
+
 test('a missing modality is masked: GMU weight 0 on it, predictions name the inputs used', async () => {
   const out = tempDir();
   const config = parseConfig({

@@ -50,6 +50,13 @@ export const gmuOptions = z.strictObject({
   gateDropout: rate.default(0),
   /** Learning-rate multiplier of the gate's weights (a slower gate regularises it). */
   gateLrScale: z.number().positive().optional(),
+  /**
+   * Multiplier of the run's weight decay for the gate's kernel: a stronger pull towards a gate
+   * that ignores the movie and keeps its prior share (the bias is not decayed). The decay per
+   * step is lr · weightDecay · scale, so with lr 1e-3 and weightDecay 1e-4 a scale below ~1000
+   * changes little over a run's ~2,000 steps; it must keep that product well below 1.
+   */
+  gateDecayScale: z.number().positive().optional(),
 });
 
 export type GmuOptions = z.infer<typeof gmuOptions>;
@@ -104,7 +111,12 @@ registerModel('gmu', {
       bias.biasInit ? 'gate_dense' : 'dense',
       [gateIn],
       { units: n === 2 ? perModality : n * perModality, activation: 'linear', ...bias },
-      { id: 'gmu_gate_logits', group: 'fusion', ...(o.gateLrScale ? { lrScale: o.gateLrScale } : {}) },
+      {
+        id: 'gmu_gate_logits',
+        group: 'fusion',
+        ...(o.gateLrScale ? { lrScale: o.gateLrScale } : {}),
+        ...(o.gateDecayScale ? { decayScale: o.gateDecayScale } : {}),
+      },
     );
     const gate = b.add(
       'gmu_gate',
