@@ -315,11 +315,22 @@ export class GradGraph {
   }
 
   /**
-   * Rename an internal value to a graph output name (an Identity node), so that outputs have
-   * stable names whatever the node that made them.
+   * Give an internal value a graph output's name, so that outputs have stable names whatever
+   * node made them. The producing node's output is renamed (not copied by an Identity node):
+   * onnxruntime then writes a graph output straight into the caller's preallocated buffer,
+   * which for the gradients of a large model saves a copy of every weight each step.
    */
   alias(from: string, to: string): void {
-    this.nodes.push({ op: 'Identity', inputs: [from], outputs: [to] });
+    const producer = this.nodes.find((n) => n.outputs.includes(from));
+    if (!producer || this.outputs.some((o) => o.name === from)) {
+      this.nodes.push({ op: 'Identity', inputs: [from], outputs: [to] });
+      return;
+    }
+    for (const n of this.nodes) {
+      n.outputs = n.outputs.map((o) => (o === from ? to : o));
+      n.inputs = n.inputs.map((i) => (i === from ? to : i));
+    }
+    for (const list of this.contributions.values()) list.forEach((c, k) => c === from && (list[k] = to));
   }
 
   build(name: string): OnnxGraph {
