@@ -185,6 +185,17 @@ export class GradGraph {
     return out;
   }
 
+  /** a − b (broadcasting). */
+  sub(a: Value, b: Value): Value {
+    const shape = this.broadcastShape(a.shape, b.shape);
+    const out: Value = { name: this.emit('Sub', [a.name, b.name], 'sub'), shape, grad: a.grad || b.grad };
+    this.backward(out, (dy) => {
+      if (a.grad) this.accumulate(a, this.unbroadcast(dy, shape, a.shape));
+      if (b.grad) this.accumulate(b, this.unbroadcast(this.emit('Neg', [dy], 'dneg'), shape, b.shape));
+    });
+    return out;
+  }
+
   /** c − x for a constant c. */
   rsub(c: number, x: Value): Value {
     const out: Value = {
@@ -253,18 +264,6 @@ export class GradGraph {
       xs.forEach((x, k) => this.accumulate(x, parts[k]));
     });
     return out;
-  }
-
-  /** 1 where a row of x has a non-zero value, else 0: [N, 1], no gradient (a presence mask). */
-  presence(x: Value): Value {
-    const absMax = this.emit('ReduceMax', [this.emit('Abs', [x.name], 'abs')], 'amax', {
-      axes: [1],
-      keepdims: 1,
-    });
-    const name = this.emit('Cast', [this.emit('Greater', [absMax, this.scalar(0)], 'gt')], 'present', {
-      to: 1,
-    });
-    return { name, shape: [x.shape[0], 1], grad: false };
   }
 
   /**

@@ -17,8 +17,11 @@ export interface LoweringContext {
   spec: ModelSpec;
   /** The weights of the tfjs layer `layerName`, in its order (kernel, bias, …), as graph inputs. */
   weights(layerName: string): Value[];
-  /** The raw model input `id` (before any dropout): fusions read presence from it. */
-  rawInput(id: string): Value;
+  /**
+   * 1 where the movie has model input `id` (its row is not all zero: how a missing modality
+   * reads, see fusion/layers.ts), else 0; [N, 1], no gradient. Fed per batch by the step.
+   */
+  presence(id: string): Value;
   /** A dropout mask input for this node ([N, width]; kept entries hold 1/(1 − rate)). */
   dropoutMask(rate: number, width: number): Value;
 }

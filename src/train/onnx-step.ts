@@ -71,6 +71,8 @@ export class OnnxTrainingStep {
     private readonly session: Ort.InferenceSession,
     private readonly params: Param[],
     dropout: DropoutSite[],
+    /** Inputs whose presence per row the graph reads. */
+    private readonly presenceOf: number[],
     dims: number[],
     labels: number,
     private readonly posWeight: Float32Array | null,
@@ -124,6 +126,7 @@ export class OnnxTrainingStep {
       return values;
     };
     const dropout: DropoutSite[] = [];
+    const present = new Map<number, Value>();
     const values = new Map<string, Lowered>(raw);
     for (const node of spec.nodes) {
       values.set(
@@ -138,9 +141,11 @@ export class OnnxTrainingStep {
             return v;
           }),
           weights,
-          rawInput: (id) => {
-            const v = raw.get(id);
-            if (!v) throw new UnsupportedError(`node '${node.id}': '${id}' is not a model input`);
+          presence: (id) => {
+            const k = spec.inputs.findIndex((i) => i.id === id);
+            if (k < 0) throw new UnsupportedError(`node '${node.id}': '${id}' is not a model input`);
+            let v = present.get(k);
+            if (!v) present.set(k, (v = g.input(`present${k}`, ['N', 1])));
             return v;
           },
           dropoutMask: (rate, width) => {
@@ -183,7 +188,7 @@ export class OnnxTrainingStep {
       // Spinning workers help only an idle machine; on a busy one they steal the cores (measured).
       extra: { session: { intra_op: { allow_spinning: '0' } } },
     } as Ort.InferenceSession.SessionOptions);
-    return new OnnxTrainingStep(ort, session, params, dropout, dims, L, opts.posWeight);
+    return new OnnxTrainingStep(ort, session, params, dropout, [...present.keys()], dims, L, opts.posWeight);
   }
 
   /**
@@ -199,6 +204,7 @@ export class OnnxTrainingStep {
     };
     x.forEach((rows, k) => (feeds[`x${k}`] = T(rows, [n, this.dims[k]])));
     masks.forEach((m, k) => (feeds[`mask${k}`] = T(m, [n, this.dropout[k].width])));
+    for (const k of this.presenceOf) feeds[`present${k}`] = T(rowPresence(x[k], n, this.dims[k]), [n, 1]);
     if (this.posWeight) feeds.pos_weight = T(this.posWeight, [this.labels]);
     // Views of the heap taken now: it may have grown (and moved) since the last step.
     const heap = tf.backend() as unknown as HeapBackend;
@@ -217,4 +223,18 @@ export class OnnxTrainingStep {
     tf.dispose(this.params.flatMap((p) => (p.grad ? [p.grad] : [])));
     void this.session.release();
   }
+}
+
+/** 1 for each row of `x` ([n, dim]) with a non-zero value, else 0 (a missing input is all zeros). */
+function rowPresence(x: Float32Array, n: number, dim: number): Float32Array {
+  const out = new Float32Array(n);
+  for (let r = 0; r < n; r++) {
+    for (let i = r * dim, end = i + dim; i < end; i++) {
+      if (x[i] !== 0) {
+        out[r] = 1;
+        break;
+      }
+    }
+  }
+  return out;
 }
