@@ -65,6 +65,7 @@ export class OnnxTrainingStep {
   readonly grads: tf.NamedTensorMap;
   private readonly dims: number[];
   private readonly labels: number;
+  private readonly buffers = new Map<string, Float32Array>();
 
   private constructor(
     private readonly ort: typeof Ort,
@@ -217,6 +218,16 @@ export class OnnxTrainingStep {
     const out = await this.session.run(feeds, fetches);
     // The binding fills the given output buffers; read the loss from the result to be safe.
     return (out.loss.data as Float32Array)[0];
+  }
+
+  /**
+   * A reusable buffer of `length` floats for per-batch inputs (labels, masks): a step allocates
+   * nothing that the garbage collector must chase. Valid until the next call with this name.
+   */
+  scratch(name: string, length: number): Float32Array {
+    let buf = this.buffers.get(name);
+    if (!buf || buf.length < length) this.buffers.set(name, (buf = new Float32Array(length)));
+    return buf.subarray(0, length);
   }
 
   dispose(): void {

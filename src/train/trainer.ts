@@ -233,10 +233,10 @@ async function onnxBatchStep(
   const first = rows[0];
   if (rows[n - 1] !== first + n - 1) throw new Error('onnx step: dense batches must be consecutive rows');
   const x = split.x.map((v, k) => v.subarray(first * dims[k], (first + n) * dims[k]));
-  const y = new Float32Array(n * L);
+  const y = step.scratch('y', n * L);
   for (let i = 0; i < n * L; i++) y[i] = split.y[first * L + i];
-  const masks = step.dropout.map(({ rate, width }) => {
-    const m = new Float32Array(n * width);
+  const masks = step.dropout.map(({ rate, width }, k) => {
+    const m = step.scratch(`mask${k}`, n * width);
     const kept = 1 / (1 - rate);
     for (let i = 0; i < m.length; i++) m[i] = rng.next() < rate ? 0 : kept;
     return m;
