@@ -62,9 +62,7 @@ export class OnnxTrainingStep {
   /** Per-step dropout masks to feed, in order. */
   readonly dropout: DropoutSite[];
   /** The gradient of each trained variable, by variable name (filled by `run`). */
-  readonly grads: tf.NamedTensorMap;
-  private readonly dims: number[];
-  private readonly labels: number;
+  readonly grads: tf.NamedTensorMap = {};
   private readonly buffers = new Map<string, Float32Array>();
 
   private constructor(
@@ -74,14 +72,12 @@ export class OnnxTrainingStep {
     dropout: DropoutSite[],
     /** Inputs whose presence per row the graph reads. */
     private readonly presenceOf: number[],
-    dims: number[],
-    labels: number,
+    /** Each input's width. */
+    private readonly dims: number[],
+    private readonly labels: number,
     private readonly posWeight: Float32Array | null,
   ) {
     this.dropout = dropout;
-    this.dims = dims;
-    this.labels = labels;
-    this.grads = {};
     for (const p of params) if (p.grad) this.grads[p.variable.name] = p.grad;
   }
 
