@@ -238,6 +238,28 @@ export class GradGraph {
     return out;
   }
 
+  /**
+   * Maxout over `pieces` groups of a [N, pieces·units] value (group p of unit u at column
+   * p·units + u, as tfjs' Dense → Reshape [pieces, units] → GlobalMaxPooling1D lays it out).
+   * The gradient goes to every piece equal to the maximum (tfjs' rule for max).
+   */
+  maxout(x: Value, pieces: number, units: number): Value {
+    const grouped = this.emit('Reshape', [x.name, this.int64([0, pieces, units])], 'pieces');
+    const max3 = this.emit('ReduceMax', [grouped], 'max3', { axes: [1], keepdims: 1 });
+    const out: Value = {
+      name: this.emit('Reshape', [max3, this.int64([0, units])], 'maxout'),
+      shape: [x.shape[0], units],
+      grad: x.grad,
+    };
+    this.backward(out, (dy) => {
+      const winners = this.emit('Cast', [this.emit('Equal', [grouped, max3], 'eq')], 'winners', { to: 1 });
+      const dy3 = this.emit('Reshape', [dy, this.int64([0, 1, units])], 'dy3');
+      const dpieces = this.emit('Mul', [winners, dy3], 'dpieces');
+      this.accumulate(x, this.emit('Reshape', [dpieces, this.int64([0, pieces * units])], 'dmaxout'));
+    });
+    return out;
+  }
+
   /** Concatenation along the last axis of rank-2 values. */
   concat(xs: Value[]): Value {
     if (xs.length === 1) return xs[0];

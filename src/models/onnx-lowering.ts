@@ -56,6 +56,11 @@ export function lowerDense(ctx: LoweringContext, layerName: string, activation: 
 
 registerLowering('dense', (ctx) => lowerDense(ctx, ctx.node.id, activationOf(ctx.node)));
 registerLowering('output', (ctx) => lowerDense(ctx, `${ctx.node.id}_logits`, 'linear'));
+registerLowering('maxout', (ctx) => {
+  const units = ctx.node.params.units as number;
+  const pieces = (ctx.node.params.pieces as number | undefined) ?? 2;
+  return ctx.g.maxout(lowerDense(ctx, `${ctx.node.id}_linear`, 'linear'), pieces, units);
+});
 registerLowering('activation', (ctx) =>
   ctx.g.activation(single(ctx.inputs[0], ctx.node), activationOf(ctx.node)),
 );

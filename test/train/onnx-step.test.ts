@@ -74,10 +74,12 @@ test('onnx step: same loss and gradients as tfjs for heads and fusions', async (
   const pw = Float32Array.from(labels, (_, j) => 1 + j);
   const cases: Array<[string, ModelSpec, Float32Array | null]> = [
     ['logistic', specFor('logistic', { inputDropout: 0.2 }, ctx), pw],
+    ['maxout', specFor('maxout', { hidden: [6], pieces: 3 }, ctx), pw],
     ['mlp 2 layers', specFor('mlp', { hidden: [6, 4], activation: 'tanh', inputDropout: 0.1 }, ctx), null],
     ['concat', specFor('concat', { project: 5, hidden: [], dropout: 0.5, inputDropout: 0.2 }, ctx), pw],
     ['sum', specFor('sum', { project: 5, hidden: [], sumActivation: 'tanh' }, ctx), pw],
     ['gmu', specFor('gmu', { project: 6, units: 4, hidden: [], gatePrior: { plot: 0.9 } }, ctx), pw],
+    ['gmu, maxout head', specFor('gmu', { project: 6, units: 4, hidden: [5], dropout: 0.3 }, ctx), pw],
     ['gmu paper', specFor('gmu', { project: 0, units: 4, hidden: [], gateFrom: 'inputs' }, ctx), null],
     [
       'gmu modality gate',
@@ -90,17 +92,17 @@ test('onnx step: same loss and gradients as tfjs for heads and fusions', async (
 
 test('onnx step: a model it cannot express is refused with UnsupportedError', async () => {
   await initEngine({ backend: 'wasm' });
-  const spec = specFor('maxout', { hidden: [4] }, { labels, inputs });
+  const spec = specFor('mlp', { hidden: [4], activation: 'elu' }, { labels, inputs });
   const { model, logitsModel } = buildModel(spec, { seed: 1 });
   const trainable = logitsModel.trainableWeights.map((w) => w.read() as tf.Variable);
   await assert.rejects(
     OnnxTrainingStep.compile(spec, logitsModel, trainable, { posWeight: null }),
-    (e: unknown) => e instanceof UnsupportedError && /maxout/.test(e.message),
+    (e: unknown) => e instanceof UnsupportedError && /elu/.test(e.message),
   );
   model.dispose();
 });
 
-test('fit: the onnx engine trains a GMU as well as tfjs does; auto falls back for maxout, onnx refuses it', async () => {
+test('fit: the onnx engine trains a GMU as well as tfjs does; auto falls back for an ELU MLP, onnx refuses it', async () => {
   await initEngine({ backend: 'wasm' });
   const fx = posterPlotData([24, 10], 4, { train: 320, dev: 80, test: 0 });
   const spec = specFor('gmu', { project: 8, units: 8, hidden: [], dropout: 0.2 }, fx);
@@ -127,12 +129,12 @@ test('fit: the onnx engine trains a GMU as well as tfjs does; auto falls back fo
   onnx.built.model.dispose();
   tfjs.built.model.dispose();
 
-  const maxout = specFor('maxout', { hidden: [8] }, fx);
-  const auto = await fit(maxout, fx.data, { settings: { ...settings('auto'), epochs: 1 }, progress: false });
+  const elu = specFor('mlp', { hidden: [8], activation: 'elu' }, fx);
+  const auto = await fit(elu, fx.data, { settings: { ...settings('auto'), epochs: 1 }, progress: false });
   assert.equal(auto.engine, 'tfjs');
   auto.built.model.dispose();
   await assert.rejects(
-    fit(maxout, fx.data, { settings: { ...settings('onnx'), epochs: 1 }, progress: false }),
-    /maxout/,
+    fit(elu, fx.data, { settings: { ...settings('onnx'), epochs: 1 }, progress: false }),
+    /activation 'elu'/,
   );
 });
