@@ -17,7 +17,7 @@ import { evaluate } from '../../src/eval/metrics.js';
 import { rowsOf } from '../../src/train/data.js';
 import { predictSplit } from '../../src/train/trainer.js';
 import { SeededRandom } from '../../src/models/random.js';
-import { combineLate, fitLateWeights, gateShares } from '../../src/models/fusion/index.js';
+import { combineLate, fitLateWeights, gateShares, gateValue } from '../../src/models/fusion/index.js';
 import { tempDir } from '../helpers/shared.js';
 
 const DIMS = [48, 12];
@@ -126,6 +126,25 @@ test('a fusion over three inputs (GMU softmax gate, concat, sum) builds and pred
     tf.dispose([...x, p]);
     model.dispose();
   }
+});
+
+test("the gate value sums a modality's inputs: two poster layers are the poster's share", () => {
+  const posterMid: InputSpec = { ...inputs[0], id: 'poster_mid', shape: [8] };
+  const spec = (ins: InputSpec[]): ModelSpec => specOf('gmu', {}, ins);
+  assert.ok(
+    Math.abs((gateValue(spec([inputs[0], posterMid, inputs[1]]), [0.1, 0.2, 0.7]) as number) - 0.3) < 1e-12,
+  );
+  assert.equal(
+    gateValue(spec([inputs[1], inputs[0]]), [0.6, 0.4]),
+    0.4,
+    'the poster share, whatever the order',
+  );
+  const title: InputSpec = { ...inputs[1], id: 'title', modality: 'title' };
+  assert.deepEqual(gateValue(spec([...inputs, title]), [0.5, 0.3, 0.2]), {
+    poster: 0.5,
+    plot: 0.3,
+    title: 0.2,
+  });
 });
 
 test('GMU gate moves toward the modality that carries the signal', async () => {

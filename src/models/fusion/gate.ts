@@ -2,7 +2,7 @@
  * What a fusion tells about each prediction: which inputs it used (present, not missing) and,
  * for the GMU and the mixture of experts, the gate — each modality's share of the decision.
  * For two modalities the gate is one number, the poster's share in [0, 1] (the mean of z over
- * the GMU's hidden units); for more, an object {modality: share}.
+ * the GMU's hidden units, summed over the poster's inputs); for more, an object {modality: share}.
  */
 import { tf, tfl } from '../../engine/index.js';
 import type { LayersModel } from '../build.js';
@@ -64,14 +64,17 @@ export function gateShares(
   return shares;
 }
 
-/** The poster's share for two modalities (else the first input's), an object for more. */
+/**
+ * The shares summed by modality (two poster layers count as the poster): for two modalities the
+ * poster's share (else the first modality's), an object {modality: share} for more.
+ */
 export function gateValue(spec: ModelSpec, share: number[]): GateValue {
-  const ids = spec.inputs.map((i) => i.modality);
-  if (share.length === 2) {
-    const k = Math.max(0, ids.indexOf('poster'));
-    return share[k];
-  }
-  return Object.fromEntries(spec.inputs.map((i, k) => [i.id, share[k]]));
+  const byModality = new Map<string, number>();
+  spec.inputs.forEach((i, k) => {
+    byModality.set(i.modality, (byModality.get(i.modality) ?? 0) + share[k]);
+  });
+  if (byModality.size === 2) return byModality.get('poster') ?? [...byModality.values()][0];
+  return Object.fromEntries(byModality);
 }
 
 /** Annotations for every row: inputs used, and the gate when the family has one. */
