@@ -34,7 +34,7 @@ test(
         '--out',
         runs,
         '--configs',
-        'poster-frozen,text-mlp-meanglove,fusion-gmu,fusion-concat,fusion-late-average',
+        'poster-frozen,text-mlp-meanglove,text-mlp2-meanglove,fusion-gmu,fusion-concat,fusion-late-average',
         '--workers',
         '2',
         '--epochs',
@@ -46,6 +46,7 @@ test(
     for (const name of [
       'poster-frozen',
       'text-mlp-meanglove',
+      'text-mlp2-meanglove',
       'fusion-gmu',
       'fusion-concat',
       'fusion-late-average',
@@ -68,7 +69,7 @@ test(
     assert.match(r.stdout, /GMU against the others/);
     const vsConcat = summary.paired!.find((p) => p.a === 'fusion-gmu' && p.b === 'fusion-concat')!;
     assert.ok(vsConcat, 'a GMU − concatenation row');
-    assert.equal(summary.paired!.length, 4, 'the GMU against the four other configs');
+    assert.equal(summary.paired!.length, 5, 'the GMU against the five other configs');
     assert.ok(Math.abs(vsConcat.difference - (vsConcat.aMacro - vsConcat.bMacro)) < 1e-9);
     assert.ok(vsConcat.low <= vsConcat.difference && vsConcat.difference <= vsConcat.high);
     // The GMU's test predictions carry the gate and the inputs used.
