@@ -207,11 +207,24 @@ export class OnnxTrainingStep {
     const heap = tf.backend() as unknown as HeapBackend;
     const loss = new Float32Array(1);
     const fetches: Record<string, Ort.Tensor> = { loss: T(loss, []) };
+    // tfjs' threaded build (MMGENRE_WASM_THREADS) keeps its heap in a SharedArrayBuffer, which
+    // onnxruntime-node refuses ("Invalid argument"): there the weights and gradients go through
+    // private staging copies instead.
+    const staged: Array<[Float32Array, Float32Array]> = [];
+    const view = (t: tf.Tensor, name: string, isOutput: boolean): Float32Array => {
+      const onHeap = heap.typedArrayFromHeap(t);
+      if (!(onHeap.buffer instanceof SharedArrayBuffer)) return onHeap;
+      const copy = this.scratch(name, onHeap.length);
+      if (isOutput) staged.push([copy, onHeap]);
+      else copy.set(onHeap);
+      return copy;
+    };
     for (const p of this.params) {
-      feeds[p.input] = T(heap.typedArrayFromHeap(p.variable), p.variable.shape);
-      if (p.grad && p.gradOutput) fetches[p.gradOutput] = T(heap.typedArrayFromHeap(p.grad), p.grad.shape);
+      feeds[p.input] = T(view(p.variable, p.input, false), p.variable.shape);
+      if (p.grad && p.gradOutput) fetches[p.gradOutput] = T(view(p.grad, p.gradOutput, true), p.grad.shape);
     }
     const out = await this.session.run(feeds, fetches);
+    for (const [copy, onHeap] of staged) onHeap.set(copy);
     // The binding fills the given output buffers; read the loss from the result to be safe.
     return (out.loss.data as Float32Array)[0];
   }
