@@ -65,6 +65,11 @@ export class GradGraph {
     return name;
   }
 
+  /** A float32 scalar constant as a Value (no gradient). */
+  scalarValue(v: number): Value {
+    return { name: this.scalar(v), shape: [], grad: false };
+  }
+
   private int64(values: number[]): string {
     const name = this.fresh('axes');
     this.initializers.push({ name, dims: [values.length], data: BigInt64Array.from(values.map(BigInt)) });
@@ -194,6 +199,52 @@ export class GradGraph {
       if (b.grad) this.accumulate(b, this.unbroadcast(this.emit('Neg', [dy], 'dneg'), shape, b.shape));
     });
     return out;
+  }
+
+  /** eˣ. */
+  exp(x: Value): Value {
+    const out: Value = { name: this.emit('Exp', [x.name], 'exp'), shape: x.shape, grad: x.grad };
+    this.backward(out, (dy) => this.accumulate(x, this.emit('Mul', [dy, out.name], 'dexp')));
+    return out;
+  }
+
+  /**
+   * An op whose result takes no gradient (a mask, a shift for numerical stability): the
+   * caller vouches that nothing differentiable depends on it, or that the result does not
+   * change with it (a softmax's shift).
+   */
+  constant(op: string, xs: Value[], shape: Dim[], attrs?: Record<string, AttrValue>): Value {
+    return {
+      name: this.emit(
+        op,
+        xs.map((x) => x.name),
+        op.toLowerCase(),
+        attrs,
+      ),
+      shape,
+      grad: false,
+    };
+  }
+
+  /** The parts of a rank-2 value along its last axis, `widths` columns each. */
+  split(x: Value, widths: number[]): Value[] {
+    if (widths.length === 1) return [x];
+    const names = widths.map(() => this.fresh('part'));
+    this.nodes.push({
+      op: 'Split',
+      inputs: [x.name, this.int64(widths)],
+      outputs: names,
+      attrs: { axis: 1 },
+    });
+    const parts = names.map((name, k): Value => ({ name, shape: [x.shape[0], widths[k]], grad: x.grad }));
+    if (x.grad) {
+      // One backward step for all parts: the tape runs in reverse, so after every consumer of a part.
+      this.tape.push(() => {
+        const grads = parts.map((p) => this.gradOf(p) ?? this.emit('Mul', [p.name, this.scalar(0)], 'zeros'));
+        this.accumulate(x, this.emit('Concat', grads, 'dsplit', { axis: 1 }));
+      });
+    }
+    return parts;
   }
 
   /** c − x for a constant c. */

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initEngine, tf } from '../../src/engine/index.js';
-import { buildModel, specFor, type ModelSpec } from '../../src/models/index.js';
+import { buildModel, specFor, type InputSpec, type ModelSpec } from '../../src/models/index.js';
 import { pseudoRandomValues } from '../../src/engine/compare.js';
 import { OnnxTrainingStep, UnsupportedError } from '../../src/train/onnx-step.js';
 import { fit, trainingSchema } from '../../src/train/index.js';
@@ -13,19 +13,25 @@ import { featureInput, posterPlotData } from '../fusion/fixture.js';
 
 const labels = Array.from({ length: 5 }, (_, i) => `g${i}`);
 const inputs = [featureInput('poster', 12), featureInput('plot', 7)];
+/** Three inputs (two of one modality, as the shipped GMU reads the poster): the gate is a softmax. */
+const threeInputs = [inputs[0], { ...featureInput('poster', 5), id: 'poster_mid' }, inputs[1]];
 const N = 9;
 
-function batch(seed: number): { x: Float32Array[]; y: Float32Array } {
-  const x = inputs.map((input, k) => pseudoRandomValues(N * input.shape[0], seed + k));
-  // Row 2 has no poster, row 5 no plot: the gate and the missing embedding mask them.
-  x[0].fill(0, 2 * 12, 3 * 12);
-  x[1].fill(0, 5 * 7, 6 * 7);
+function batch(seed: number, ins: InputSpec[]): { x: Float32Array[]; y: Float32Array } {
+  const x = ins.map((input, k) => pseudoRandomValues(N * input.shape[0], seed + k));
+  // Row 2 has no first input, row 5 no last one, row 7 only the last: the gates and the
+  // missing embedding mask them.
+  const clear = (k: number, row: number) => x[k].fill(0, row * ins[k].shape[0], (row + 1) * ins[k].shape[0]);
+  clear(0, 2);
+  clear(ins.length - 1, 5);
+  for (let k = 0; k < ins.length - 1; k++) clear(k, 7);
   const y = Float32Array.from(pseudoRandomValues(N * labels.length, seed + 9), (v) => (v > 0.3 ? 1 : 0));
   return { x, y };
 }
 
 /** tfjs' loss and gradients (inference-mode dropout, i.e. none) vs the compiled step's. */
 async function compare(spec: ModelSpec, posWeight: Float32Array | null): Promise<void> {
+  const ins = spec.inputs;
   const { model, logitsModel } = buildModel(spec, { seed: 3 });
   // Perturb every weight so that no gradient is zero by construction (zero-initialised gate kernels).
   tf.tidy(() =>
@@ -35,11 +41,11 @@ async function compare(spec: ModelSpec, posWeight: Float32Array | null): Promise
   );
   const trainable = logitsModel.trainableWeights.map((w) => w.read() as tf.Variable);
   const step = await OnnxTrainingStep.compile(spec, logitsModel, trainable, { posWeight, threads: 2 });
-  const { x, y } = batch(7);
+  const { x, y } = batch(7, ins);
   const masks = step.dropout.map((d) => new Float32Array(N * d.width).fill(1));
   const onnxLoss = await step.run(x, y, N, masks);
 
-  const xs = x.map((v, k) => tf.tensor2d(v, [N, inputs[k].shape[0]]));
+  const xs = x.map((v, k) => tf.tensor2d(v, [N, ins[k].shape[0]]));
   const yt = tf.tensor2d(y, [N, labels.length]);
   const { value, grads } = tf.variableGrads(
     () =>
@@ -81,6 +87,24 @@ test('onnx step: same loss and gradients as tfjs for heads and fusions', async (
     ['gmu', specFor('gmu', { project: 6, units: 4, hidden: [], gatePrior: { plot: 0.9 } }, ctx), pw],
     ['gmu, maxout head', specFor('gmu', { project: 6, units: 4, hidden: [5], dropout: 0.3 }, ctx), pw],
     ['gmu paper', specFor('gmu', { project: 0, units: 4, hidden: [], gateFrom: 'inputs' }, ctx), null],
+    [
+      'gmu over three inputs',
+      specFor(
+        'gmu',
+        { project: 6, units: 4, hidden: [], gatePrior: { plot: 0.9 } },
+        { labels, inputs: threeInputs },
+      ),
+      pw,
+    ],
+    [
+      'gmu over three inputs, one gate value per modality',
+      specFor(
+        'gmu',
+        { project: 6, units: 4, hidden: [], gateWidth: 'modality' },
+        { labels, inputs: threeInputs },
+      ),
+      null,
+    ],
     [
       'gmu modality gate',
       specFor('gmu', { project: 6, units: 4, hidden: [], gateWidth: 'modality' }, ctx),

@@ -2,9 +2,9 @@
  * The fusion ops in the onnxruntime training graph (see ../onnx-lowering.ts), written as the
  * layers of ./layers.ts compute them, so that both engines train the same function.
  */
-import { UnsupportedError } from '../../engine/onnx-autodiff.js';
+import { BATCH, UnsupportedError, type Value } from '../../engine/onnx-autodiff.js';
 import type { LayerNode } from '../spec.js';
-import { lowerDense, lowerNode, registerLowering, single } from '../onnx-lowering.js';
+import { lowerDense, lowerNode, registerLowering, single, type LoweringContext } from '../onnx-lowering.js';
 
 /** Dense whose bias started at the prior: in training, a plain dense layer. */
 registerLowering('gate_dense', (ctx) => lowerDense(ctx, ctx.node.id, 'linear'));
@@ -19,14 +19,49 @@ registerLowering('gate_dense', (ctx) => lowerDense(ctx, ctx.node.id, 'linear'));
  */
 registerLowering('gmu_gate', (ctx) => {
   const n = ctx.node.params.modalities as number;
-  if (n !== 2) throw new UnsupportedError(`a GMU gate over ${n} modalities`);
   const { g } = ctx;
-  const [m1, m2] = ctx.node.inputs.slice(0, n).map((id) => ctx.presence(id));
-  const z = g.activation(single(ctx.inputs[n], ctx.node), 'sigmoid');
-  const both = g.mul(m1, m2);
-  const az = g.mul(z, both);
-  return [g.add(az, g.sub(m1, both)), g.sub(m2, az)];
+  const present = ctx.node.inputs.slice(0, n).map((id) => ctx.presence(id));
+  const logits = single(ctx.inputs[n], ctx.node);
+  if (n === 2) {
+    const [m1, m2] = present;
+    const z = g.activation(logits, 'sigmoid');
+    const both = g.mul(m1, m2);
+    const az = g.mul(z, both);
+    return [g.add(az, g.sub(m1, both)), g.sub(m2, az)];
+  }
+  return maskedSoftmax(ctx, logits, present);
 });
+
+/**
+ * More than two modalities: a softmax over the modalities per unit, an absent modality's
+ * logits lowered by 1e9 first (as the layer does), then times its presence. The layer's final
+ * renormalisation divides by 1 (up to rounding) when any modality is present and leaves zeros
+ * when none is, so it is left out.
+ */
+function maskedSoftmax(ctx: LoweringContext, logits: Value, present: Value[]): Value[] {
+  const { g } = ctx;
+  const n = present.length;
+  const width = logits.shape[1];
+  if (typeof width !== 'number' || width % n !== 0)
+    throw new UnsupportedError(`node '${ctx.node.id}': gate logits of shape [${logits.shape}]`);
+  const parts = g.split(
+    logits,
+    Array.from({ length: n }, () => width / n),
+  );
+  const masked = parts.map((p, i) => {
+    const offset = g.constant(
+      'Mul',
+      [g.constant('Sub', [present[i], g.scalarValue(1)], [BATCH, 1]), g.scalarValue(1e9)],
+      [BATCH, 1],
+    );
+    return g.add(p, offset);
+  });
+  // The shift for a stable exp takes no gradient: the softmax does not change with it.
+  const shift = g.constant('Max', masked, masked[0].shape);
+  const e = masked.map((l) => g.exp(g.sub(l, shift)));
+  const total = g.add(...e);
+  return e.map((ei, i) => g.mul(g.div(ei, total), present[i]));
+}
 
 /** h = Σ wᵢ ⊙ hᵢ over the gate's parts. */
 registerLowering('gmu_combine', (ctx) => {
