@@ -101,6 +101,8 @@ export interface PairedComparison {
   low: number;
   high: number;
   pValue: number;
+  /** Per seed (several seeds): a's test macro-F1 @0.5 minus b's, run against run of the same seed. */
+  perSeed?: number[];
 }
 
 export interface SeedEnsemble {
@@ -445,17 +447,36 @@ export async function runAll(opts: RunAllOptions): Promise<RunAllSummary> {
     entries,
     compare: buildCompareReport(compareInputs, true),
     byConfig,
-    paired: pairedAgainst(gmus, runsByConfig, dataset),
+    paired: pairedAgainst(gmus, runsByConfig, dataset).map((p) =>
+      seeds > 1 ? { ...p, perSeed: perSeedDifferences(entries, p.a, p.b) } : p,
+    ),
   };
   writeJsonAtomic(join(out, 'summary.json'), summary);
   writeFileAtomic(join(out, 'summary.md'), formatRunAllMarkdown(summary));
   return summary;
 }
 
+/**
+ * Test macro-F1 @0.5 of config `a` minus `b`, seed by seed (runs of the same seed paired), in
+ * seed order: whether one model beats the other per training run, not only as seed ensembles.
+ */
+export function perSeedDifferences(entries: RunAllEntry[], a: string, b: string): number[] {
+  const bySeed = (c: string) =>
+    new Map(entries.filter((e) => e.config === c && e.test).map((e) => [e.seed, e]));
+  const ea = bySeed(a);
+  const eb = bySeed(b);
+  return [...ea.keys()]
+    .filter((seed) => eb.has(seed))
+    .sort((x, y) => x - y)
+    .map((seed) => ea.get(seed)!.test!.at05.macro - eb.get(seed)!.test!.at05.macro);
+}
+
 const f3 = (x: number | undefined): string => (x === undefined ? '—' : x.toFixed(3));
+const signed = (x: number): string => `${x >= 0 ? '+' : ''}${f3(x)}`;
 
 const REMOVED_HEAD = ['model', 'full @0.5', 'no poster', 'no plot', 'full tuned', 'no poster', 'no plot'];
 const PAIRED_HEAD = ['model', 'against', 'macro', 'other', 'difference', '95% interval', 'p'];
+const PER_SEED_HEAD = ['per seed', 'wins'];
 /** Text columns first, numbers (right-aligned) from column `first` on. */
 const rightAlignedFrom = (head: string[], first: number): boolean[] => head.map((_, k) => k >= first);
 
@@ -503,19 +524,30 @@ function formatSeedsTable(summary: RunAllSummary): string {
 /** The GMU against every other config on the test movies (seed ensembles, paired bootstrap). */
 export function formatPairedTable(summary: RunAllSummary): string {
   if (!summary.paired || summary.paired.length === 0) return '';
+  const perSeed = summary.paired.some((p) => p.perSeed && p.perSeed.length > 0);
   const rows = summary.paired.map((p) => [
     p.a,
     p.b,
     f3(p.aMacro),
     f3(p.bMacro),
-    `${p.difference >= 0 ? '+' : ''}${f3(p.difference)}`,
+    signed(p.difference),
     `[${f3(p.low)}, ${f3(p.high)}]`,
     p.pValue.toFixed(2),
+    ...(perSeed
+      ? [
+          (p.perSeed ?? []).map(signed).join(' '),
+          `${(p.perSeed ?? []).filter((d) => d > 0).length}/${(p.perSeed ?? []).length}`,
+        ]
+      : []),
   ]);
   const what = summary.seeds > 1 ? `the ${summary.seeds} seeds' probabilities averaged` : 'one run each';
+  const head = perSeed ? [...PAIRED_HEAD, ...PER_SEED_HEAD] : PAIRED_HEAD;
   return [
-    `GMU against the others: test macro-F1 @0.5 (${what}), difference with a 95% paired bootstrap interval (1,000 resamples)`,
-    renderTable(PAIRED_HEAD, rows, rightAlignedFrom(PAIRED_HEAD, 2)),
+    `GMU against the others: test macro-F1 @0.5 (${what}), difference with a 95% paired bootstrap interval (1,000 resamples)` +
+      (perSeed
+        ? '; per seed: the same difference run against run of each seed, and how many the GMU wins'
+        : ''),
+    renderTable(head, rows, rightAlignedFrom(head, 2)),
   ].join('\n');
 }
 

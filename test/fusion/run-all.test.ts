@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, tempDir } from '../helpers/shared.js';
-import { defaultRunAllConfigs, type RunAllSummary } from '../../src/train/run-all.js';
+import {
+  defaultRunAllConfigs,
+  formatPairedTable,
+  perSeedDifferences,
+  type RunAllEntry,
+  type RunAllSummary,
+} from '../../src/train/run-all.js';
 import { shippedConfigNames } from '../../src/train/config.js';
 
 test(
@@ -92,4 +98,49 @@ test('run-all trains every shipped config by default: a config with several inpu
   for (const name of ['poster-frozen', 'text-tfidf', 'text-gru', 'fusion-gmu', 'fusion-late-average'])
     assert.ok(names.includes(name), `${name} missing from ${names.join(', ')}`);
   assert.deepEqual([...names].sort(), [...shippedConfigNames()].sort());
+});
+
+test('per-seed differences pair the runs of one seed and the paired table counts the wins', () => {
+  const entry = (config: string, seed: number, macro: number): RunAllEntry => ({
+    config,
+    seed,
+    dir: `/runs/seed-${seed - 42}/${config}`,
+    kind: 'multimodal',
+    ok: true,
+    test: { at05: { macro, micro: 0 }, tuned: { macro, micro: 0 } },
+  });
+  const entries = [
+    entry('fusion-gmu', 43, 0.45),
+    entry('fusion-gmu', 42, 0.44),
+    entry('fusion-gmu', 44, 0.4),
+    entry('fusion-concat', 42, 0.43),
+    entry('fusion-concat', 43, 0.46),
+    entry('fusion-concat', 44, 0.38),
+    { ...entry('fusion-concat', 45, 0.5), ok: false, test: undefined },
+  ];
+  const d = perSeedDifferences(entries, 'fusion-gmu', 'fusion-concat');
+  assert.deepEqual(
+    d.map((x) => Number(x.toFixed(6))),
+    [0.01, -0.01, 0.02],
+  );
+  const summary = {
+    seeds: 3,
+    paired: [
+      {
+        a: 'fusion-gmu',
+        b: 'fusion-concat',
+        runs: 3,
+        aMacro: 0.45,
+        bMacro: 0.44,
+        difference: 0.01,
+        low: -0.01,
+        high: 0.03,
+        pValue: 0.3,
+        perSeed: d,
+      },
+    ],
+  } as unknown as RunAllSummary;
+  const table = formatPairedTable(summary);
+  assert.match(table, /per seed\s+wins/);
+  assert.match(table, /\+0\.010 -0\.010 \+0\.020\s+2\/3/);
 });
