@@ -201,6 +201,35 @@ export class GradGraph {
     return out;
   }
 
+  /** ln x. */
+  log(x: Value): Value {
+    const out: Value = { name: this.emit('Log', [x.name], 'log'), shape: x.shape, grad: x.grad };
+    this.backward(out, (dy) => this.accumulate(x, this.emit('Div', [dy, x.name], 'dlog')));
+    return out;
+  }
+
+  /** log(1 + eˣ); its derivative is σ(x). */
+  softplus(x: Value): Value {
+    const out: Value = { name: this.emit('Softplus', [x.name], 'softplus'), shape: x.shape, grad: x.grad };
+    this.backward(out, (dy) =>
+      this.accumulate(x, this.emit('Mul', [dy, this.emit('Sigmoid', [x.name], 'sig')], 'dsoftplus')),
+    );
+    return out;
+  }
+
+  /** −x. */
+  neg(x: Value): Value {
+    const out: Value = { name: this.emit('Neg', [x.name], 'neg'), shape: x.shape, grad: x.grad };
+    this.backward(out, (dy) => this.accumulate(x, this.emit('Neg', [dy], 'dneg')));
+    return out;
+  }
+
+  /** log Σᵢ exp(xᵢ), elementwise over same-shaped values, shifted by their max for stability. */
+  logSumExp(xs: Value[]): Value {
+    const shift = this.constant('Max', xs, xs[0].shape);
+    return this.add(this.log(this.add(...xs.map((x) => this.exp(this.sub(x, shift))))), shift);
+  }
+
   /** eˣ. */
   exp(x: Value): Value {
     const out: Value = { name: this.emit('Exp', [x.name], 'exp'), shape: x.shape, grad: x.grad };

@@ -153,7 +153,9 @@ export class OnnxTrainingStep {
       );
     }
     const outputNode = spec.nodes.find((n) => n.id === spec.output);
-    if (outputNode?.op !== 'output') throw new UnsupportedError(`output op '${outputNode?.op}'`);
+    // Both output ops lower to the logits (the saved model's sigmoid comes after them).
+    if (outputNode?.op !== 'output' && outputNode?.op !== 'mixture_output')
+      throw new UnsupportedError(`output op '${outputNode?.op}'`);
     const logits = single(values.get(spec.output)!, outputNode);
     const L = spec.labels.length;
     const y = g.input('y', ['N', L]);

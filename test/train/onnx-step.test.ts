@@ -105,6 +105,12 @@ test('onnx step: same loss and gradients as tfjs for heads and fusions', async (
       ),
       null,
     ],
+    ['moe', specFor('moe', { project: 6, expertHidden: [4], dropout: 0.2 }, ctx), pw],
+    [
+      'moe over three inputs',
+      specFor('moe', { project: 5, expertHidden: [] }, { labels, inputs: threeInputs }),
+      null,
+    ],
     [
       'gmu modality gate',
       specFor('gmu', { project: 6, units: 4, hidden: [], gateWidth: 'modality' }, ctx),

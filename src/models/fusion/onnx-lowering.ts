@@ -83,6 +83,31 @@ registerLowering('missing_embedding', (ctx) => {
   return g.add(g.mul(m, p), g.mul(g.rsub(1, m), embedding));
 });
 
+/** The mixture-of-experts gate: a masked softmax over the experts per movie ([N, n] → n parts). */
+registerLowering('expert_gate', (ctx) => {
+  const n = ctx.node.inputs.length - 1;
+  const present = ctx.node.inputs.slice(0, n).map((id) => ctx.presence(id));
+  return maskedSoftmax(ctx, single(ctx.inputs[n], ctx.node), present);
+});
+
+/**
+ * The logits of p = Σᵢ gᵢ σ(lᵢ), as MixtureLogits computes them:
+ * LSE(log(gᵢ + 1e-12) − softplus(−lᵢ)) − LSE(log(gᵢ + 1e-12) − softplus(lᵢ)).
+ */
+registerLowering('mixture_output', (ctx) => {
+  const { g } = ctx;
+  const gate = ctx.inputs[0];
+  const experts = ctx.inputs.slice(1).map((v) => single(v, ctx.node));
+  if (!Array.isArray(gate) || gate.length !== experts.length)
+    throw new UnsupportedError(
+      `node '${ctx.node.id}': the gate's parts do not match its ${experts.length} experts`,
+    );
+  const logGate = gate.map((gi) => g.log(g.add(gi, g.scalarValue(1e-12))));
+  const pos = experts.map((l, i) => g.sub(logGate[i], g.softplus(g.neg(l))));
+  const neg = experts.map((l, i) => g.sub(logGate[i], g.softplus(l)));
+  return g.sub(g.logSumExp(pos), g.logSumExp(neg));
+});
+
 /** A layer copied from a trained run: its source op, built under this node's id (as the tfjs op does). */
 registerLowering('pretrained_layer', (ctx) => {
   const source = ctx.node.params.source as unknown as LayerNode;
