@@ -7,14 +7,16 @@
  */
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
-import { engineInfo, initEngine } from '../src/engine/index.js';
-import { specFor, type InputSpec } from '../src/models/index.js';
+import { engineInfo, initEngine, tf } from '../src/engine/index.js';
+import { buildModel, specFor, type InputSpec } from '../src/models/index.js';
 import { gateShares } from '../src/models/fusion/index.js';
 import { parseConfig, syntheticTrainingData } from '../src/train/index.js';
 import { writeJsonAtomic } from '../src/util/atomic.js';
 import type { BenchRow } from './types.js';
 import { fitWithCpuTimes, median } from './fit-timing.js';
-import { onnxTrainingThreads } from '../src/train/onnx-step.js';
+import { OnnxTrainingStep, onnxTrainingThreads } from '../src/train/onnx-step.js';
+import { FusedAdam } from '../src/engine/fused-adam.js';
+import { pseudoRandomValues } from '../src/engine/compare.js';
 
 const ANCHOR_PER_MOVIE_S = 0.11 / 967;
 const TRAIN = 15552;
@@ -99,12 +101,64 @@ export async function benchFusion(): Promise<BenchRow[]> {
     }
     r.built.model.dispose();
   }
+  rows.push(...(await stepBreakdown(data.labels)));
   writeJsonAtomic(join(import.meta.dirname ?? 'bench', 'results', 'fusion.json'), rows);
   for (const r of rows)
     process.stdout.write(
       `${r.name.padEnd(48)} ${r.value.toFixed(3).padStart(8)} ${r.unit.padEnd(9)} ${r.note ?? ''}\n`,
     );
   return rows;
+}
+
+/**
+ * Where a paper-size GMU step goes with onnxruntime gradients: the compiled gradient graph
+ * (forward, loss, weight gradients) and the fused Adam update of its 1.43M weights, timed
+ * apart over 300 batches of 32 (the epoch adds batch assembly and dropout masks).
+ */
+async function stepBreakdown(labels: string[]): Promise<BenchRow[]> {
+  const spec = specFor('gmu', { project: 0, units: 512, hidden: [], dropout: 0.5 }, { labels, inputs });
+  const { model, logitsModel } = buildModel(spec, { seed: 1 });
+  const vars = logitsModel.trainableWeights.map((w) => w.read() as tf.Variable);
+  const adam = new FusedAdam(vars, { learningRate: 1e-3 });
+  const step = await OnnxTrainingStep.compile(spec, logitsModel, vars, {
+    posWeight: new Float32Array(23).fill(2),
+  });
+  const B = 32;
+  const x = [pseudoRandomValues(B * 1280, 1), pseudoRandomValues(B * 100, 2)];
+  const y = Float32Array.from(pseudoRandomValues(B * 23, 3), (v) => (v > 0.6 ? 1 : 0));
+  const masks = step.dropout.map((d) => new Float32Array(B * d.width).fill(2));
+  let graph = 0;
+  let update = 0;
+  const n = 300;
+  for (let i = 0; i < n + 20; i++) {
+    const t0 = performance.now();
+    await step.run(x, y, B, masks);
+    const t1 = performance.now();
+    adam.applyGradients(step.grads);
+    const t2 = performance.now();
+    if (i >= 20) {
+      graph += t1 - t0;
+      update += t2 - t1;
+    }
+  }
+  step.dispose();
+  adam.dispose();
+  model.dispose();
+  const params = vars.reduce((s, v) => s + v.size, 0);
+  return [
+    {
+      name: 'GMU step, paper sizes: onnx gradient graph',
+      value: graph / n,
+      unit: 'ms/step',
+      note: `forward + loss + weight gradients, batch 32, ${onnxTrainingThreads()} thread(s); PyTorch's whole step: ${(ANCHOR_PER_MOVIE_S * 32 * 1000).toFixed(1)} ms`,
+    },
+    {
+      name: 'GMU step, paper sizes: fused Adam',
+      value: update / n,
+      unit: 'ms/step',
+      note: `${(params / 1e6).toFixed(2)}M weights, one pass each on the wasm heap`,
+    },
+  ];
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await benchFusion();
