@@ -30,6 +30,7 @@ import {
 } from '../train/config.js';
 import { prepareInputOptions } from '../train/inputs.js';
 import { trainMany, type TrainJob } from '../train/many.js';
+import { branchSourceRuns } from '../train/run-all.js';
 import { RUN_FILES, readRunInfo } from '../train/run.js';
 import type { EvalSummary } from '../train/pipeline.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
@@ -39,8 +40,6 @@ import { env } from '../env.js';
 /** The unimodal configs of the demo, then the fusions it includes when they ship. */
 export const DEMO_CONFIGS = ['poster-frozen', 'poster-finetuned', 'text-gru'] as const;
 export const DEMO_FUSIONS = ['fusion-gmu', 'fusion-concat'] as const;
-/** Unimodal runs the fusions build on (their `from: {run}` branches), trained in the first stage. */
-const FUSION_SOURCES = ['text-mlp-meanglove'] as const;
 
 export interface DemoOptions {
   /** Dataset directory; without it a synthetic dataset is generated under `out`/data. */
@@ -93,9 +92,9 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   mkdirSync(out, { recursive: true });
   const shipped = shippedConfigNames();
   const fusions = DEMO_FUSIONS.filter((name) => shipped.includes(name)).map((name) => loadConfig(name));
-  const unimodal = [...DEMO_CONFIGS, ...(fusions.length ? FUSION_SOURCES : [])].map((name) =>
-    loadConfig(name),
-  );
+  // Unimodal runs the fusions build on (their `from: {run}` branches), trained in the first stage.
+  const sources = [...new Set(fusions.flatMap((c) => branchSourceRuns(c)))];
+  const unimodal = [...DEMO_CONFIGS, ...sources].map((name) => loadConfig(name));
   const configs = [...unimodal, ...fusions];
   const steps = 5;
 
