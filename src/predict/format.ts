@@ -41,8 +41,9 @@ export function formatPrediction(p: Prediction, opts: FormatOptions = {}): strin
   if (p.contributions) {
     lines.push('');
     lines.push('contributions (GMU gate, share of the fused representation):');
+    const width = Math.max(8, ...Object.keys(p.contributions).map((m) => m.length));
     for (const [m, share] of Object.entries(p.contributions)) {
-      lines.push(`  ${m.padEnd(8)} ${(share * 100).toFixed(1).padStart(5)}%  ${bar(share, 20)}`);
+      lines.push(`  ${m.padEnd(width)} ${(share * 100).toFixed(1).padStart(5)}%  ${bar(share, 20)}`);
     }
   }
   if (p.genreContributions)
@@ -64,9 +65,12 @@ export function formatPrediction(p: Prediction, opts: FormatOptions = {}): strin
 function formatGenreContributions(p: Prediction, genres: string[], nameWidth: number): string[] {
   const parts = p.genreContributions!;
   const modalities = Object.keys(parts[genres[0]] ?? {});
+  // Columns as wide as their headers (at least a signed part, e.g. '+12.34', and '100%').
+  const partWidth = Math.max(8, ...modalities.map((m) => m.length + 1));
+  const shareWidth = Math.max(13, ...modalities.map((m) => m.length + 7));
   const lines = [
     "what drove each genre (GMU, each modality's part of the genre's logit; share = |part| / Σ|parts|):",
-    `  ${'genre'.padEnd(nameWidth)}  ${modalities.map((m) => m.padStart(8)).join('')}  ${modalities.map((m) => `${m} share`.padStart(13)).join('')}`,
+    `  ${'genre'.padEnd(nameWidth)}  ${modalities.map((m) => m.padStart(partWidth)).join('')}  ${modalities.map((m) => `${m} share`.padStart(shareWidth)).join('')}`,
   ];
   for (const g of genres) {
     const row = parts[g];
@@ -74,7 +78,7 @@ function formatGenreContributions(p: Prediction, genres: string[], nameWidth: nu
     const total = modalities.reduce((s, m) => s + Math.abs(row[m]), 0) || 1;
     const mark = p.genres.includes(g) ? '*' : ' ';
     lines.push(
-      `${mark} ${g.padEnd(nameWidth)}  ${modalities.map((m) => `${row[m] >= 0 ? '+' : ''}${row[m].toFixed(2)}`.padStart(8)).join('')}  ${modalities.map((m) => `${((Math.abs(row[m]) / total) * 100).toFixed(0)}%`.padStart(13)).join('')}`,
+      `${mark} ${g.padEnd(nameWidth)}  ${modalities.map((m) => `${row[m] >= 0 ? '+' : ''}${row[m].toFixed(2)}`.padStart(partWidth)).join('')}  ${modalities.map((m) => `${((Math.abs(row[m]) / total) * 100).toFixed(0)}%`.padStart(shareWidth)).join('')}`,
     );
   }
   return lines;

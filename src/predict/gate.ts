@@ -18,6 +18,8 @@ export interface GateInfo {
   node: string;
   /** Whom each block of the gate's output weighs: the modality of each input, in spec order. */
   modalities: string[];
+  /** The distinct modalities, in first-seen order: what shares and contributions are reported by. */
+  reported: string[];
 }
 
 /** The gate of a spec, or null when the model has none. */
@@ -25,10 +27,17 @@ export function findGate(spec: ModelSpec): GateInfo | null {
   const node =
     spec.nodes.find((n) => n.params.role === 'gate') ?? spec.nodes.find((n) => GATE_NODE_IDS.includes(n.id));
   if (!node || spec.inputs.length < 2) return null;
-  // Two inputs of the same modality (e.g. two poster encoders) are told apart by input id.
+  // Two inputs of one modality (e.g. two poster layers) are summed: the gate's weights and the
+  // logit parts are both additive, so the poster's share is the sum of its inputs' shares.
   const modalities = spec.inputs.map((i) => i.modality);
-  const names = new Set(modalities).size === modalities.length ? modalities : spec.inputs.map((i) => i.id);
-  return { node: node.id, modalities: names };
+  return { node: node.id, modalities, reported: [...new Set(modalities)] };
+}
+
+/** Sum per reported modality of one row's per-input values (`at(k)` for input k). */
+function byModality(gate: GateInfo, at: (k: number) => number): Record<string, number> {
+  const out: Record<string, number> = Object.fromEntries(gate.reported.map((m) => [m, 0]));
+  gate.modalities.forEach((m, k) => (out[m] += at(k)));
+  return out;
 }
 
 /**
@@ -150,7 +159,7 @@ export class Forward {
   contributions(shares: Float32Array, r: number): Record<string, number> | undefined {
     if (!this.gate) return undefined;
     const m = this.gate.modalities.length;
-    return Object.fromEntries(this.gate.modalities.map((name, k) => [name, shares[r * m + k]]));
+    return byModality(this.gate, (k) => shares[r * m + k]);
   }
 
   /**
@@ -166,21 +175,19 @@ export class Forward {
     const m = this.gate.modalities.length;
     const L = labels.length;
     return Object.fromEntries(
-      labels.map((label, j) => [
-        label,
-        Object.fromEntries(this.gate!.modalities.map((name, k) => [name, parts[(r * m + k) * L + j]])),
-      ]),
+      labels.map((label, j) => [label, byModality(this.gate!, (k) => parts[(r * m + k) * L + j])]),
     );
   }
 
   /**
    * The predictions file's `gate` field (what the report reads): for two modalities the poster's
-   * share (else the first input's), for more an object {modality: share}.
+   * share (all poster inputs together; else the first modality's), for more an object
+   * {modality: share}.
    */
   gateField(shares: Float32Array, r: number): number | Record<string, number> | undefined {
     if (!this.gate) return undefined;
-    const m = this.gate.modalities.length;
-    if (m === 2) return shares[r * m + Math.max(0, this.gate.modalities.indexOf('poster'))];
-    return this.contributions(shares, r);
+    const shared = this.contributions(shares, r)!;
+    if (this.gate.reported.length === 2) return shared.poster ?? shared[this.gate.reported[0]];
+    return shared;
   }
 }

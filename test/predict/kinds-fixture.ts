@@ -2,7 +2,8 @@
  * One tiny real run of every kind the shipped configs train, on one shared synthetic dataset:
  * sequence models (GRU, LSTM with pre-truncation), TF-IDF (two fitted vectorizers), poster
  * fine-tuning (trunk activations block_15_add), a mixture of experts and a weighted late fusion
- * of two unimodal runs (its poster expert reads two poster inputs, as the shipped poster-frozen).
+ * of two unimodal runs (its poster expert reads two poster inputs, as the shipped poster-frozen), and
+ * a GMU over two poster inputs and the plot (as the shipped fusion-gmu).
  * Tiny models, one or two epochs: the point is the preprocessing, not skill.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { loadConfig, parseConfig, trainFromConfig } from '../../src/train/index.
 import { tempDir } from '../helpers/shared.js';
 import { useTempFeatureCache } from './fixture.js';
 
-export type RunKind = 'gru' | 'lstm' | 'tfidf' | 'finetune' | 'moe' | 'late';
+export type RunKind = 'gru' | 'lstm' | 'tfidf' | 'finetune' | 'moe' | 'gmu3' | 'late';
 
 export interface KindRuns {
   dataDir: string;
@@ -88,6 +89,21 @@ export async function trainEveryKind(): Promise<KindRuns> {
       ],
       model: { type: 'moe', project: 8, expertHidden: [8], dropout: 0 },
     },
+    // A GMU over two poster inputs and the plot, as the shipped fusion-gmu reads them.
+    gmu3: {
+      inputs: [
+        { id: 'poster', encoder: 'mobilenet_v2_onnx', normalize: 'zscore' },
+        {
+          id: 'poster_mid',
+          modality: 'poster',
+          encoder: 'mobilenet_v2_onnx',
+          options: { layer: 'block_15_add', pool: 'mean' },
+          normalize: 'zscore',
+        },
+        { id: 'plot', encoder: 'glove-mean', options: glove, normalize: 'zscore' },
+      ],
+      model: { type: 'gmu', project: 8, units: 8, hidden: [], dropout: 0 },
+    },
     // Two poster inputs, as the shipped poster-frozen: a late fusion's expert may read several.
     'poster-expert': {
       inputs: [
@@ -112,7 +128,7 @@ export async function trainEveryKind(): Promise<KindRuns> {
     const config = parseConfig({ name, ...c, training: { epochs: 2, patience: 0, batchSize: 16 } });
     const out = join(runsDir, name);
     await trainFromConfig(config, dataDir, { out, progress: false, extractWorkers: 0 });
-    if (name in { gru: 1, lstm: 1, tfidf: 1, finetune: 1, moe: 1 }) runs[name as RunKind] = out;
+    if (name in { gru: 1, lstm: 1, tfidf: 1, finetune: 1, moe: 1, gmu3: 1 }) runs[name as RunKind] = out;
   }
   // Late fusion reads its experts' configs by path and finds them trained beside its own run.
   const expertPath = (name: string): string => {

@@ -150,6 +150,31 @@ describe('every run kind predicts from raw inputs as it was trained', { timeout:
     assert.ok(maxDiff(p.scores, expected.get(r.id)!) <= TOL);
   });
 
+  test('mmgenre predict on a GMU over two poster inputs: shares and per-genre parts by modality', () => {
+    const expected = saved(fx.runs.gmu3);
+    const r = testRecords.find((x) => x.plot && x.posterPath && expected.has(x.id))!;
+    const args = ['predict', '--model', fx.runs.gmu3, '--poster', r.posterPath!, '--plot', r.plot!];
+    const cli = runCli([...args, '--json']);
+    assert.equal(cli.status, 0, cli.stderr);
+    const p = JSON.parse(cli.stdout) as {
+      scores: Record<string, number>;
+      contributions: Record<string, number>;
+      genreContributions: Record<string, Record<string, number>>;
+    };
+    assert.ok(maxDiff(p.scores, expected.get(r.id)!) <= TOL);
+    // The two poster inputs count as one modality: their shares (and logit parts) are summed.
+    assert.deepEqual(Object.keys(p.contributions), ['poster', 'plot']);
+    assert.ok(Math.abs(p.contributions.poster + p.contributions.plot - 1) < 1e-5);
+    for (const parts of Object.values(p.genreContributions))
+      assert.deepEqual(Object.keys(parts), ['poster', 'plot']);
+    const text = runCli(args);
+    assert.equal(text.status, 0, text.stderr);
+    const header = text.stdout.split('\n').find((l) => l.includes('poster share'))!;
+    const row = text.stdout.split('\n')[text.stdout.split('\n').indexOf(header) + 1];
+    // Columns line up: each share ends where its header ends.
+    assert.equal(row.length, header.length, `${header}\n${row}`);
+  });
+
   test('serve: /api/predict on a GRU run, and on a late fusion by ?run=, gives the trainer scores', async () => {
     const server = await startServer({ model: fx.runs.gru, runsDir: fx.runsDir, port: 0, host: '127.0.0.1' });
     try {
