@@ -31,6 +31,17 @@ export async function trainEveryKind(): Promise<KindRuns> {
   const runsDir = join(root, 'runs');
   mkdirSync(runsDir);
   const glove = { cacheDir: gloveCache };
+  // The poster as the shipped poster-frozen and fusion-gmu read it: pooled output + block_15_add mean.
+  const posterInputs = [
+    { id: 'poster', encoder: 'mobilenet_v2_onnx', normalize: 'zscore' },
+    {
+      id: 'poster_mid',
+      modality: 'poster',
+      encoder: 'mobilenet_v2_onnx',
+      options: { layer: 'block_15_add', pool: 'mean' },
+      normalize: 'zscore',
+    },
+  ];
   const configs: Record<
     Exclude<RunKind, 'late'> | 'poster-expert' | 'plot-expert',
     Record<string, unknown>
@@ -91,31 +102,12 @@ export async function trainEveryKind(): Promise<KindRuns> {
     },
     // A GMU over two poster inputs and the plot, as the shipped fusion-gmu reads them.
     gmu3: {
-      inputs: [
-        { id: 'poster', encoder: 'mobilenet_v2_onnx', normalize: 'zscore' },
-        {
-          id: 'poster_mid',
-          modality: 'poster',
-          encoder: 'mobilenet_v2_onnx',
-          options: { layer: 'block_15_add', pool: 'mean' },
-          normalize: 'zscore',
-        },
-        { id: 'plot', encoder: 'glove-mean', options: glove, normalize: 'zscore' },
-      ],
+      inputs: [...posterInputs, { id: 'plot', encoder: 'glove-mean', options: glove, normalize: 'zscore' }],
       model: { type: 'gmu', project: 8, units: 8, hidden: [], dropout: 0 },
     },
     // Two poster inputs, as the shipped poster-frozen: a late fusion's expert may read several.
     'poster-expert': {
-      inputs: [
-        { id: 'poster', encoder: 'mobilenet_v2_onnx', normalize: 'zscore' },
-        {
-          id: 'poster_mid',
-          modality: 'poster',
-          encoder: 'mobilenet_v2_onnx',
-          options: { layer: 'block_15_add', pool: 'mean' },
-          normalize: 'zscore',
-        },
-      ],
+      inputs: posterInputs,
       model: { type: 'mlp', hidden: [4] },
     },
     'plot-expert': {
