@@ -331,11 +331,7 @@ export async function fit(spec: ModelSpec, data: TrainingData, opts: FitOptions)
       lossOf(logitsModel.apply(xb.length === 1 ? xb[0] : xb, { training: true }) as tf.Tensor, yb);
     if (groups.length === 1) return groups[0].optimizer.minimize(f, true, trainable)!;
     const { value, grads } = tf.variableGrads(f, trainable);
-    for (const g of groups) {
-      const mine: tf.NamedTensorMap = {};
-      for (const v of g.vars) mine[v.name] = grads[v.name];
-      g.optimizer.applyGradients(mine);
-    }
+    for (const g of groups) g.optimizer.applyGradients(pick(grads, g.vars));
     tf.dispose(Object.values(grads));
     return value;
   };
