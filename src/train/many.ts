@@ -53,14 +53,21 @@ export async function trainMany(jobs: TrainJob[], opts: TrainManyOptions = {}): 
         live.delete(worker);
         resolveJob(o);
       };
+      // The job settles when its worker has exited: the worker closes its port after replying
+      // and ends by itself. Terminating it while onnxruntime's native objects were being torn
+      // down aborted the whole process ("terminate called after throwing an instance of
+      // 'Napi::Error'"), so only a worker that lingers is terminated.
+      let outcome: TrainJobOutcome | null = null;
+      let lingering: NodeJS.Timeout | undefined;
       worker.on('message', (reply: TrainWorkerReply) => {
-        settle(reply.ok ? { job, ok: true, result: reply.result } : { job, ok: false, error: reply.error });
-        void worker.terminate();
+        outcome = reply.ok ? { job, ok: true, result: reply.result } : { job, ok: false, error: reply.error };
+        lingering = setTimeout(() => void worker.terminate(), 30_000);
       });
       worker.on('error', (err) => settle({ job, ok: false, error: err.message }));
-      worker.on('exit', (code) =>
-        settle({ job, ok: false, error: `training worker exited with code ${code}` }),
-      );
+      worker.on('exit', (code) => {
+        clearTimeout(lingering);
+        settle(outcome ?? { job, ok: false, error: `training worker exited with code ${code}` });
+      });
     });
   const lane = async (): Promise<void> => {
     while (next < jobs.length) {

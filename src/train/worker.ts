@@ -28,4 +28,7 @@ try {
     ok: false,
     error: err instanceof Error ? err.message : String(err),
   } satisfies TrainWorkerReply);
+} finally {
+  // Nothing else keeps the thread alive: it exits by itself (see trainMany).
+  parentPort!.close();
 }
