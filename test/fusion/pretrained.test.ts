@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { tf, tfl } from '../../src/engine/index.js';
 import { buildModel, prepareOps, specFor } from '../../src/models/index.js';
-import { fit, loadRun, trainOnData } from '../../src/train/index.js';
+import { fit, loadRun, parseConfig, trainOnData } from '../../src/train/index.js';
 import { tempDir } from '../helpers/shared.js';
 import { featureInput, plotMlpSettings, posterPlotData, trainPlotRun } from './fixture.js';
 
@@ -85,8 +85,75 @@ test('a branch source that is absent, unfinished or encoded differently is refus
   );
   assert.throws(
     () =>
-      specFor('gmu', { branches: { plot: { from: { run: source, layer: 'output' } } } }, { labels, inputs }),
-    /only dense or maxout/,
+      specFor('gmu', { branches: { plot: { from: { run: source, layer: 'nope' } } } }, { labels, inputs }),
+    /no layer 'nope'/,
+  );
+});
+
+/** A run over both fixture inputs (as poster-frozen reads two poster layers): `type` on [poster; plot]. */
+async function trainTwoInputRun(type: string, model: Record<string, unknown> = {}): Promise<string> {
+  const out = join(tempDir(), `two-${type}`);
+  const config = parseConfig({
+    name: `two-${type}`,
+    inputs: [
+      { id: 'poster', encoder: 'synthetic', normalize: 'none' },
+      { id: 'plot', encoder: 'synthetic', normalize: 'none' },
+    ],
+    model: { type, ...model },
+    training: { epochs: 3, patience: 0, lr: 0.01, seed: 4 },
+  });
+  const spec = specFor(type, model, { labels, inputs });
+  const r = await trainOnData(config, spec, data, [{ kind: 'none' }, { kind: 'none' }], {
+    out,
+    progress: false,
+  });
+  assert.equal(r.status, 'done');
+  return out;
+}
+
+test("branches from a logistic run over two inputs split its logits by input, and their sum is the run's logits", async () => {
+  const source = await trainTwoInputRun('logistic');
+  const from = { from: { run: source } };
+  const spec = specFor('concat', { dropout: 0, branches: { poster: from, plot: from } }, { labels, inputs });
+  const rows = spec.nodes.filter((n) => n.op === 'pretrained_layer').map((n) => [n.id, n.params.rows]);
+  assert.deepEqual(rows, [
+    ['poster_project', { offset: 0, count: DIMS[0], bias: true }],
+    ['plot_project', { offset: DIMS[0], count: DIMS[1], bias: false }],
+  ]);
+  await prepareOps(spec);
+  const built = buildModel(spec, { seed: 2 });
+  const src = await loadRun(source);
+  const n = 16;
+  const x = [0, 1].map((k) => tf.tensor2d(data.test!.x[k].subarray(0, n * DIMS[k]), [n, DIMS[k]]));
+  const logits = tfl.model({
+    inputs: src.model.inputs,
+    outputs: src.model.getLayer('output_logits').output as never,
+  });
+  const parts = tfl.model({
+    inputs: built.model.inputs,
+    outputs: ['poster_project', 'plot_project'].map((id) => built.model.getLayer(id).output) as never,
+  });
+  const want = (logits.predict(x) as tf.Tensor).dataSync();
+  const [p, t] = (parts.predict(x) as tf.Tensor[]).map((y) => y.dataSync());
+  assert.equal(p.length, n * labels.length);
+  assert.ok(
+    want.some((v) => Math.abs(v) > 1e-3),
+    'the source logits are not all zero',
+  );
+  for (let i = 0; i < want.length; i++)
+    assert.ok(Math.abs(p[i] + t[i] - want[i]) < 1e-4, `logit ${i}: ${p[i]} + ${t[i]} vs ${want[i]}`);
+  // Each branch alone is a different function of its own input only (not the whole logit).
+  assert.ok(t.some((v, i) => Math.abs(v - want[i]) > 1e-3));
+  tf.dispose(x);
+  built.model.dispose();
+  src.model.dispose();
+});
+
+test('a branch from a nonlinear layer over two inputs is refused: it does not split by input', async () => {
+  const source = await trainTwoInputRun('mlp', { hidden: [6], dropout: 0 });
+  assert.throws(
+    () => specFor('gmu', { branches: { plot: { from: { run: source } } } }, { labels, inputs }),
+    /only a linear layer on their concatenation splits/,
   );
 });
 

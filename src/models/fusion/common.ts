@@ -105,7 +105,13 @@ export function branch(
       x = b.add(
         'pretrained_layer',
         [x],
-        { run: src.run, runName: over.from!.run, layer: layer.id, source: source as unknown as JsonValue },
+        {
+          run: src.run,
+          runName: over.from!.run,
+          layer: layer.id,
+          source: source as unknown as JsonValue,
+          ...(src.rows ? { rows: { ...src.rows } } : {}),
+        },
         {
           id: last ? `${input.id}_project` : `${input.id}_from_${layer.id}`,
           group,

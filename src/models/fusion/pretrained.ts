@@ -42,11 +42,29 @@ export interface SourceLayer {
   units: number;
   /** The run's input (encoder, normalisation), which must match the fusion's. */
   input: InputSpec;
+  /**
+   * For a run over several inputs: this input's block of the layer's kernel rows, and whether
+   * the bias goes with it (the first input's branch carries it, the others' bias is zero).
+   */
+  rows?: SourceRows;
+}
+
+export interface SourceRows {
+  offset: number;
+  count: number;
+  bias: boolean;
 }
 
 /**
- * The layer `layer` (default: the last hidden dense/maxout layer) of the single-input run at
- * `run`. Throws with the path when the run is absent or unfinished.
+ * The layer `layer` (default: the last hidden dense/maxout layer, or the output's logits when
+ * the run has none, as a logistic model) of the run at `run`. Throws with the path when the run
+ * is absent or unfinished.
+ *
+ * A run over several inputs (poster-frozen: a logistic head on two poster layers) gives a branch
+ * for each of them only through a linear layer reading their concatenation directly: W [x₁; x₂] + b
+ * = W₁ x₁ + (W₂ x₂ + b), so the fusion's input `like.input` takes its own block of kernel rows
+ * (`rows`) and the sum over the inputs' branches is the run's layer exactly. A nonlinear or deeper
+ * layer does not split by input and is refused.
  */
 export function sourceLayer(
   run: string,
@@ -65,24 +83,48 @@ export function sourceLayer(
     if (!planned) throw new Error(`source run ${dir} is not a finished run (train its config first)`);
     spec = planned;
   }
-  if (spec.inputs.length !== 1)
-    throw new Error(`source run ${dir} has ${spec.inputs.length} inputs: a branch comes from a unimodal run`);
   const candidates = spec.nodes.filter((n) => COPYABLE_OPS.has(n.op) && n.id !== spec.output);
-  const node = layer ? spec.nodes.find((n) => n.id === layer) : candidates[candidates.length - 1];
-  if (!node)
+  const wanted = layer ?? candidates[candidates.length - 1]?.id ?? spec.output;
+  const found = spec.nodes.find((n) => n.id === wanted);
+  if (!found)
     throw new Error(
-      `source run ${dir}: no layer '${layer ?? '(hidden)'}' (hidden layers: ${candidates.map((n) => n.id).join(', ') || 'none'})`,
+      `source run ${dir}: no layer '${wanted}' (hidden layers: ${candidates.map((n) => n.id).join(', ') || 'none'}; or '${spec.output}')`,
     );
+  // The output layer as a representation: its logits, a linear dense under the name its
+  // weights carry ('<output>_logits/kernel'), so they copy like a hidden layer's.
+  const node: LayerNode =
+    found.id === spec.output && found.op === 'output'
+      ? {
+          ...found,
+          id: `${found.id}_logits`,
+          op: 'dense',
+          params: { units: found.params.units, activation: 'linear' },
+        }
+      : found;
   if (!COPYABLE_OPS.has(node.op))
     throw new Error(
-      `source run ${dir}: layer '${node.id}' is a '${node.op}', only dense or maxout can be copied`,
+      `source run ${dir}: layer '${node.id}' is a '${node.op}', only dense, maxout or the output can be copied`,
     );
+  const chain = chainTo(spec, found, dir).map((n) => (n === found ? node : n));
+  const units = Number(node.params.units);
+  if (spec.inputs.length === 1) return { run: dir, node, chain, units, input: spec.inputs[0] };
+  const k = like ? spec.inputs.findIndex((i) => i.id === like.input.id) : -1;
+  if (k < 0)
+    throw new Error(
+      `source run ${dir} reads ${spec.inputs.map((i) => i.id).join(', ')}: a branch from it must be one of those inputs`,
+    );
+  if (chain.length !== 1 || node.op !== 'dense' || (node.params.activation ?? 'linear') !== 'linear')
+    throw new Error(
+      `source run ${dir} reads ${spec.inputs.length} inputs: only a linear layer on their concatenation splits into one branch per input (layer '${node.id}' does not)`,
+    );
+  const offset = spec.inputs.slice(0, k).reduce((s, i) => s + i.shape[0], 0);
   return {
     run: dir,
     node,
-    chain: chainTo(spec, node, dir),
-    units: Number(node.params.units),
-    input: spec.inputs[0],
+    chain,
+    units,
+    input: spec.inputs[k],
+    rows: { offset, count: spec.inputs[k].shape[0], bias: k === 0 },
   };
 }
 
@@ -94,12 +136,15 @@ export function sourceLayer(
 function chainTo(spec: ModelSpec, last: LayerNode, dir: string): LayerNode[] {
   const byId = new Map(spec.nodes.map((n) => [n.id, n]));
   const chain: LayerNode[] = [];
+  const inputIds = spec.inputs.map((i) => i.id).join();
   for (let n: LayerNode | undefined = last; n; ) {
+    // A run over several inputs starts with their concatenation (a logistic model's).
+    if (n.op === 'concat' && n.inputs.join() === inputIds && spec.inputs.length > 1) break;
     if (n.inputs.length !== 1)
       throw new Error(
         `source run ${dir}: layer '${n.id}' reads ${n.inputs.length} inputs; only a chain can be copied`,
       );
-    if (COPYABLE_OPS.has(n.op)) chain.unshift(n);
+    if (COPYABLE_OPS.has(n.op) || n === last) chain.unshift(n);
     else if (n.op !== 'dropout')
       throw new Error(
         `source run ${dir}: a '${n.op}' ('${n.id}') lies below '${last.id}'; only dense, maxout and dropout can be copied`,
@@ -191,16 +236,25 @@ registerOp('pretrained_layer', {
     });
     const weights = loaded.get(cacheKey(node));
     if (!weights) throw new Error(`node '${node.id}': source weights not loaded (prepareOps first)`);
+    const rows = node.params.rows as unknown as SourceRows | undefined;
     let copied = 0;
     for (const layer of layersOf(out, node.id)) {
       for (const w of layer.weights) {
-        const src = weights.get(w.originalName.slice(node.id.length));
-        if (!src) continue;
+        const name = w.originalName.slice(node.id.length);
+        const stored = weights.get(name);
+        if (!stored) continue;
+        // One input's block of a multi-input layer (sourceLayer): its kernel rows, the bias or zero.
+        const src =
+          rows && name.endsWith('/kernel')
+            ? tf.slice(stored, [rows.offset, 0], [rows.count, -1])
+            : rows && name.endsWith('/bias') && !rows.bias
+              ? tf.zerosLike(stored)
+              : stored.clone();
         if (src.shape.join() !== w.shape.join())
           throw new Error(
             `node '${node.id}': weight ${w.originalName} is [${w.shape}], the source's is [${src.shape}]`,
           );
-        w.write(src.clone());
+        w.write(src);
         copied++;
       }
     }
