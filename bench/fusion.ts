@@ -132,6 +132,7 @@ export async function stepBreakdown(labels: string[]): Promise<BenchRow[]> {
   const masks = step.dropout.map((d) =>
     Float32Array.from(pseudoRandomValues(B * d.width, 4), (v) => (v > 0 ? 2 : 0)),
   );
+  step.useTrainingLayout([adam]);
   let graph = 0;
   let update = 0;
   const n = 300;

@@ -197,6 +197,23 @@ export class FusedAdam extends tf.Optimizer {
     entry.values = out;
   }
 
+  /**
+   * Replaces both moments of `variableName` by `f` of them (same size; e.g. the layout the
+   * onnxruntime step trains a kernel in). False when this optimizer does not hold the variable.
+   */
+  mapMoments(variableName: string, f: (moment: tf.Tensor) => tf.Tensor): boolean {
+    const slot = this.byName.get(variableName);
+    if (!slot) return false;
+    for (const which of ['m', 'v'] as const) {
+      const next = f(slot[which]);
+      if (next.size !== slot.variable.size)
+        throw new Error(`FusedAdam: mapped moment of ${variableName} has ${next.size} values`);
+      slot[which].dispose();
+      slot[which] = next;
+    }
+    return true;
+  }
+
   override dispose(): void {
     tf.dispose(this.slots.flatMap((s) => [s.m, s.v]));
     super.dispose();

@@ -15,8 +15,12 @@ export interface LoweringContext {
   node: LayerNode;
   inputs: Lowered[];
   spec: ModelSpec;
-  /** The weights of the tfjs layer `layerName`, in its order (kernel, bias, …), as graph inputs. */
-  weights(layerName: string): Value[];
+  /**
+   * The weights of the tfjs layer `layerName`, in its order (kernel, bias, …), as graph inputs.
+   * `denseKernel`: the first weight is a dense kernel that `g.dense` reads, which the step may
+   * store transposed (its Value says so; only `g.dense` may read such a kernel).
+   */
+  weights(layerName: string, opts?: { denseKernel?: boolean }): Value[];
   /**
    * 1 where the movie has model input `id` (its row is not all zero: how a missing modality
    * reads, see fusion/layers.ts), else 0; [N, 1], no gradient. Fed per batch by the step.
@@ -49,7 +53,7 @@ const activationOf = (node: LayerNode): string => (node.params.activation as str
 
 /** Dense layer `layerName` (tfjs' kernel [in, out] and bias) then its activation. */
 export function lowerDense(ctx: LoweringContext, layerName: string, activation: string): Value {
-  const [kernel, bias] = ctx.weights(layerName);
+  const [kernel, bias] = ctx.weights(layerName, { denseKernel: true });
   const x = single(ctx.inputs[0], ctx.node);
   return ctx.g.activation(ctx.g.dense(x, kernel, bias ?? null), activation);
 }

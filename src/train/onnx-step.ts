@@ -19,6 +19,7 @@ import '../models/fusion/onnx-lowering.js';
 import type { LayersModel } from '../models/build.js';
 import type { ModelSpec } from '../models/spec.js';
 import { encodeOnnxModel } from '../vision/onnx-proto.js';
+import type { FusedAdam } from '../engine/fused-adam.js';
 
 export { UnsupportedError };
 
@@ -31,6 +32,8 @@ export interface DropoutSite {
 interface Param {
   input: string;
   variable: tf.Variable;
+  /** A dense kernel the graph reads transposed ([out, in]) while training. */
+  transposed: boolean;
   /** Output name of its gradient (trainable weights only). */
   gradOutput?: string;
   grad?: tf.Tensor;
@@ -54,6 +57,12 @@ export function onnxTrainingThreads(): number {
 export interface OnnxStepOptions {
   /** Per-label positive weights of the loss (null: none). */
   posWeight: Float32Array | null;
+  /**
+   * 'transposed' (default): trained dense kernels are held [out, in] while training, which
+   * onnxruntime multiplies faster (see GradGraph.dense); the caller brackets the steps with
+   * `useTrainingLayout` / `useModelLayout`. 'model': tfjs' own [in, out], nothing to switch.
+   */
+  kernelLayout?: 'transposed' | 'model';
   /** Intra-op threads (default `onnxTrainingThreads()`). */
   threads?: number;
 }
@@ -64,6 +73,7 @@ export class OnnxTrainingStep {
   /** The gradient of each trained variable, by variable name (filled by `run`). */
   readonly grads: tf.NamedTensorMap = {};
   private readonly buffers = new Map<string, Float32Array>();
+  private layout: 'model' | 'training' = 'model';
 
   private constructor(
     private readonly ort: typeof Ort,
@@ -103,23 +113,33 @@ export class OnnxTrainingStep {
       return input.shape[0];
     });
     const params: Param[] = [];
-    const byLayer = new Map<string, Value[]>();
-    const weights = (layerName: string): Value[] => {
-      let values = byLayer.get(layerName);
-      if (values) return values;
+    const byLayer = new Map<string, { values: Value[]; denseKernel: boolean }>();
+    const transpose = (opts.kernelLayout ?? 'transposed') === 'transposed';
+    const weights = (layerName: string, how?: { denseKernel?: boolean }): Value[] => {
+      const denseKernel = how?.denseKernel === true;
+      const seen = byLayer.get(layerName);
+      if (seen) {
+        if (seen.denseKernel !== denseKernel)
+          throw new UnsupportedError(`layer '${layerName}' read both as a dense layer and otherwise`);
+        return seen.values;
+      }
       let layer;
       try {
         layer = model.getLayer(layerName);
       } catch {
         throw new UnsupportedError(`no tfjs layer '${layerName}'`);
       }
-      values = layer.weights.map((w) => {
+      const values = layer.weights.map((w, k) => {
         const variable = w.read() as tf.Variable;
         const input = `p${params.length}`;
-        params.push({ input, variable });
-        return g.input(input, variable.shape, trained.has(variable.name));
+        const grad = trained.has(variable.name);
+        // Only trained kernels switch layout: frozen ones may be shared with another model.
+        const transposed = transpose && denseKernel && k === 0 && grad && variable.shape.length === 2;
+        params.push({ input, variable, transposed });
+        const value = g.input(input, transposed ? [...variable.shape].reverse() : variable.shape, grad);
+        return transposed ? { ...value, transposed } : value;
       });
-      byLayer.set(layerName, values);
+      byLayer.set(layerName, { values, denseKernel });
       return values;
     };
     const dropout: DropoutSite[] = [];
@@ -174,7 +194,7 @@ export class OnnxTrainingStep {
       if (!paramValues[k].grad || !grad) return;
       p.gradOutput = `grad_${p.input}`;
       g.alias(grad, p.gradOutput);
-      g.output(p.gradOutput, p.variable.shape);
+      g.output(p.gradOutput, graphShape(p));
       p.grad = tf.zeros(p.variable.shape);
     });
     const ort = await import('onnxruntime-node');
@@ -221,14 +241,56 @@ export class OnnxTrainingStep {
       else copy.set(onHeap);
       return copy;
     };
+    if (this.layout !== 'training' && this.params.some((p) => p.transposed))
+      throw new Error(
+        'OnnxTrainingStep.run: call useTrainingLayout() first (the kernels are in tfjs layout)',
+      );
     for (const p of this.params) {
-      feeds[p.input] = T(view(p.variable, p.input, false), p.variable.shape);
-      if (p.grad && p.gradOutput) fetches[p.gradOutput] = T(view(p.grad, p.gradOutput, true), p.grad.shape);
+      feeds[p.input] = T(view(p.variable, p.input, false), graphShape(p));
+      if (p.grad && p.gradOutput) fetches[p.gradOutput] = T(view(p.grad, p.gradOutput, true), graphShape(p));
     }
     const out = await this.session.run(feeds, fetches);
     for (const [copy, onHeap] of staged) onHeap.set(copy);
     // The binding fills the given output buffers; read the loss from the result to be safe.
     return (out.loss.data as Float32Array)[0];
+  }
+
+  /**
+   * Puts the transposed kernels (and their moments in `optimizers`) in the layout the graph
+   * reads, [out, in] in the variable's own shape: between this and `useModelLayout` the model
+   * must not be evaluated, saved or read. `grads` are always in the training layout, which is
+   * all an elementwise optimizer needs. Idempotent.
+   */
+  useTrainingLayout(optimizers: readonly FusedAdam[]): void {
+    if (this.layout === 'training') return;
+    this.switchLayout(optimizers, (shape) => shape);
+    this.layout = 'training';
+  }
+
+  /** Back to tfjs' layout, [in, out], for evaluation, checkpoints and the saved model. Idempotent. */
+  useModelLayout(optimizers: readonly FusedAdam[]): void {
+    if (this.layout === 'model') return;
+    this.switchLayout(optimizers, (shape) => [...shape].reverse());
+    this.layout = 'model';
+  }
+
+  /** `name`'s gradient in tfjs' layout (a new tensor): for comparisons with tfjs' gradients. */
+  gradInModelLayout(name: string): tf.Tensor | undefined {
+    const p = this.params.find((q) => q.variable.name === name);
+    if (!p?.grad) return undefined;
+    return p.transposed ? transposeStored(p.grad, [...p.variable.shape].reverse()) : p.grad.clone();
+  }
+
+  /** Transposes every switched kernel and its moments, read as `from(shape)` now. */
+  private switchLayout(optimizers: readonly FusedAdam[], from: (shape: number[]) => number[]): void {
+    for (const p of this.params) {
+      if (!p.transposed) continue;
+      const shape = from(p.variable.shape);
+      const next = transposeStored(p.variable, shape);
+      p.variable.assign(next);
+      next.dispose();
+      for (const o of optimizers) o.mapMoments(p.variable.name, (m) => transposeStored(m, shape));
+    }
   }
 
   /**
@@ -245,6 +307,16 @@ export class OnnxTrainingStep {
     tf.dispose(this.params.flatMap((p) => (p.grad ? [p.grad] : [])));
     void this.session.release();
   }
+}
+
+/** The shape a parameter has in the graph: [out, in] for a transposed kernel. */
+function graphShape(p: Param): number[] {
+  return p.transposed ? [...p.variable.shape].reverse() : p.variable.shape;
+}
+
+/** `t`'s values read as a `shape` matrix, transposed, in `t`'s own shape (a new tensor). */
+function transposeStored(t: tf.Tensor, shape: number[]): tf.Tensor {
+  return tf.tidy(() => tf.reshape(tf.transpose(tf.reshape(t, shape)), t.shape));
 }
 
 /** 1 for each row of `x` ([n, dim]) with a non-zero value, else 0 (a missing input is all zeros). */

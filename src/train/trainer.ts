@@ -363,20 +363,27 @@ export async function fit(spec: ModelSpec, data: TrainingData, opts: FitOptions)
     let lossSum = tf.scalar(0);
     let onnxLossSum = 0;
     let batches = 0;
-    // Sequence inputs: batches of similar length (length bucketing); dense: consecutive rows.
-    for (const rows of epochBatches(shuffled, s.batchSize, shuffleRng)) {
-      batches++;
-      if (onnxStep) {
-        onnxLossSum += await onnxBatchStep(onnxStep, shuffled, dims, L, rows, dropoutRng);
-        for (const g of groups) g.optimizer.applyGradients(pick(onnxStep.grads, g.vars));
-        continue;
+    const optimizers = groups.map((g) => g.optimizer);
+    // The onnx step's kernels are in its training layout for the batches only (see OnnxTrainingStep).
+    onnxStep?.useTrainingLayout(optimizers);
+    try {
+      // Sequence inputs: batches of similar length (length bucketing); dense: consecutive rows.
+      for (const rows of epochBatches(shuffled, s.batchSize, shuffleRng)) {
+        batches++;
+        if (onnxStep) {
+          onnxLossSum += await onnxBatchStep(onnxStep, shuffled, dims, L, rows, dropoutRng);
+          for (const g of groups) g.optimizer.applyGradients(pick(onnxStep.grads, g.vars));
+          continue;
+        }
+        const xb = batchInputs(shuffled, dims, rows);
+        const yb = batchLabels(yPerm, L, rows);
+        const batchLoss = withSeededRandom(dropoutRng, () => step(xb, yb));
+        const next = tf.add(lossSum, batchLoss);
+        tf.dispose([lossSum, batchLoss, yb, ...xb]);
+        lossSum = next as tf.Scalar;
       }
-      const xb = batchInputs(shuffled, dims, rows);
-      const yb = batchLabels(yPerm, L, rows);
-      const batchLoss = withSeededRandom(dropoutRng, () => step(xb, yb));
-      const next = tf.add(lossSum, batchLoss);
-      tf.dispose([lossSum, batchLoss, yb, ...xb]);
-      lossSum = next as tf.Scalar;
+    } finally {
+      onnxStep?.useModelLayout(optimizers);
     }
     const loss = ((await lossSum.data())[0] + onnxLossSum) / batches;
     lossSum.dispose();

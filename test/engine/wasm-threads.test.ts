@@ -39,6 +39,7 @@ const spec = specFor('mlp', { hidden: [16], dropout: 0 }, { labels: ['a', 'b', '
 const { logitsModel } = buildModel(spec, { seed: 4 });
 const vars = logitsModel.trainableWeights.map((v) => v.read() as tf.Variable);
 const onnxStep = await OnnxTrainingStep.compile(spec, logitsModel, vars, { posWeight: null, threads: 1 });
+onnxStep.useTrainingLayout([]);
 const loss = await onnxStep.run([vals(8 * 30, 4)], Float32Array.from({ length: 24 }, (_, i) => i % 2), 8, []);
 const grad = Array.from(onnxStep.grads[vars[0].name].dataSync().slice(0, 50));
 process.stdout.write(JSON.stringify({ threads: engineInfo().threads, product, step: Array.from(w.dataSync().slice(0, 50)), onnx: { loss, grad } }));

@@ -8,6 +8,7 @@ import { initEngine, tf } from '../../src/engine/index.js';
 import { buildModel, specFor, type InputSpec, type ModelSpec } from '../../src/models/index.js';
 import { pseudoRandomValues } from '../../src/engine/compare.js';
 import { OnnxTrainingStep, UnsupportedError } from '../../src/train/onnx-step.js';
+import { FusedAdam } from '../../src/engine/fused-adam.js';
 import { fit, trainingSchema } from '../../src/train/index.js';
 import { featureInput, posterPlotData } from '../fusion/fixture.js';
 
@@ -40,10 +41,26 @@ async function compare(spec: ModelSpec, posWeight: Float32Array | null): Promise
     ),
   );
   const trainable = logitsModel.trainableWeights.map((w) => w.read() as tf.Variable);
-  const step = await OnnxTrainingStep.compile(spec, logitsModel, trainable, { posWeight, threads: 2 });
+  const before = trainable.map((v) => v.dataSync().slice());
   const { x, y } = batch(7, ins);
-  const masks = step.dropout.map((d) => new Float32Array(N * d.width).fill(1));
-  const onnxLoss = await step.run(x, y, N, masks);
+  // Both kernel layouts: tfjs' [in, out], and [out, in] as the trainer runs it.
+  const runs = [];
+  for (const kernelLayout of ['model', 'transposed'] as const) {
+    const step = await OnnxTrainingStep.compile(spec, logitsModel, trainable, {
+      posWeight,
+      threads: 2,
+      kernelLayout,
+    });
+    const masks = step.dropout.map((d) => new Float32Array(N * d.width).fill(1));
+    step.useTrainingLayout([]);
+    const loss = await step.run(x, y, N, masks);
+    step.useModelLayout([]);
+    const grads = Object.fromEntries(trainable.map((v) => [v.name, step.gradInModelLayout(v.name)]));
+    runs.push({ kernelLayout, loss, grads });
+    step.dispose();
+  }
+  // The layout switch is a pure permutation: the weights come back bit for bit.
+  trainable.forEach((v, k) => assert.deepEqual(v.dataSync(), before[k], `${v.name} changed`));
 
   const xs = x.map((v, k) => tf.tensor2d(v, [N, ins[k].shape[0]]));
   const yt = tf.tensor2d(y, [N, labels.length]);
@@ -57,20 +74,25 @@ async function compare(spec: ModelSpec, posWeight: Float32Array | null): Promise
       }),
     trainable,
   );
-  assert.ok(Math.abs(value.dataSync()[0] - onnxLoss) < 1e-5, `loss ${value.dataSync()[0]} vs ${onnxLoss}`);
-  for (const v of trainable) {
-    const want = grads[v.name].dataSync();
-    const got = step.grads[v.name]?.dataSync();
-    assert.ok(got, `no gradient for ${v.name}`);
-    let scale = 0;
-    for (const a of want) scale = Math.max(scale, Math.abs(a));
-    assert.ok(scale > 0, `${v.name}: tfjs gradient is all zero (test would prove nothing)`);
-    let err = 0;
-    for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(want[i] - got[i]));
-    assert.ok(err <= 1e-4 * scale + 1e-7, `${v.name}: max error ${err} (scale ${scale})`);
+  for (const run of runs) {
+    const loss = value.dataSync()[0];
+    assert.ok(Math.abs(loss - run.loss) < 1e-5, `${run.kernelLayout}: loss ${loss} vs ${run.loss}`);
+    for (const v of trainable) {
+      const want = grads[v.name].dataSync();
+      const got = run.grads[v.name]?.dataSync();
+      assert.ok(got, `no gradient for ${v.name}`);
+      let scale = 0;
+      for (const a of want) scale = Math.max(scale, Math.abs(a));
+      assert.ok(scale > 0, `${v.name}: tfjs gradient is all zero (test would prove nothing)`);
+      let err = 0;
+      for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(want[i] - got[i]));
+      assert.ok(
+        err <= 1e-4 * scale + 1e-7,
+        `${run.kernelLayout} ${v.name}: max error ${err} (scale ${scale})`,
+      );
+    }
   }
-  tf.dispose([value, yt, ...xs, ...Object.values(grads)]);
-  step.dispose();
+  tf.dispose([value, yt, ...xs, ...Object.values(grads), ...runs.flatMap((r) => Object.values(r.grads))]);
   model.dispose();
 }
 
@@ -118,6 +140,56 @@ test('onnx step: same loss and gradients as tfjs for heads and fusions', async (
     ],
   ];
   for (const [name, spec, posWeight] of cases) await t.test(name, () => compare(spec, posWeight));
+});
+
+test('onnx step: the training layout moves kernels and their Adam moments, and back exactly', async () => {
+  await initEngine({ backend: 'wasm' });
+  const spec = specFor('mlp', { hidden: [6], dropout: 0 }, { labels, inputs: [inputs[0]] });
+  const { model, logitsModel } = buildModel(spec, { seed: 2 });
+  const trainable = logitsModel.trainableWeights.map((w) => w.read() as tf.Variable);
+  const adam = new FusedAdam(trainable, { learningRate: 0.01 });
+  const step = await OnnxTrainingStep.compile(spec, logitsModel, trainable, { posWeight: null });
+  const { x, y } = batch(3, [inputs[0]]);
+  await assert.rejects(step.run([x[0]], y, N, []), /useTrainingLayout/);
+  const kernel = trainable.find((v) => v.shape.length === 2 && v.shape[0] === 12)!;
+  const [rows, cols] = kernel.shape;
+  const w0 = kernel.dataSync().slice();
+  step.useTrainingLayout([adam]);
+  step.useTrainingLayout([adam]); // idempotent
+  // [12, 6] now holds the transpose, row-major [6, 12].
+  const t = kernel.dataSync();
+  for (let i = 0; i < rows; i++)
+    for (let j = 0; j < cols; j++) assert.equal(t[j * rows + i], w0[i * cols + j]);
+  for (let k = 0; k < 3; k++) {
+    await step.run([x[0]], y, N, []);
+    adam.applyGradients(step.grads);
+  }
+  step.useModelLayout([adam]);
+  // The same three Adam steps in tfjs' layout from the same start: equal weights and moments.
+  const { model: twin, logitsModel: twinLogits } = buildModel(spec, { seed: 2 });
+  const twinVars = twinLogits.trainableWeights.map((w) => w.read() as tf.Variable);
+  const twinAdam = new FusedAdam(twinVars, { learningRate: 0.01 });
+  const twinStep = await OnnxTrainingStep.compile(spec, twinLogits, twinVars, {
+    posWeight: null,
+    kernelLayout: 'model',
+  });
+  for (let k = 0; k < 3; k++) {
+    await twinStep.run([x[0]], y, N, []);
+    twinAdam.applyGradients(twinStep.grads);
+  }
+  const close = (a: Float32Array, b: Float32Array, what: string) => {
+    let err = 0;
+    for (let i = 0; i < a.length; i++) err = Math.max(err, Math.abs(a[i] - b[i]));
+    assert.ok(err < 1e-6, `${what}: max difference ${err}`);
+  };
+  trainable.forEach((v, k) =>
+    close(v.dataSync() as Float32Array, twinVars[k].dataSync() as Float32Array, v.name),
+  );
+  const state = adam.exportState();
+  twinAdam.exportState().forEach((s, k) => close(state[k].values, s.values, `Adam state ${k}`));
+  [step, twinStep].forEach((s) => s.dispose());
+  [adam, twinAdam].forEach((a) => a.dispose());
+  [model, twin].forEach((m) => m.dispose());
 });
 
 test('onnx step: a model it cannot express is refused with UnsupportedError', async () => {
