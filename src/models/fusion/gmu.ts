@@ -35,6 +35,13 @@ export const gmuOptions = z.strictObject({
   units: z.number().int().positive().optional(),
   /** Inputs whose branch output is used as hᵢ directly (no tanh(Wᵢ xᵢ)); they fix the width. */
   identity: z.array(z.string().min(1)).default([]),
+  /**
+   * 'input': one hᵢ = tanh(Wᵢ xᵢ) per input (two poster layers are two parts of the mix);
+   * 'modality': one h per modality over its inputs' branches together (the paper's h_v over the
+   * whole poster: tanh(W_v [x_pooled; x_mid])). The gate keeps a part per input; the parts of one
+   * modality weigh the same h, so their sum is that modality's z, as in the paper's two-way form.
+   */
+  hPer: z.enum(['input', 'modality']).default('input'),
   /** What the gate reads: the branch outputs (default) or the raw inputs as in the paper. */
   gateFrom: z.enum(['branches', 'inputs']).default('branches'),
   /**
@@ -79,16 +86,7 @@ registerModel('gmu', {
       branches,
       o,
     );
-    const hs = ctx.inputs.map((input, k) =>
-      o.identity.includes(input.id)
-        ? branches[k].id
-        : b.add(
-            'dense',
-            [branches[k].id],
-            { units, activation: 'tanh' },
-            { id: `gmu_h_${input.id}`, group: 'fusion' },
-          ),
-    );
+    const hs = hiddenRepresentations(b, ctx.inputs, branches, o, units);
     let gateIn = b.add(
       'concat',
       o.gateFrom === 'branches' ? branches.map((br) => br.id) : ctx.inputs.map((i) => i.id),
@@ -130,6 +128,51 @@ registerModel('gmu', {
     return fusionSpec(b, ctx, 'gmu', `GMU ${units}${kept}`, out);
   },
 });
+
+/** Each input's part of the mix (see GmuOptions.hPer): its kept branch, or a tanh projection. */
+function hiddenRepresentations(
+  b: SpecBuilder,
+  inputs: { id: string; modality: string }[],
+  branches: { id: string }[],
+  o: GmuOptions,
+  units: number,
+): string[] {
+  const byModality = new Map<string, string>();
+  return inputs.map((input, k) => {
+    if (o.identity.includes(input.id)) return branches[k].id;
+    if (o.hPer === 'input')
+      return b.add(
+        'dense',
+        [branches[k].id],
+        { units, activation: 'tanh' },
+        { id: `gmu_h_${input.id}`, group: 'fusion' },
+      );
+    const made = byModality.get(input.modality);
+    if (made) return made;
+    const members = inputs.flatMap((i, j) => (i.modality === input.modality ? [j] : []));
+    if (members.some((j) => o.identity.includes(inputs[j].id)))
+      throw new Error(
+        `model.hPer 'modality': modality '${input.modality}' mixes kept (identity) and projected inputs`,
+      );
+    const x =
+      members.length === 1
+        ? branches[k].id
+        : b.add(
+            'concat',
+            members.map((j) => branches[j].id),
+            {},
+            { id: `gmu_h_${input.modality}_input`, group: 'fusion' },
+          );
+    const h = b.add(
+      'dense',
+      [x],
+      { units, activation: 'tanh' },
+      { id: `gmu_h_${input.modality}`, group: 'fusion' },
+    );
+    byModality.set(input.modality, h);
+    return h;
+  });
+}
 
 /**
  * Width of h: the identity branches' common width when there are any (every other modality is
