@@ -745,7 +745,25 @@ async function runWorkers(
   for (let i = 0; i < count; i++) workers.push(startWorker(url, { workerData: spec }));
   try {
     await Promise.all(workers.map(drive));
-  } finally {
-    stopAll(); // finished workers were told to stop; terminate makes sure none lingers
+  } catch (err) {
+    stopAll();
+    throw err;
   }
+  // Finished workers were told to stop: they release their sessions, close their port and end
+  // by themselves. Terminating one while onnxruntime tears its session down can abort the whole
+  // process ('terminate called after throwing an instance of Napi::Error', seen with training
+  // workers), so only a worker that lingers is terminated.
+  await Promise.all(workers.map((w) => exitOf(w, 30_000)));
+}
+
+/** Resolves when `w` has exited; terminates it if it is still running after `graceMs`. */
+function exitOf(w: Worker, graceMs: number): Promise<void> {
+  return new Promise((resolveExit) => {
+    if (w.threadId === -1) return resolveExit(); // already gone
+    const lingering = setTimeout(() => void w.terminate(), graceMs);
+    w.once('exit', () => {
+      clearTimeout(lingering);
+      resolveExit();
+    });
+  });
 }
