@@ -17,6 +17,7 @@ import { fitWithCpuTimes, median } from './fit-timing.js';
 import { OnnxTrainingStep, onnxTrainingThreads } from '../src/train/onnx-step.js';
 import { FusedAdam } from '../src/engine/fused-adam.js';
 import { pseudoRandomValues } from '../src/engine/compare.js';
+import { encodeOnnxModel } from '../src/vision/onnx-proto.js';
 
 const ANCHOR_PER_MOVIE_S = 0.11 / 967;
 const TRAIN = 15552;
@@ -166,7 +167,55 @@ export async function stepBreakdown(labels: string[]): Promise<BenchRow[]> {
       unit: 'ms/step',
       note: `${(params / 1e6).toFixed(2)}M weights, one pass each on the wasm heap`,
     },
+    await outputReturnCost(params),
   ];
+}
+
+/**
+ * What onnxruntime-node charges for handing back `floats` output values, as the gradient graph
+ * does each step: the binding copies every output into a new ArrayBuffer (even one the caller
+ * pre-allocated), and V8 then collects that memory. Timed as a graph y = −x, s = Σx run with y
+ * fetched minus the same run with only s fetched (then y is never computed), so it includes
+ * one elementwise pass over the values.
+ */
+async function outputReturnCost(floats: number): Promise<BenchRow> {
+  const ort = await import('onnxruntime-node');
+  const graph = {
+    inputs: [{ name: 'x', shape: [floats] }],
+    outputs: [
+      { name: 'y', shape: [floats] },
+      { name: 's', shape: [] },
+    ],
+    nodes: [
+      { op: 'Neg', inputs: ['x'], outputs: ['y'] },
+      { op: 'ReduceSum', inputs: ['x'], outputs: ['s'], attrs: { keepdims: 0 } },
+    ],
+    initializers: [],
+  };
+  const session = await ort.InferenceSession.create(encodeOnnxModel(graph), {
+    intraOpNumThreads: onnxTrainingThreads(),
+  });
+  const x = new ort.Tensor('float32', pseudoRandomValues(floats, 7), [floats]);
+  const into = new Float32Array(floats);
+  const time = async (withOutput: boolean): Promise<number> => {
+    const runs = 100;
+    const t0 = performance.now();
+    for (let i = 0; i < runs; i++)
+      await session.run(
+        { x },
+        withOutput ? { y: new ort.Tensor('float32', into, [floats]), s: null } : { s: null },
+      );
+    return (performance.now() - t0) / runs;
+  };
+  await time(true);
+  const [withY, without] = [await time(true), await time(false)];
+  await session.release();
+  return {
+    name: 'GMU step, paper sizes: returning the gradients',
+    value: withY - without,
+    unit: 'ms/step',
+    note: `onnxruntime-node copying ${((floats * 4) / 2 ** 20).toFixed(1)} MiB of outputs into new ArrayBuffers (+ one pass over them), part of the graph row`,
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await benchFusion();
