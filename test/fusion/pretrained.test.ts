@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { tf, tfl } from '../../src/engine/index.js';
 import { buildModel, prepareOps, specFor } from '../../src/models/index.js';
-import { fit, loadRun, parseConfig, trainOnData } from '../../src/train/index.js';
+import { fit, loadConfig, loadRun, parseConfig, trainOnData } from '../../src/train/index.js';
+import { specFromConfig } from '../../src/report/spec-source.js';
 import { tempDir } from '../helpers/shared.js';
 import { featureInput, plotMlpSettings, posterPlotData, trainPlotRun } from './fixture.js';
 
@@ -200,4 +201,24 @@ test("a branch from a two-layer MLP's last hidden layer copies the layers below 
   tf.dispose([plot, poster]);
   built.model.dispose();
   src.model.dispose();
+});
+
+test("before poster-frozen is trained, a fusion's branches from it are planned from the shipped config (for diagrams)", async () => {
+  const fusion = loadConfig('fusion-gmu');
+  const from = { from: { run: 'poster-frozen' } };
+  const planned = parseConfig({
+    ...fusion,
+    name: 'gmu-poster-frozen',
+    model: {
+      ...fusion.model,
+      branches: { ...(fusion.model.branches as object), poster: from, poster_mid: from },
+    },
+  });
+  const spec = await specFromConfig(planned);
+  const rows = spec.nodes.filter((n) => n.params.rows).map((n) => [n.id, n.params.layer, n.params.rows]);
+  assert.deepEqual(rows, [
+    ['poster_project', 'output_logits', { offset: 0, count: 1280, bias: true }],
+    ['poster_mid_project', 'output_logits', { offset: 1280, count: 160, bias: false }],
+  ]);
+  assert.equal(spec.nodes.find((n) => n.id === 'gmu_h_poster')!.inputs[0], 'poster_project');
 });

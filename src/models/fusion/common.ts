@@ -86,6 +86,7 @@ export function branch(
   input: InputSpec,
   o: BranchOptions,
   labels: string[] = [],
+  inputs: InputSpec[] = [input],
 ): { id: string; units: number } {
   const over = o.branches[input.id] ?? {};
   const inputDropout = over.inputDropout ?? o.inputDropout;
@@ -95,7 +96,7 @@ export function branch(
   if (inputDropout > 0)
     x = b.add('dropout', [x], { rate: inputDropout }, { id: `${input.id}_input_dropout`, group });
   if (over.from) {
-    const src = sourceLayer(over.from.run, over.from.layer, { input, labels });
+    const src = sourceLayer(over.from.run, over.from.layer, { input, labels, inputs });
     checkSourceMatches(input, src);
     // Layers below the chosen one (a deeper MLP's) come first, each under its own id; the
     // chosen layer keeps the id `<input>_project`, as a one-layer source's does.

@@ -34,7 +34,7 @@ registerModel('concat', {
     requireFlatInputs(ctx, 'concat', 1);
     checkBranchKeys(ctx, o);
     const b = new SpecBuilder();
-    const branches = ctx.inputs.map((input) => branch(b, input, o, ctx.labels));
+    const branches = ctx.inputs.map((input) => branch(b, input, o, ctx.labels, ctx.inputs));
     const parts = ctx.inputs.map((input, k) =>
       o.missing === 'embedding'
         ? b.add(

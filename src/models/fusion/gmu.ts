@@ -80,7 +80,7 @@ registerModel('gmu', {
     checkBranchKeys(ctx, o);
     const b = new SpecBuilder();
     const n = ctx.inputs.length;
-    const branches = ctx.inputs.map((input) => branch(b, input, o, ctx.labels));
+    const branches = ctx.inputs.map((input) => branch(b, input, o, ctx.labels, ctx.inputs));
     const units = gmuUnits(
       ctx.inputs.map((i) => i.id),
       branches,

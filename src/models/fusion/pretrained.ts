@@ -49,6 +49,13 @@ export interface SourceLayer {
   rows?: SourceRows;
 }
 
+/** The fusion input a branch is for, the fusion's labels and (for a multi-input source) all its inputs. */
+export interface SourceContext {
+  input: InputSpec;
+  labels: string[];
+  inputs?: InputSpec[];
+}
+
 export interface SourceRows {
   offset: number;
   count: number;
@@ -66,11 +73,7 @@ export interface SourceRows {
  * (`rows`) and the sum over the inputs' branches is the run's layer exactly. A nonlinear or deeper
  * layer does not split by input and is refused.
  */
-export function sourceLayer(
-  run: string,
-  layer?: string,
-  like?: { input: InputSpec; labels: string[] },
-): SourceLayer {
+export function sourceLayer(run: string, layer?: string, like?: SourceContext): SourceLayer {
   const dir = resolveSourceRun(run);
   const specPath = join(dir, 'spec.json');
   let spec: ModelSpec;
@@ -157,18 +160,25 @@ function chainTo(spec: ModelSpec, last: LayerNode, dir: string): LayerNode[] {
   return chain;
 }
 
-/** The spec shipped config `name` would train on an input like the fusion's (no run needed). */
-function plannedSpec(name: string, like: { input: InputSpec; labels: string[] }): ModelSpec | null {
+/**
+ * The spec shipped config `name` would train on inputs like the fusion's (no run needed): a
+ * one-input config on the branch's input, a multi-input one on the fusion's inputs of its ids.
+ */
+function plannedSpec(name: string, like: SourceContext): ModelSpec | null {
   let config: TrainConfig;
   try {
     config = loadConfig(name);
   } catch {
     return null;
   }
-  if (config.inputs.length !== 1) return null;
-  const input: InputSpec = { ...like.input, id: config.inputs[0].id };
   const { type, ...options } = config.model;
-  return specFor(type, options, { labels: like.labels, inputs: [input] });
+  if (config.inputs.length === 1) {
+    const input: InputSpec = { ...like.input, id: config.inputs[0].id };
+    return specFor(type, options, { labels: like.labels, inputs: [input] });
+  }
+  const inputs = config.inputs.map((c) => like.inputs?.find((i) => i.id === c.id));
+  if (inputs.some((i) => !i)) return null;
+  return specFor(type, options, { labels: like.labels, inputs: inputs as InputSpec[] });
 }
 
 /** Fail when the fusion's input is not encoded and normalised as the source run's was. */
