@@ -192,6 +192,43 @@ test('onnx step: the training layout moves kernels and their Adam moments, and b
   [model, twin].forEach((m) => m.dispose());
 });
 
+test('fit: a long epoch (≥ 128 batches) trains with transposed kernels and ends in tfjs layout, as tfjs trains', async () => {
+  await initEngine({ backend: 'wasm' });
+  const fx = posterPlotData([24, 10], 5, { train: 260, dev: 60, test: 0 });
+  const spec = specFor('gmu', { project: 8, units: 8, hidden: [], dropout: 0 }, fx);
+  // Batch 2: 130 batches per epoch. No dropout of any kind, so both engines do the same arithmetic.
+  const settings = (engine: string) =>
+    trainingSchema.parse({ epochs: 2, patience: 0, lr: 0.005, batchSize: 2, modalityDropout: 0, engine });
+  const onnx = await fit(spec, fx.data, { settings: settings('onnx'), progress: false });
+  const tfjs = await fit(spec, fx.data, { settings: settings('tfjs'), progress: false });
+  assert.equal(onnx.engine, 'onnx');
+  for (let e = 0; e < 2; e++) {
+    const [a, b] = [onnx.history[e], tfjs.history[e]];
+    assert.ok(Math.abs(a.loss - b.loss) < 1e-3 * b.loss, `epoch ${e + 1} loss ${a.loss} vs ${b.loss}`);
+    assert.ok(
+      Math.abs(a.devMacroF1 - b.devMacroF1) < 0.02,
+      `epoch ${e + 1} dev ${a.devMacroF1} vs ${b.devMacroF1}`,
+    );
+  }
+  // The weights come back in tfjs' layout: they match tfjs' own run weight for weight.
+  const [wa, wb] = [onnx.built.model.getWeights(), tfjs.built.model.getWeights()];
+  wa.forEach((w, k) => {
+    const [x, y] = [w.dataSync(), wb[k].dataSync()];
+    let err = 0;
+    let scale = 0;
+    for (let i = 0; i < x.length; i++) {
+      err = Math.max(err, Math.abs(x[i] - y[i]));
+      scale = Math.max(scale, Math.abs(y[i]));
+    }
+    assert.ok(
+      err < 1e-3 * Math.max(scale, 1),
+      `weight ${k} ${w.shape}: max difference ${err} (scale ${scale})`,
+    );
+  });
+  onnx.built.model.dispose();
+  tfjs.built.model.dispose();
+});
+
 test('onnx step: a model it cannot express is refused with UnsupportedError', async () => {
   await initEngine({ backend: 'wasm' });
   const spec = specFor('mlp', { hidden: [4], activation: 'elu' }, { labels, inputs });
