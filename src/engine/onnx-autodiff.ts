@@ -433,6 +433,11 @@ export class GradGraph {
   }
 
   /** Mark a graph output. */
+  /** The sum of every element of the value named `name`, as a new scalar value (no gradient). */
+  reduceSum(name: string): string {
+    return this.emit('ReduceSum', [name], 'sum', { keepdims: 0 });
+  }
+
   output(name: string, shape: Dim[]): void {
     this.outputs.push({ name, shape });
   }

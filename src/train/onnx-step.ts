@@ -32,6 +32,8 @@ export interface DropoutSite {
 interface Param {
   input: string;
   variable: tf.Variable;
+  /** With gradientOutputs 'summed': the output holding the gradient's sum. */
+  sumOutput?: string;
   /** A dense kernel the graph reads transposed ([out, in]) while training. */
   transposed: boolean;
   /** Output name of its gradient (trainable weights only). */
@@ -63,6 +65,12 @@ export interface OnnxStepOptions {
    * `useTrainingLayout` / `useModelLayout`. 'model': tfjs' own [in, out], nothing to switch.
    */
   kernelLayout?: 'transposed' | 'model';
+  /**
+   * For benchmarks only: 'summed' computes every gradient but returns only each one's sum (so
+   * `grads` stay zero), which measures what onnxruntime-node charges for handing the gradients
+   * back (it copies every output into a new ArrayBuffer). Default 'returned'.
+   */
+  gradientOutputs?: 'returned' | 'summed';
   /** Intra-op threads (default `onnxTrainingThreads()`). */
   threads?: number;
 }
@@ -195,6 +203,11 @@ export class OnnxTrainingStep {
       p.gradOutput = `grad_${p.input}`;
       g.alias(grad, p.gradOutput);
       g.output(p.gradOutput, graphShape(p));
+      if (opts.gradientOutputs === 'summed') {
+        p.sumOutput = `sum_${p.input}`;
+        g.alias(g.reduceSum(p.gradOutput), p.sumOutput);
+        g.output(p.sumOutput, []);
+      }
       p.grad = tf.zeros(p.variable.shape);
     });
     const ort = await import('onnxruntime-node');
@@ -228,7 +241,7 @@ export class OnnxTrainingStep {
     // Views of the heap taken now: it may have grown (and moved) since the last step.
     const heap = tf.backend() as unknown as HeapBackend;
     const loss = new Float32Array(1);
-    const fetches: Record<string, Ort.Tensor> = { loss: T(loss, []) };
+    const fetches: Record<string, Ort.Tensor | null> = { loss: T(loss, []) };
     // tfjs' threaded build (MMGENRE_WASM_THREADS) keeps its heap in a SharedArrayBuffer, which
     // onnxruntime-node refuses ("Invalid argument"): there the weights and gradients go through
     // private staging copies instead.
@@ -247,7 +260,9 @@ export class OnnxTrainingStep {
       );
     for (const p of this.params) {
       feeds[p.input] = T(view(p.variable, p.input, false), graphShape(p));
-      if (p.grad && p.gradOutput) fetches[p.gradOutput] = T(view(p.grad, p.gradOutput, true), graphShape(p));
+      if (p.sumOutput) fetches[p.sumOutput] = null;
+      else if (p.grad && p.gradOutput)
+        fetches[p.gradOutput] = T(view(p.grad, p.gradOutput, true), graphShape(p));
     }
     const out = await this.session.run(feeds, fetches);
     for (const [copy, onHeap] of staged) onHeap.set(copy);

@@ -229,6 +229,30 @@ test('fit: a long epoch (≥ 128 batches) trains with transposed kernels and end
   tfjs.built.model.dispose();
 });
 
+test("onnx step: gradientOutputs 'summed' (benchmarks) computes the same loss and hands no gradient back", async () => {
+  await initEngine({ backend: 'wasm' });
+  const spec = specFor('gmu', { project: 6, units: 4, hidden: [] }, { labels, inputs });
+  const { model, logitsModel } = buildModel(spec, { seed: 4 });
+  const trainable = logitsModel.trainableWeights.map((w) => w.read() as tf.Variable);
+  const { x, y } = batch(11, inputs);
+  const losses = [];
+  for (const gradientOutputs of ['returned', 'summed'] as const) {
+    const step = await OnnxTrainingStep.compile(spec, logitsModel, trainable, {
+      posWeight: null,
+      kernelLayout: 'model',
+      gradientOutputs,
+    });
+    const masks = step.dropout.map((d) => new Float32Array(N * d.width).fill(1));
+    losses.push(await step.run(x, y, N, masks));
+    const touched = trainable.filter((v) => step.grads[v.name].dataSync().some((g) => g !== 0));
+    if (gradientOutputs === 'summed') assert.equal(touched.length, 0);
+    else assert.equal(touched.length, trainable.length);
+    step.dispose();
+  }
+  assert.equal(losses[0], losses[1]);
+  model.dispose();
+});
+
 test('onnx step: a model it cannot express is refused with UnsupportedError', async () => {
   await initEngine({ backend: 'wasm' });
   const spec = specFor('mlp', { hidden: [4], activation: 'elu' }, { labels, inputs });
