@@ -113,8 +113,10 @@ export async function benchFusion(): Promise<BenchRow[]> {
 /**
  * Where a paper-size GMU step goes with onnxruntime gradients: the compiled gradient graph
  * (forward, loss, weight gradients) and the fused Adam update of its 1.43M weights, timed
- * apart over 300 batches of 32 (the epoch adds batch assembly and dropout masks). The batches
- * differ, as in training: one batch repeated drives the units into saturation, and the
+ * apart over 300 batches of 32 (the epoch adds batch assembly and dropout masks); then the same
+ * graph handing back only each gradient's sum (every gradient is still computed), which
+ * isolates what onnxruntime-node charges for copying the gradients into new ArrayBuffers. The
+ * batches differ, as in training: one batch repeated drives the units into saturation, and the
  * subnormal numbers that follow make every step several times slower than a real one.
  */
 export async function stepBreakdown(labels: string[]): Promise<BenchRow[]> {
@@ -122,49 +124,27 @@ export async function stepBreakdown(labels: string[]): Promise<BenchRow[]> {
   const { model, logitsModel } = buildModel(spec, { seed: 1 });
   const vars = logitsModel.trainableWeights.map((w) => w.read() as tf.Variable);
   const adam = new FusedAdam(vars, { learningRate: 1e-3 });
-  const step = await OnnxTrainingStep.compile(spec, logitsModel, vars, {
-    posWeight: new Float32Array(23).fill(2),
+  const posWeight = new Float32Array(23).fill(2);
+  const returned = await OnnxTrainingStep.compile(spec, logitsModel, vars, { posWeight });
+  const { graph, update } = await timeSteps(returned, [adam]);
+  const summed = await OnnxTrainingStep.compile(spec, logitsModel, vars, {
+    posWeight,
+    gradientOutputs: 'summed',
   });
-  const B = 32;
-  const pool = 64;
-  const xs = [pseudoRandomValues(pool * B * 1280, 1), pseudoRandomValues(pool * B * 100, 2)];
-  const ys = Float32Array.from(pseudoRandomValues(pool * B * 23, 3), (v) => (v > 0.6 ? 1 : 0));
-  const masks = step.dropout.map((d) =>
-    Float32Array.from(pseudoRandomValues(B * d.width, 4), (v) => (v > 0 ? 2 : 0)),
-  );
-  step.useTrainingLayout([adam]);
-  let graph = 0;
-  let update = 0;
-  const n = 300;
-  for (let i = 0; i < n + 20; i++) {
-    const b = i % pool;
-    const x = xs.map((v, k) => v.subarray(b * B * (k ? 100 : 1280), (b + 1) * B * (k ? 100 : 1280)));
-    const t0 = performance.now();
-    await step.run(x, ys.subarray(b * B * 23, (b + 1) * B * 23), B, masks);
-    const t1 = performance.now();
-    adam.applyGradients(step.grads);
-    const t2 = performance.now();
-    if (i >= 20) {
-      graph += t1 - t0;
-      update += t2 - t1;
-    }
-  }
-  step.useModelLayout([adam]);
-  step.dispose();
-  const kept = await keptGraphTime(spec, logitsModel, vars, xs, ys, masks);
+  const kept = (await timeSteps(summed, [])).graph;
   adam.dispose();
   model.dispose();
   const params = vars.reduce((s, v) => s + v.size, 0);
   return [
     {
       name: 'GMU step, paper sizes: onnx gradient graph',
-      value: graph / n,
+      value: graph,
       unit: 'ms/step',
       note: `forward + loss + weight gradients, batch 32, ${onnxTrainingThreads()} thread(s); PyTorch's whole step: ${(ANCHOR_PER_MOVIE_S * 32 * 1000).toFixed(1)} ms`,
     },
     {
       name: 'GMU step, paper sizes: fused Adam',
-      value: update / n,
+      value: update,
       unit: 'ms/step',
       note: `${(params / 1e6).toFixed(2)}M weights, one pass each on the wasm heap`,
     },
@@ -178,37 +158,41 @@ export async function stepBreakdown(labels: string[]): Promise<BenchRow[]> {
 }
 
 /**
- * The gradient graph's time per step when onnxruntime-node hands back only each gradient's sum
- * (every gradient is still computed): the binding copies every output into a new ArrayBuffer,
- * and this isolates that copy. No Adam step in between: the weights stay as they are.
+ * Mean ms per step of `step` (graph) and of `optimizers` applying its gradients (update) over
+ * 300 batches of 32 from a pool of 64, after 20 warm-up steps, in the step's training layout.
+ * Disposes the step.
  */
-async function keptGraphTime(
-  spec: ReturnType<typeof specFor>,
-  logitsModel: ReturnType<typeof buildModel>['logitsModel'],
-  vars: tf.Variable[],
-  xs: Float32Array[],
-  ys: Float32Array,
-  masks: Float32Array[],
-): Promise<number> {
-  const step = await OnnxTrainingStep.compile(spec, logitsModel, vars, {
-    posWeight: new Float32Array(23).fill(2),
-    gradientOutputs: 'summed',
-  });
-  step.useTrainingLayout([]);
+async function timeSteps(
+  step: OnnxTrainingStep,
+  optimizers: FusedAdam[],
+): Promise<{ graph: number; update: number }> {
   const B = 32;
-  const pool = xs[1].length / (B * 100);
-  let total = 0;
+  const pool = 64;
+  const xs = [pseudoRandomValues(pool * B * 1280, 1), pseudoRandomValues(pool * B * 100, 2)];
+  const ys = Float32Array.from(pseudoRandomValues(pool * B * 23, 3), (v) => (v > 0.6 ? 1 : 0));
+  const masks = step.dropout.map((d) =>
+    Float32Array.from(pseudoRandomValues(B * d.width, 4), (v) => (v > 0 ? 2 : 0)),
+  );
+  step.useTrainingLayout(optimizers);
+  let graph = 0;
+  let update = 0;
   const n = 300;
   for (let i = 0; i < n + 20; i++) {
     const b = i % pool;
     const x = xs.map((v, k) => v.subarray(b * B * (k ? 100 : 1280), (b + 1) * B * (k ? 100 : 1280)));
     const t0 = performance.now();
     await step.run(x, ys.subarray(b * B * 23, (b + 1) * B * 23), B, masks);
-    if (i >= 20) total += performance.now() - t0;
+    const t1 = performance.now();
+    for (const o of optimizers) o.applyGradients(step.grads);
+    const t2 = performance.now();
+    if (i >= 20) {
+      graph += t1 - t0;
+      update += t2 - t1;
+    }
   }
-  step.useModelLayout([]);
+  step.useModelLayout(optimizers);
   step.dispose();
-  return total / n;
+  return { graph: graph / n, update: update / n };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await benchFusion();
