@@ -48,6 +48,51 @@ export function sniffImageFileSync(path: string): { kind: ImageKind | null; size
   }
 }
 
+/**
+ * Whether a file of the given kind stops before its format's end: JPEG's end-of-image marker
+ * (FF D9), PNG's IEND chunk, GIF's trailer byte (3B), or the length a WebP's RIFF header announces.
+ * Used to name the fault when libvips reports only "Unknown error" (see explainDecodeFailure).
+ * Hand-written: a few byte comparisons at the end of the file; no library exposes this check.
+ */
+export function isCutShort(path: string, kind: ImageKind): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const tail = new Uint8Array(Math.min(12, size));
+    readSync(fd, tail, 0, tail.length, size - tail.length);
+    const end = (bytes: number[]) =>
+      tail.length >= bytes.length && bytes.every((b, i) => tail[tail.length - bytes.length + i] === b);
+    if (kind === 'jpeg') return !end([0xff, 0xd9]);
+    if (kind === 'png') return !end([0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]);
+    if (kind === 'gif') return !end([0x3b]);
+    const head = new Uint8Array(8);
+    readSync(fd, head, 0, 8, 0);
+    const riffSize = new DataView(head.buffer).getUint32(4, true);
+    return size < riffSize + 8;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * libvips keeps its error text per thread, so when several decodes run at once the text of a
+ * failure is sometimes lost and sharp says only "Unknown error". This replaces that message with
+ * what the file itself shows (cut short), or says plainly that no reason was given.
+ */
+export function explainDecodeFailure(message: string, path: string | undefined): string {
+  if (!/^unknown error/i.test(message) || path === undefined) return message;
+  try {
+    const { kind } = sniffImageFileSync(path);
+    if (kind && isCutShort(path, kind)) {
+      const name = kind.toUpperCase();
+      return `premature end of ${name} file: the file stops before the ${name} end marker (libvips gave no text)`;
+    }
+  } catch {
+    // Unreadable now: fall through to the plain message.
+  }
+  return 'libvips gave no reason (its error text was lost); try decoding this file alone';
+}
+
 export type PosterCheck =
   | { ok: true; kind: ImageKind; width?: number; height?: number; warning?: string }
   | { ok: false; reason: 'missing' | 'not-an-image' | 'corrupt' | 'too-large'; message: string };
@@ -94,14 +139,14 @@ export async function checkPoster(
         .raw()
         .toBuffer({ resolveWithObject: true });
     const { info } = await decode().catch((err: Error) => {
-      // libvips keeps its error text per thread; with decodes running on several threads the
-      // text is sometimes lost ("Unknown error"). A second decode says what is wrong.
+      // A lost libvips error text ("Unknown error", see explainDecodeFailure): a second decode
+      // usually says what is wrong; if it does not either, explainDecodeFailure looks at the file.
       if (/^unknown error/i.test(err.message)) return decode();
       throw err;
     });
     return { ok: true, kind: sniff.kind, width: info.width, height: info.height, warning };
   } catch (err) {
-    const message = (err as Error).message;
+    const message = explainDecodeFailure((err as Error).message, path);
     if (/pixel limit/i.test(message)) {
       return {
         ok: false,

@@ -4,6 +4,7 @@
  * encoder was trained. Bad files become a typed ImageError so callers record a per-record error.
  */
 import sharp from 'sharp';
+import { explainDecodeFailure } from '../data/image-sniff.js';
 
 export type FitMode = 'crop' | 'pad';
 export type TensorLayout = 'NHWC' | 'NCHW';
@@ -98,7 +99,8 @@ function toImageError(err: unknown, source: string | undefined): ImageError {
     return new ImageError('too-large', `${where}image exceeds the pixel limit (${msg})`, source);
   if (/unsupported image format/i.test(msg))
     return new ImageError('unsupported', `${where}not a supported image format`, source);
-  return new ImageError('corrupt', `${where}corrupt or truncated image (${msg.split('\n')[0]})`, source);
+  const why = explainDecodeFailure(msg.split('\n')[0], source);
+  return new ImageError('corrupt', `${where}corrupt or truncated image (${why})`, source);
 }
 
 /** How an encoder wants its pixels: x' = (x / 255 - mean[c]) / std[c]. */
