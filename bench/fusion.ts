@@ -5,10 +5,13 @@
  * = 2.65 s), with onnxruntime computing the gradients (the default) and with tfjs. Also the engineered GMU (projected to 64) the shipped config trains, and the cost of
  * reading the gate for every movie.
  */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadavg } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { engineInfo, initEngine, tf } from '../src/engine/index.js';
 import { buildModel, specFor, type InputSpec } from '../src/models/index.js';
+import type { ModelSpec } from '../src/models/spec.js';
+import type { LayersModel } from '../src/models/build.js';
 import { gateShares } from '../src/models/fusion/index.js';
 import { parseConfig, syntheticTrainingData } from '../src/train/index.js';
 import { writeJsonAtomic } from '../src/util/atomic.js';
@@ -127,11 +130,14 @@ export async function stepBreakdown(labels: string[]): Promise<BenchRow[]> {
   const posWeight = new Float32Array(23).fill(2);
   const returned = await OnnxTrainingStep.compile(spec, logitsModel, vars, { posWeight });
   const { graph, update } = await timeSteps(returned, [adam]);
+  returned.dispose();
   const summed = await OnnxTrainingStep.compile(spec, logitsModel, vars, {
     posWeight,
     gradientOutputs: 'summed',
   });
   const kept = (await timeSteps(summed, [])).graph;
+  summed.dispose();
+  const kernels = await profiledKernels(spec, logitsModel, vars, posWeight);
   adam.dispose();
   model.dispose();
   const params = vars.reduce((s, v) => s + v.size, 0);
@@ -154,13 +160,76 @@ export async function stepBreakdown(labels: string[]): Promise<BenchRow[]> {
       unit: 'ms/step',
       note: `the same graph returning only each gradient's sum: what is left without onnxruntime-node copying the ${((params * 4) / 2 ** 20).toFixed(1)} MiB of gradients into new ArrayBuffers (the graph row minus this)`,
     },
+    {
+      name: 'GMU step, paper sizes: onnxruntime kernels',
+      value: kernels.total,
+      unit: 'ms/step',
+      note: `the graph's kernels alone, from onnxruntime's profiler, ${kernels.steps} steps; matrix products ${kernels.gemm.toFixed(2)} ms (${kernels.gflops.toFixed(0)} GFLOP/s); kernels + fused Adam = ${(kernels.total + update).toFixed(2)} ms before any overhead, against the ${(ANCHOR_PER_MOVIE_S * 32 * 1000 * 1.5).toFixed(2)} ms a step may take at 1.5× PyTorch`,
+    },
   ];
+}
+
+/** One profiler event of onnxruntime's JSON trace (the fields read here). */
+interface OrtProfileEvent {
+  cat: string;
+  name: string;
+  dur: number;
+  args?: { op_name?: string; input_type_shape?: Array<Record<string, number[]>> };
+}
+
+/**
+ * The per-step time of the gradient graph's kernels as onnxruntime's own profiler measures
+ * them (no binding, copies or JavaScript), and of its matrix products with their throughput:
+ * the floor the graph row sits on. Steps as in `timeSteps`, profiled throughout.
+ */
+async function profiledKernels(
+  spec: ModelSpec,
+  logitsModel: LayersModel,
+  vars: tf.Variable[],
+  posWeight: Float32Array,
+): Promise<{ total: number; gemm: number; gflops: number; steps: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'mmgenre-ort-profile-'));
+  try {
+    const step = await OnnxTrainingStep.compile(spec, logitsModel, vars, {
+      posWeight,
+      profileFilePrefix: join(dir, 'gmu'),
+    });
+    await timeSteps(step, []);
+    step.endProfiling();
+    step.dispose();
+    const file = readdirSync(dir).find((f) => f.endsWith('.json'));
+    if (!file) throw new Error(`onnxruntime wrote no profile in ${dir}`);
+    const events = JSON.parse(readFileSync(join(dir, file), 'utf8')) as OrtProfileEvent[];
+    const steps = events.filter((e) => e.cat === 'Session' && e.name === 'model_run').length;
+    let total = 0;
+    let gemm = 0;
+    let flops = 0;
+    for (const e of events) {
+      if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+      total += e.dur;
+      if (!/Gemm|MatMul/.test(e.args?.op_name ?? '')) continue;
+      gemm += e.dur;
+      // 2·M·N·K: A is [M, K] or [K, M], B is [K, N] or [N, K]; K is the dimension they share.
+      const [a, b] = (e.args?.input_type_shape ?? []).map((t) => Object.values(t)[0]);
+      if (a?.length === 2 && b?.length === 2) {
+        const k = a.find((d) => b.includes(d)) ?? 0;
+        flops += (2 * a[0] * a[1] * b[0] * b[1]) / k;
+      }
+    }
+    return {
+      total: total / steps / 1000,
+      gemm: gemm / steps / 1000,
+      gflops: flops / (gemm * 1e3),
+      steps,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /**
  * Mean ms per step of `step` (graph) and of `optimizers` applying its gradients (update) over
  * 300 batches of 32 from a pool of 64, after 20 warm-up steps, in the step's training layout.
- * Disposes the step.
  */
 async function timeSteps(
   step: OnnxTrainingStep,
@@ -191,7 +260,6 @@ async function timeSteps(
     }
   }
   step.useModelLayout(optimizers);
-  step.dispose();
   return { graph: graph / n, update: update / n };
 }
 

@@ -73,6 +73,11 @@ export interface OnnxStepOptions {
   gradientOutputs?: 'returned' | 'summed';
   /** Intra-op threads (default `onnxTrainingThreads()`). */
   threads?: number;
+  /**
+   * For benchmarks only: onnxruntime times every kernel of every run and writes the profile
+   * (JSON) at `endProfiling()`, to a file whose name starts with this prefix.
+   */
+  profileFilePrefix?: string;
 }
 
 export class OnnxTrainingStep {
@@ -217,6 +222,7 @@ export class OnnxTrainingStep {
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
       logSeverityLevel: 3,
+      ...(opts.profileFilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profileFilePrefix } : {}),
       // Spinning workers help only an idle machine; on a busy one they steal the cores (measured).
       extra: { session: { intra_op: { allow_spinning: '0' } } },
     } as Ort.InferenceSession.SessionOptions);
@@ -316,6 +322,11 @@ export class OnnxTrainingStep {
     let buf = this.buffers.get(name);
     if (!buf || buf.length < length) this.buffers.set(name, (buf = new Float32Array(length)));
     return buf.subarray(0, length);
+  }
+
+  /** Writes the kernel profile asked for by `profileFilePrefix` (onnxruntime names the file). */
+  endProfiling(): void {
+    this.session.endProfiling();
   }
 
   dispose(): void {

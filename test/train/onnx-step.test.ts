@@ -3,6 +3,8 @@
  * it covers (dropout off in both, i.e. masks of ones), including rows with a missing modality.
  */
 import { test } from 'node:test';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { initEngine, tf } from '../../src/engine/index.js';
 import { buildModel, specFor, type InputSpec, type ModelSpec } from '../../src/models/index.js';
@@ -11,6 +13,7 @@ import { OnnxTrainingStep, UnsupportedError } from '../../src/train/onnx-step.js
 import { FusedAdam } from '../../src/engine/fused-adam.js';
 import { fit, trainingSchema } from '../../src/train/index.js';
 import { featureInput, posterPlotData } from '../fusion/fixture.js';
+import { tempDir } from '../helpers/shared.js';
 
 const labels = Array.from({ length: 5 }, (_, i) => `g${i}`);
 const inputs = [featureInput('poster', 12), featureInput('plot', 7)];
@@ -251,6 +254,38 @@ test("onnx step: gradientOutputs 'summed' (benchmarks) computes the same loss an
   }
   assert.equal(losses[0], losses[1]);
   model.dispose();
+});
+
+test("onnx step: profileFilePrefix (benchmarks) writes onnxruntime's kernel profile, one run per step", async () => {
+  await initEngine({ backend: 'wasm' });
+  const spec = specFor('gmu', { project: 6, units: 4, hidden: [] }, { labels, inputs });
+  const { model, logitsModel } = buildModel(spec, { seed: 4 });
+  const trainable = logitsModel.trainableWeights.map((w) => w.read() as tf.Variable);
+  const dir = tempDir('mmgenre-ort-profile-');
+  const step = await OnnxTrainingStep.compile(spec, logitsModel, trainable, {
+    posWeight: null,
+    kernelLayout: 'model',
+    profileFilePrefix: join(dir, 'step'),
+  });
+  const { x, y } = batch(11, inputs);
+  const masks = step.dropout.map((d) => new Float32Array(N * d.width).fill(1));
+  for (let i = 0; i < 3; i++) await step.run(x, y, N, masks);
+  step.endProfiling();
+  step.dispose();
+  model.dispose();
+  const files = readdirSync(dir).filter((f) => f.startsWith('step') && f.endsWith('.json'));
+  assert.equal(files.length, 1, `profile files: ${readdirSync(dir).join(', ')}`);
+  const events = JSON.parse(readFileSync(join(dir, files[0]), 'utf8')) as Array<{
+    cat: string;
+    name: string;
+    args?: { op_name?: string };
+  }>;
+  assert.equal(events.filter((e) => e.cat === 'Session' && e.name === 'model_run').length, 3);
+  const ops = new Set(events.filter((e) => e.cat === 'Node').map((e) => e.args?.op_name));
+  assert.ok(
+    [...ops].some((op) => /Gemm/.test(op ?? '')),
+    `kernels profiled: ${[...ops].join(', ')}`,
+  );
 });
 
 test('onnx step: a model it cannot express is refused with UnsupportedError', async () => {
