@@ -11,7 +11,7 @@ import type { Worker } from 'node:worker_threads';
 import type { Dataset, MovieRecord } from '../data/types.js';
 import { env } from '../env.js';
 import { progress as progressBar } from '../util/progress.js';
-import { defaultWorkers, siblingModule, startWorker } from '../util/workers.js';
+import { defaultWorkers, exitOrTerminate, siblingModule, startWorker } from '../util/workers.js';
 import { buildComputer, getSequenceEncoderFactory, type ChunkOutput, type ComputerSpec } from './compute.js';
 import { normaliseSpec, resolveEncoder, workerModuleFor, type EncoderSpec } from './registry.js';
 import {
@@ -749,21 +749,6 @@ async function runWorkers(
     stopAll();
     throw err;
   }
-  // Finished workers were told to stop: they release their sessions, close their port and end
-  // by themselves. Terminating one while onnxruntime tears its session down can abort the whole
-  // process ('terminate called after throwing an instance of Napi::Error', seen with training
-  // workers), so only a worker that lingers is terminated.
-  await Promise.all(workers.map((w) => exitOf(w, 30_000)));
-}
-
-/** Resolves when `w` has exited; terminates it if it is still running after `graceMs`. */
-function exitOf(w: Worker, graceMs: number): Promise<void> {
-  return new Promise((resolveExit) => {
-    if (w.threadId === -1) return resolveExit(); // already gone
-    const lingering = setTimeout(() => void w.terminate(), graceMs);
-    w.once('exit', () => {
-      clearTimeout(lingering);
-      resolveExit();
-    });
-  });
+  // Finished workers were told to stop: they end by themselves (see exitOrTerminate).
+  await Promise.all(workers.map((w) => exitOrTerminate(w)));
 }

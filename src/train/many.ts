@@ -3,7 +3,7 @@
  * work: tfjs-wasm runs one thread per model, so parallel runs are the way to use the machine.
  */
 import type { Worker } from 'node:worker_threads';
-import { defaultWorkers, siblingModule, startWorker } from '../util/workers.js';
+import { defaultWorkers, exitOrTerminate, siblingModule, startWorker } from '../util/workers.js';
 import type { TrainingOverrides } from './config.js';
 import type { TrainRunResult } from './pipeline.js';
 
@@ -54,20 +54,16 @@ export async function trainMany(jobs: TrainJob[], opts: TrainManyOptions = {}): 
         resolveJob(o);
       };
       // The job settles when its worker has exited: the worker closes its port after replying
-      // and ends by itself. Terminating it while onnxruntime's native objects were being torn
-      // down aborted the whole process ("terminate called after throwing an instance of
-      // 'Napi::Error'"), so only a worker that lingers is terminated.
+      // and ends by itself (see exitOrTerminate).
       let outcome: TrainJobOutcome | null = null;
-      let lingering: NodeJS.Timeout | undefined;
       worker.on('message', (reply: TrainWorkerReply) => {
         outcome = reply.ok ? { job, ok: true, result: reply.result } : { job, ok: false, error: reply.error };
-        lingering = setTimeout(() => void worker.terminate(), 30_000);
+        void exitOrTerminate(worker);
       });
       worker.on('error', (err) => settle({ job, ok: false, error: err.message }));
-      worker.on('exit', (code) => {
-        clearTimeout(lingering);
-        settle(outcome ?? { job, ok: false, error: `training worker exited with code ${code}` });
-      });
+      worker.on('exit', (code) =>
+        settle(outcome ?? { job, ok: false, error: `training worker exited with code ${code}` }),
+      );
     });
   const lane = async (): Promise<void> => {
     while (next < jobs.length) {

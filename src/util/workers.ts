@@ -28,3 +28,20 @@ export function siblingModule(callerUrl: string, baseName: string): URL {
   const ext = callerUrl.endsWith('.ts') ? '.ts' : '.js';
   return new URL(`./${baseName}${ext}`, callerUrl);
 }
+
+/**
+ * Resolves when `w` has exited by itself; terminates it only if it is still running after
+ * `graceMs`. Finished workers release their native sessions and end on their own: terminating
+ * one while onnxruntime tears its session down can abort the whole process ("terminate called
+ * after throwing an instance of 'Napi::Error'", seen with training workers).
+ */
+export function exitOrTerminate(w: Worker, graceMs = 30_000): Promise<void> {
+  return new Promise((resolveExit) => {
+    if (w.threadId === -1) return resolveExit(); // already gone
+    const lingering = setTimeout(() => void w.terminate(), graceMs);
+    w.once('exit', () => {
+      clearTimeout(lingering);
+      resolveExit();
+    });
+  });
+}
