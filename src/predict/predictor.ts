@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { initEngine } from '../engine/index.js';
 import { DEFAULT_THRESHOLD_POLICY } from '../eval/thresholds.js';
+import { defaultModelDir } from './default-model.js';
 import { SEQUENCE_ENCODER } from '../features/extract.js';
 import { loadBuiltinEncoders, createEncoder } from '../features/registry.js';
 import { plotSequenceEncoder } from '../features/sequences.js';
@@ -165,10 +166,14 @@ async function loadModelScorer(runDir: string): Promise<Scorer> {
   };
 }
 
-/** Load a finished run for prediction (model, normalisers, thresholds, encoders). */
-export async function loadPredictor(runDir: string, opts: PredictorOptions = {}): Promise<Predictor> {
+/**
+ * Load a finished run for prediction (model, normalisers, thresholds, encoders). Without a run,
+ * the model shipped with the package (models/default, see its MODEL_CARD.md):
+ * `const clf = await loadPredictor(); await clf.predict([{ poster, plot }])`.
+ */
+export async function loadPredictor(runDir?: string, opts: PredictorOptions = {}): Promise<Predictor> {
   await initEngine({ backend: opts.backend });
-  const dir = resolve(runDir);
+  const dir = resolve(runDir ?? defaultModelDir());
   const scorer = isLateRun(dir)
     ? await loadLateScorer(dir, (d) => loadPredictor(d, { backend: opts.backend, threshold: '0.5' }))
     : await loadModelScorer(dir);
