@@ -5,3 +5,4 @@ export * from './dataset.js';
 export * from './format.js';
 export * from './batcher.js';
 export { findGate, type GateInfo, type ForwardResult } from './gate.js';
+export * from './shard.js';

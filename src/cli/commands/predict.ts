@@ -3,10 +3,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { SPLITS, type SplitName } from '../../data/types.js';
 import { DatasetFormatError } from '../../data/load.js';
 import { formatPrediction } from '../../predict/format.js';
-import { loadPredictor, predictDataset } from '../../predict/index.js';
+import { loadPredictor, predictDataset, type PredictDatasetResult } from '../../predict/index.js';
+import { MmgenreError } from '../../util/errors.js';
 import { NoUsableInputError, PredictorError, type ThresholdKind } from '../../predict/types.js';
 import { RunNotFoundError } from '../../train/run.js';
 import { CliError } from '../errors.js';
+import { asCliError } from './worker.js';
 
 interface PredictCliOptions {
   model: string;
@@ -22,6 +24,8 @@ interface PredictCliOptions {
   split: string;
   cache: boolean;
   workers?: string;
+  queue?: string;
+  shardRows?: string;
 }
 
 function parseThreshold(t: string | undefined): ThresholdKind | undefined {
@@ -63,6 +67,8 @@ export function register(program: Command): void {
     .option('--split <name>', `with --data: ${SPLITS.join(', ')} or all`, 'test')
     .option('--no-cache', 'with --data: encode directly, without the feature cache')
     .option('--workers <n>', 'with --data: worker threads for feature extraction')
+    .option('--queue <url>', 'with --data: predict on queue workers (mmgenre worker): redis://HOST:PORT/DB')
+    .option('--shard-rows <n>', 'with --queue: movies per job (default 256)')
     .action(async (o: PredictCliOptions) => {
       const threshold = parseThreshold(o.threshold);
       if (!existsSync(o.model)) throw new CliError(`run directory not found: ${o.model}`);
@@ -71,6 +77,7 @@ export function register(program: Command): void {
         return;
       }
       if (o.out) throw new CliError('--out goes with --data (predictions of a whole dataset)');
+      if (o.queue) throw new CliError('--queue goes with --data (predictions of a whole dataset)');
       if (o.plot !== undefined && o.plotFile !== undefined)
         throw new CliError('give --plot or --plot-file, not both');
       let plot = o.plot;
@@ -123,9 +130,9 @@ async function predictDatasetCommand(o: PredictCliOptions): Promise<void> {
     if (!Number.isInteger(workers) || workers < 0)
       throw new CliError(`--workers must be a whole number, got "${o.workers}"`);
   }
-  const r = await predictDataset(o.model, o.data!, { out: o.out, split, cache: o.cache, workers }).catch(
-    userError,
-  );
+  const r = o.queue
+    ? await predictOnQueue(o, split)
+    : await predictDataset(o.model, o.data!, { out: o.out, split, cache: o.cache, workers }).catch(userError);
   const missing = Object.entries(r.missingByInput)
     .map(([input, count]) => `${input} missing for ${count}`)
     .join(', ');
@@ -139,5 +146,37 @@ async function predictDatasetCommand(o: PredictCliOptions): Promise<void> {
       process.stdout.write(`  ${s.id}: ${s.missing.map((m) => `${m.input}: ${m.reason}`).join('; ')}\n`);
     }
     if (r.skipped.length > 10) process.stdout.write(`  ... and ${r.skipped.length - 10} more\n`);
+  }
+}
+
+async function predictOnQueue(o: PredictCliOptions, split: SplitName | 'all'): Promise<PredictDatasetResult> {
+  let shardRows: number | undefined;
+  if (o.shardRows !== undefined) {
+    shardRows = Number(o.shardRows);
+    if (!Number.isInteger(shardRows) || shardRows < 1)
+      throw new CliError(`--shard-rows must be a positive whole number, got "${o.shardRows}"`);
+  }
+  const { predictDatasetOnQueue } = await import('../../queue/predict.js');
+  const controller = new AbortController();
+  const onSigint = (): void => controller.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    return await predictDatasetOnQueue(o.model, o.data!, {
+      queue: o.queue!,
+      out: o.out!,
+      split,
+      shardRows,
+      signal: controller.signal,
+    });
+  } catch (err) {
+    if (controller.signal.aborted)
+      throw new CliError(
+        'interrupted: finished shards are kept; run the same command again to continue',
+        130,
+      );
+    if (err instanceof MmgenreError) throw asCliError(err);
+    return userError(err);
+  } finally {
+    process.off('SIGINT', onSigint);
   }
 }
