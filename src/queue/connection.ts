@@ -69,13 +69,15 @@ export async function connectRedis(target: QueueTarget, role: string): Promise<R
     // Give up the first connection after a few tries; once connected, reconnect patiently.
     retryStrategy: (times) => Math.min(times * 200, 2000),
   });
-  client.on('error', () => {}); // reported through connect() and failed commands
+  let lastError = '';
+  // Reported through connect() below; its own message is often only 'Connection is closed'.
+  client.on('error', (err: Error) => (lastError = err.message));
   try {
     await withTimeout(client.connect(), 10_000, 'no answer in 10 s');
     await client.ping();
   } catch (err) {
     client.disconnect();
-    const msg = err instanceof Error ? err.message : String(err);
+    const msg = lastError || (err instanceof Error ? err.message : String(err));
     throw new QueueError(
       `cannot reach the queue at ${target.display}: ${msg.replace(target.url, target.display)}`,
       /NOAUTH|WRONGPASS|invalid password/i.test(msg)

@@ -146,15 +146,15 @@ export async function runQueueWorker(opts: QueueWorkerOptions): Promise<QueueWor
     const parsed = JobData.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid job: ${z.prettifyError(parsed.error)}`);
     const data = parsed.data;
+    const movies =
+      data.kind === 'features' ? data.chunks.reduce((a, c) => a + c.records.length, 0) : data.records.length;
+    const what = `${data.kind === 'features' ? `features ${data.spec.encoderName}` : 'predict'}, ${movies} movies`;
+    log(`shard ${job.id} started (${what})`);
     const t0 = performance.now();
     const buf = data.kind === 'features' ? await features(data) : await predict(data);
     const key = resultKey(target, job.id!);
     await results.set(key, buf, 'EX', RESULT_TTL_SECONDS);
-    const movies =
-      data.kind === 'features' ? data.chunks.reduce((a, c) => a + c.records.length, 0) : data.records.length;
-    log(
-      `shard ${job.id} (${data.kind === 'features' ? `features ${data.spec.encoderName}` : 'predict'}, ${movies} movies) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
-    );
+    log(`shard ${job.id} done (${what}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     return { result: key, bytes: buf.length };
   };
 
