@@ -19,7 +19,7 @@ import { FeaturesResultHeader, unpackResult, type JobData } from '../../src/queu
 import { parseConfig, trainFromConfig } from '../../src/train/index.js';
 import { MMIMDB_SAMPLE, ROOT, skipUnless, tempDir } from '../helpers/shared.js';
 import { sampleSplits, sampleSubsetDir } from '../features/fixtures.js';
-import { redisMissing, startRedis, type RedisServer } from './redis.js';
+import { redisMissing, startRedis, type RedisServer } from '../helpers/redis.js';
 
 const skip = skipUnless(MMIMDB_SAMPLE) || redisMissing();
 
@@ -134,7 +134,11 @@ test(
 
       // The reference: the same extraction in this process.
       const dataset = await loadDataset(data);
-      await extractFeaturesWithReport(dataset, 'mobilenet_v2_onnx', { workers: 0, progress: false });
+      await extractFeaturesWithReport(dataset, 'mobilenet_v2_onnx', {
+        workers: 0,
+        chunkRows: 16,
+        progress: false,
+      });
       await Promise.all([a.waitFor(/worker ready/), b.waitFor(/worker ready/)]);
       assert.doesNotMatch(a.out() + b.out(), new RegExp(redis.password), 'the password is never printed');
 
@@ -152,6 +156,8 @@ test(
           qCache,
           '--queue',
           redis.url,
+          '--chunk-rows',
+          '16',
           '--shard-rows',
           '16',
           '--json',

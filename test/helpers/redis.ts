@@ -5,7 +5,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { tempDir } from '../helpers/shared.js';
+import { tempDir } from './shared.js';
 
 export function redisMissing(): string | false {
   const r = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
