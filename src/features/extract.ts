@@ -543,7 +543,14 @@ async function runPlan(
     } else plan.ready?.dispose();
 
     const finished = finish(plan, base, slots, done, computeSeconds);
-    const report = makeReport(plan, finished, pendingRows, n - pendingRows, workersUsed, performance.now() - t0);
+    const report = makeReport(
+      plan,
+      finished,
+      pendingRows,
+      n - pendingRows,
+      workersUsed,
+      performance.now() - t0,
+    );
     if (opts.runner && pendingRows > 0) report.computedOn = opts.runner.label;
     return report;
   } finally {
