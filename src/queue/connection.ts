@@ -82,7 +82,9 @@ export async function connectRedis(target: QueueTarget, role: string): Promise<R
       `cannot reach the queue at ${target.display}: ${msg.replace(target.url, target.display)}`,
       /NOAUTH|WRONGPASS|invalid password/i.test(msg)
         ? 'check the password in the URL (redis://:PASSWORD@HOST:PORT/DB)'
-        : 'start Redis there (redis-server), or check the host, port and whether it needs rediss:// (TLS)',
+        : /certificate/i.test(msg)
+          ? "the server's TLS certificate is not trusted: for a private CA, set NODE_EXTRA_CA_CERTS to its certificate file"
+          : 'start Redis there (redis-server), or check the host, port and whether it needs rediss:// (TLS)',
     );
   }
   return client;

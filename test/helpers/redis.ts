@@ -5,6 +5,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { tempDir } from './shared.js';
 
 export function redisMissing(): string | false {
@@ -26,22 +27,69 @@ function freePort(): Promise<number> {
 }
 
 export interface RedisServer {
-  /** redis://:PASSWORD@127.0.0.1:PORT/0 */
+  /** redis://:PASSWORD@127.0.0.1:PORT/0 (rediss:// with TLS) */
   url: string;
+  /** With TLS: the self-signed certificate clients must trust (NODE_EXTRA_CA_CERTS). */
+  caFile?: string;
   port: number;
   password: string;
   stop(): void;
 }
 
-export async function startRedis(): Promise<RedisServer> {
+/** Whether openssl can make the certificate a TLS server needs. */
+export function opensslMissing(): string | false {
+  const r = spawnSync('openssl', ['version'], { encoding: 'utf8' });
+  return r.error || r.status !== 0 ? 'openssl not found: the TLS test needs it for a certificate' : false;
+}
+
+export async function startRedis(opts: { tls?: boolean } = {}): Promise<RedisServer> {
   const port = await freePort();
   const password = randomBytes(8).toString('hex');
   const dir = tempDir('mmgenre-redis-');
+  let caFile: string | undefined;
+  const tlsArgs: string[] = [];
+  if (opts.tls) {
+    caFile = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    const r = spawnSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        caFile,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { encoding: 'utf8' },
+    );
+    if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
+    tlsArgs.push(
+      '--tls-port',
+      String(port),
+      '--tls-cert-file',
+      caFile,
+      '--tls-key-file',
+      key,
+      '--tls-auth-clients',
+      'no',
+    );
+  }
   const child: ChildProcess = spawn(
     'redis-server',
     [
+      ...tlsArgs,
       '--port',
-      String(port),
+      opts.tls ? '0' : String(port),
       '--bind',
       '127.0.0.1',
       '--dir',
@@ -68,7 +116,8 @@ export async function startRedis(): Promise<RedisServer> {
     child.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${out}`)));
   });
   return {
-    url: `redis://:${password}@127.0.0.1:${port}/0`,
+    url: `${opts.tls ? 'rediss' : 'redis'}://:${password}@127.0.0.1:${port}/0`,
+    caFile,
     port,
     password,
     stop: () => void child.kill('SIGTERM'),

@@ -19,7 +19,7 @@ import { FeaturesResultHeader, unpackResult, type JobData } from '../../src/queu
 import { parseConfig, trainFromConfig } from '../../src/train/index.js';
 import { MMIMDB_SAMPLE, ROOT, skipUnless, tempDir } from '../helpers/shared.js';
 import { sampleSplits, sampleSubsetDir } from '../features/fixtures.js';
-import { redisMissing, startRedis, type RedisServer } from '../helpers/redis.js';
+import { opensslMissing, redisMissing, startRedis, type RedisServer } from '../helpers/redis.js';
 
 const skip = skipUnless(MMIMDB_SAMPLE) || redisMissing();
 
@@ -360,6 +360,25 @@ test(
       assert.doesNotMatch(bad.out(), /nope|at .*\.ts:\d+/);
     } finally {
       w.child.kill('SIGKILL');
+      redis.stop();
+    }
+  },
+);
+
+test(
+  'queue: rediss:// with a password reaches a TLS redis-server; an untrusted certificate is a clear error',
+  { skip: skip || opensslMissing(), timeout: 120_000 },
+  async () => {
+    const redis = await startRedis({ tls: true });
+    const trusted = cli(['worker', '--queue', redis.url], { NODE_EXTRA_CA_CERTS: redis.caFile! });
+    try {
+      assert.match(await trusted.waitFor(/worker ready/), /on rediss:\/\/:\*\*\*@127\.0\.0\.1:\d+\/0/);
+      const untrusted = cli(['worker', '--queue', redis.url], {});
+      const end = await untrusted.exited;
+      assert.equal(end.code, 3, untrusted.out());
+      assert.match(untrusted.out(), /certificate[\s\S]*NODE_EXTRA_CA_CERTS/);
+    } finally {
+      trusted.child.kill('SIGKILL');
       redis.stop();
     }
   },
