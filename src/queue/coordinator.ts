@@ -6,6 +6,7 @@
  * running ones adopted, failed ones tried again) instead of enqueueing them twice.
  */
 import type { Job, Queue, QueueEvents } from 'bullmq';
+import { env } from '../env.js';
 import { connectRedis, loadBullmq, RESULT_TTL_SECONDS, type QueueTarget } from './connection.js';
 import type { UnprocessedMovie } from './errors.js';
 import { JobReturn, type JobData } from './jobs.js';
@@ -79,6 +80,8 @@ export async function runShards(opts: ShardRunOptions): Promise<ShardRunReport> 
   let lastStatus = '';
   let lastWorkerCheck = 0;
   let lastSweep = 0;
+  const started = Date.now();
+  let toldNoWorkers = false;
 
   const status = (): void => {
     const text =
@@ -174,6 +177,12 @@ export async function runShards(opts: ShardRunOptions): Promise<ShardRunReport> 
         lastWorkerCheck = now;
         workers = await queue.getWorkersCount().catch(() => workers);
         workersSeen = Math.max(workersSeen, workers);
+        if (workers === 0 && !toldNoWorkers && now - started > 10_000 && !env.quiet) {
+          toldNoWorkers = true; // once, also where no progress bar is drawn (logs, pipes)
+          process.stderr.write(
+            `no worker is connected to ${opts.target.display} yet: start one with mmgenre worker --queue URL\n`,
+          );
+        }
       }
       // Events wake us quickly; a sweep over every outstanding job catches any event missed.
       const ids = now - lastSweep > SWEEP_MS ? [...outstanding.keys()] : [...flagged];

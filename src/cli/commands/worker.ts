@@ -4,7 +4,7 @@ import { CliError } from '../errors.js';
 
 interface WorkerFlags {
   queue: string;
-  allow: string[];
+  allow?: string[];
   stallSeconds: number;
 }
 
@@ -20,8 +20,7 @@ export function register(program: Command): void {
     .option(
       '--allow <dir>',
       'serve only jobs whose dataset and run folders lie in this folder (repeatable; default: any)',
-      (v: string, acc: string[]) => [...acc, v],
-      [],
+      (v: string, acc: string[] | undefined) => [...(acc ?? []), v],
     )
     .option(
       '--stall-seconds <s>',
