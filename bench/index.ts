@@ -10,7 +10,19 @@ import { dirname, join } from 'node:path';
 import { writeJsonAtomic } from '../src/util/atomic.js';
 import type { BenchRow } from './types.js';
 
-const AREAS = ['data', 'hdf5', 'eval', 'text', 'vision', 'features', 'engine', 'train', 'fusion', 'serve'];
+const AREAS = [
+  'data',
+  'hdf5',
+  'eval',
+  'text',
+  'vision',
+  'features',
+  'engine',
+  'train',
+  'fusion',
+  'serve',
+  'queue',
+];
 const here = dirname(fileURLToPath(import.meta.url));
 
 async function main(): Promise<void> {

@@ -7,3 +7,4 @@ export * from './batcher.js';
 export { findGate, type GateInfo, type ForwardResult } from './gate.js';
 export * from './default-model.js';
 export * from './unlabeled.js';
+export * from './shard.js';

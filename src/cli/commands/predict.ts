@@ -3,7 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { SPLITS, type SplitName } from '../../data/types.js';
 import { DatasetFormatError } from '../../data/load.js';
 import { formatPrediction } from '../../predict/format.js';
-import { loadPredictor, predictDataset } from '../../predict/index.js';
+import { loadPredictor, predictDataset, type PredictDatasetResult } from '../../predict/index.js';
+import { MmgenreError } from '../../util/errors.js';
 import { NoUsableInputError, PredictorError, type ThresholdKind } from '../../predict/types.js';
 import { RunNotFoundError } from '../../train/run.js';
 import { CliError } from '../errors.js';
@@ -17,7 +18,7 @@ import {
   type UnreadableMovie,
 } from '../../predict/unlabeled.js';
 import { writeFileAtomic } from '../../util/atomic.js';
-import { MmgenreError } from '../../util/errors.js';
+import { asCliError } from './worker.js';
 
 interface PredictCliOptions {
   model?: string;
@@ -34,6 +35,8 @@ interface PredictCliOptions {
   split: string;
   cache: boolean;
   workers?: string;
+  queue?: string;
+  shardRows?: string;
 }
 
 function parseThreshold(t: string | undefined): ThresholdKind | undefined {
@@ -97,6 +100,8 @@ export function register(program: Command): void {
     .option('--split <name>', `with --data: ${SPLITS.join(', ')} or all`, 'test')
     .option('--no-cache', 'with --data: encode directly, without the feature cache')
     .option('--workers <n>', 'with --data: worker threads for feature extraction')
+    .option('--queue <url>', 'with --data: predict on queue workers (mmgenre worker): redis://HOST:PORT/DB')
+    .option('--shard-rows <n>', 'with --queue: movies per job (default 256)')
     .addHelpText(
       'after',
       `
@@ -129,6 +134,7 @@ With --input, the exit status is 0 when every movie was predicted, 1 when some c
         return;
       }
       if (o.out) throw new CliError('--out goes with --data (predictions of a whole dataset)');
+      if (o.queue) throw new CliError('--queue goes with --data (predictions of a whole dataset)');
       if (o.plot !== undefined && o.plotFile !== undefined)
         throw new CliError('give --plot or --plot-file, not both');
       let plot = o.plot;
@@ -231,9 +237,9 @@ async function predictDatasetCommand(o: PredictCliOptions, model: string): Promi
     if (!Number.isInteger(workers) || workers < 0)
       throw new CliError(`--workers must be a whole number, got "${o.workers}"`);
   }
-  const r = await predictDataset(model, o.data!, { out: o.out, split, cache: o.cache, workers }).catch(
-    userError,
-  );
+  const r = o.queue
+    ? await predictOnQueue(o, model, split)
+    : await predictDataset(model, o.data!, { out: o.out, split, cache: o.cache, workers }).catch(userError);
   const missing = Object.entries(r.missingByInput)
     .map(([input, count]) => `${input} missing for ${count}`)
     .join(', ');
@@ -247,5 +253,41 @@ async function predictDatasetCommand(o: PredictCliOptions, model: string): Promi
       process.stdout.write(`  ${s.id}: ${s.missing.map((m) => `${m.input}: ${m.reason}`).join('; ')}\n`);
     }
     if (r.skipped.length > 10) process.stdout.write(`  ... and ${r.skipped.length - 10} more\n`);
+  }
+}
+
+async function predictOnQueue(
+  o: PredictCliOptions,
+  model: string,
+  split: SplitName | 'all',
+): Promise<PredictDatasetResult> {
+  let shardRows: number | undefined;
+  if (o.shardRows !== undefined) {
+    shardRows = Number(o.shardRows);
+    if (!Number.isInteger(shardRows) || shardRows < 1)
+      throw new CliError(`--shard-rows must be a positive whole number, got "${o.shardRows}"`);
+  }
+  const { predictDatasetOnQueue } = await import('../../queue/predict.js');
+  const controller = new AbortController();
+  const onSigint = (): void => controller.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    return await predictDatasetOnQueue(model, o.data!, {
+      queue: o.queue!,
+      out: o.out!,
+      split,
+      shardRows,
+      signal: controller.signal,
+    });
+  } catch (err) {
+    if (controller.signal.aborted)
+      throw new CliError(
+        'interrupted: finished shards are kept; run the same command again to continue',
+        130,
+      );
+    if (err instanceof MmgenreError) throw asCliError(err);
+    return userError(err);
+  } finally {
+    process.off('SIGINT', onSigint);
   }
 }
