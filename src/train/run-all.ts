@@ -242,8 +242,19 @@ const kindOf = (c: TrainConfig): 'unimodal' | 'multimodal' =>
 
 /** Shipped configs run-all trains by default: the unimodal ones (one modality) and the fusions. */
 export function defaultRunAllConfigs(): string[] {
-  const names = shippedConfigNames();
+  const names = shippedConfigNames().filter((n) => !n.startsWith(PAPER_PREFIX));
   return names.filter((n) => n.startsWith('fusion-') || modalityCount(loadConfig(n)) === 1);
+}
+
+/** The paper's rows on an MM-IMDB HDF5 file's own features (`--configs paper`). */
+const PAPER_PREFIX = 'paper-';
+export function paperConfigs(): string[] {
+  return shippedConfigNames().filter((n) => n.startsWith(PAPER_PREFIX));
+}
+
+/** Named sets `--configs` accepts besides config names: `paper`. */
+function expandConfigSets(names: string[]): string[] {
+  return names.flatMap((n) => (n === 'paper' ? paperConfigs() : [n]));
 }
 
 /** Extract (into the cache) every input the configs need, once, before any training starts. */
@@ -349,7 +360,8 @@ export async function runAll(opts: RunAllOptions): Promise<RunAllSummary> {
   const out = resolve(opts.out);
   const seeds = Math.max(1, opts.seeds ?? 1);
   const dataset = await loadDataset(opts.data);
-  const names = opts.configs && opts.configs.length > 0 ? [...opts.configs] : defaultRunAllConfigs();
+  const names =
+    opts.configs && opts.configs.length > 0 ? expandConfigSets(opts.configs) : defaultRunAllConfigs();
   const configs = names.map((n) => loadConfig(n));
   // Runs a fusion's branches come from are trained first, in the same seed folders.
   for (const c of [...configs])
