@@ -26,6 +26,7 @@ import { configToYaml, inputModality, loadConfig, shippedConfigNames, type Train
 import { prepareInputOptions } from './inputs.js';
 import { trainMany, type TrainJob, type TrainJobOutcome } from './many.js';
 import { loadRun, RUN_FILES } from './run.js';
+import { formatPaperTable, paperRowComparison, type PaperRowComparison } from './paper-rows.js';
 
 export interface RunAllOptions {
   data: string;
@@ -88,6 +89,8 @@ export interface RunAllSummary {
   }>;
   /** Each GMU config against every other config, paired on the test movies (see `pairedAgainst`). */
   paired?: PairedComparison[];
+  /** Runs of configs that mirror a row of the paper's Table 2, beside that row (first seed). */
+  paper?: PaperRowComparison[];
 }
 
 /** Test macro-F1 at 0.5 of config `a` minus that of `b` (seed ensembles), with a paired bootstrap. */
@@ -463,6 +466,10 @@ export async function runAll(opts: RunAllOptions): Promise<RunAllSummary> {
       seeds > 1 ? { ...p, perSeed: perSeedDifferences(entries, p.a, p.b) } : p,
     ),
   };
+  const paper = entries
+    .filter((e) => e.test && e.seed === configs.find((c) => c.name === e.config)?.training.seed)
+    .flatMap((e) => paperRowComparison(e.config, e.dir, dataset) ?? []);
+  if (paper.length > 0) summary.paper = paper;
   writeJsonAtomic(join(out, 'summary.json'), summary);
   writeFileAtomic(join(out, 'summary.md'), formatRunAllMarkdown(summary));
   return summary;
@@ -566,6 +573,7 @@ export function formatPairedTable(summary: RunAllSummary): string {
 /** The whole text report: comparison table, modality-removed table, per-config summary, failures. */
 export function formatRunAll(summary: RunAllSummary): string {
   const parts = [
+    ...(summary.paper ? [formatPaperTable(summary.paper), ''] : []),
     formatCompare(summary.compare),
     '',
     formatRemovedTable(summary),
