@@ -13,6 +13,7 @@ import { defaultModelDir } from './default-model.js';
 import { SEQUENCE_ENCODER } from '../features/extract.js';
 import { loadBuiltinEncoders, createEncoder } from '../features/registry.js';
 import { plotSequenceEncoder } from '../features/sequences.js';
+import { HDF5_SEQUENCE_ENCODER, hdf5SequenceEncoder } from '../features/hdf5-encoders.js';
 import '../models/index.js'; // registers the custom layers (the recurrent encoder) a saved model may use
 import { isLateRun } from '../models/fusion/late.js';
 import type { InputSpec } from '../models/spec.js';
@@ -86,6 +87,9 @@ export interface Predictor {
 async function encoderFor(runDir: string, input: InputSpec): Promise<PredictorEncoder> {
   const { source } = input;
   if (source.kind === 'sequence') {
+    // The file's own token ids: readable only for movies of an HDF5 file (predict --data FILE.hdf5).
+    if (source.encoder === HDF5_SEQUENCE_ENCODER)
+      return hdf5SequenceEncoder({ maxLen: input.shape[0], ...(source.options ?? {}) });
     if (source.encoder !== SEQUENCE_ENCODER) {
       throw new PredictorError(
         `run ${runDir}: input '${input.id}' reads sequences from '${source.encoder}'; only '${SEQUENCE_ENCODER}' can be encoded from raw inputs`,
@@ -104,7 +108,9 @@ async function encoderFor(runDir: string, input: InputSpec): Promise<PredictorEn
   const enc = createEncoder(source.encoder, source.options);
   try {
     await enc.init();
-    if (enc.dim !== input.shape[0]) {
+    // An encoder that learns its width from the data (an HDF5 file's rows) is checked when it reads them.
+    const widthFromData = enc.bindRecords !== undefined;
+    if (!widthFromData && enc.dim !== input.shape[0]) {
       throw new PredictorError(
         `input '${input.id}': encoder '${enc.name}' gives ${enc.dim} values but the model was trained on ${input.shape[0]}`,
       );

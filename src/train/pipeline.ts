@@ -11,6 +11,8 @@ import { evaluate } from '../eval/metrics.js';
 import { toPredictionRows, writePredictions, type PredictionRow } from '../eval/predictions.js';
 import { ROBUST_TUNING, tuneThresholds, writeThresholds } from '../eval/thresholds.js';
 import { extractFeaturesWithReport, extractSequencesWithReport } from '../features/extract.js';
+import { HDF5_MATRIX_ENCODERS, HDF5_SEQUENCE_ENCODER, isHdf5Encoder } from '../features/hdf5-encoders.js';
+import { MmgenreError } from '../util/errors.js';
 import type { FeatureMatrix, SequenceFeatures } from '../features/types.js';
 import { getModelFamily, specFor } from '../models/registry.js';
 import type { InputSpec, ModelSpec } from '../models/spec.js';
@@ -119,6 +121,7 @@ export async function trainFromConfig(
   }
   checkOut(out, opts.resume);
   const dataset = await loadDataset(dataDir);
+  checkHdf5Inputs(cfg, dataset);
   const features: Array<{
     input: (typeof cfg.inputs)[number];
     options: Record<string, unknown>;
@@ -204,6 +207,31 @@ export async function trainFromConfig(
   };
   // config.yaml keeps the source runs' names (run.json says where they were found).
   return trainOnData(named, spec, assembled.data, assembled.normalizers, { ...opts, out }, info);
+}
+
+/**
+ * An MM-IMDB HDF5 file has posters (`images`) but no plot text: a plot input must read the file's
+ * own plot features, or every movie would lack its plot and none would be left to train on.
+ */
+const HDF5_PLOT_ENCODERS = [
+  ...Object.entries(HDF5_MATRIX_ENCODERS)
+    .filter(([, d]) => d.modality === 'plot')
+    .map(([name]) => name),
+  HDF5_SEQUENCE_ENCODER,
+];
+
+function checkHdf5Inputs(cfg: TrainConfig, dataset: Dataset): void {
+  if (dataset.format !== 'mmimdb-hdf5') return;
+  for (const input of cfg.inputs) {
+    if (inputModality(input) === 'poster' || isHdf5Encoder(input.encoder)) continue;
+    throw new MmgenreError(
+      'input',
+      `config ${cfg.name}: input '${input.id}' reads the plot text with '${input.encoder}', and the HDF5 file ${dataset.name} holds no plot text, only its precomputed plot features`,
+      {
+        hint: `train one of the configs/paper-*.yaml configs, whose plot inputs read the file's own rows (${HDF5_PLOT_ENCODERS.join(', ')}); poster encoders read the file's images`,
+      },
+    );
+  }
 }
 
 /** The dataset with only the movies in `ids` (records and splits). */

@@ -27,6 +27,7 @@ import { prepareInputOptions } from './inputs.js';
 import { trainMany, type TrainJob, type TrainJobOutcome } from './many.js';
 import { sourceConfigsOf, sourceRunsOf } from './sources.js';
 import { loadRun, RUN_FILES } from './run.js';
+import { formatPaperTable, paperRowComparison, type PaperRowComparison } from './paper-rows.js';
 
 export interface RunAllOptions {
   data: string;
@@ -89,6 +90,8 @@ export interface RunAllSummary {
   }>;
   /** Each GMU config against every other config, paired on the test movies (see `pairedAgainst`). */
   paired?: PairedComparison[];
+  /** Runs of configs that mirror a row of the paper's Table 2, beside that row (first seed). */
+  paper?: PaperRowComparison[];
 }
 
 /** Test macro-F1 at 0.5 of config `a` minus that of `b` (seed ensembles), with a paired bootstrap. */
@@ -219,8 +222,19 @@ const kindOf = (c: TrainConfig): 'unimodal' | 'multimodal' =>
 
 /** Shipped configs run-all trains by default: the unimodal ones (one modality) and the fusions. */
 export function defaultRunAllConfigs(): string[] {
-  const names = shippedConfigNames();
+  const names = shippedConfigNames().filter((n) => !n.startsWith(PAPER_PREFIX));
   return names.filter((n) => n.startsWith('fusion-') || modalityCount(loadConfig(n)) === 1);
+}
+
+/** The paper's rows on an MM-IMDB HDF5 file's own features (`--configs paper`). */
+const PAPER_PREFIX = 'paper-';
+export function paperConfigs(): string[] {
+  return shippedConfigNames().filter((n) => n.startsWith(PAPER_PREFIX));
+}
+
+/** Named sets `--configs` accepts besides config names: `paper`. */
+function expandConfigSets(names: string[]): string[] {
+  return names.flatMap((n) => (n === 'paper' ? paperConfigs() : [n]));
 }
 
 /** Extract (into the cache) every input the configs need, once, before any training starts. */
@@ -326,7 +340,8 @@ export async function runAll(opts: RunAllOptions): Promise<RunAllSummary> {
   const out = resolve(opts.out);
   const seeds = Math.max(1, opts.seeds ?? 1);
   const dataset = await loadDataset(opts.data);
-  const names = opts.configs && opts.configs.length > 0 ? [...opts.configs] : defaultRunAllConfigs();
+  const names =
+    opts.configs && opts.configs.length > 0 ? expandConfigSets(opts.configs) : defaultRunAllConfigs();
   const configs = names.map((n) => loadConfig(n));
   // Runs a fusion's branches come from are trained first, in the same seed folders.
   for (const c of [...configs])
@@ -429,6 +444,10 @@ export async function runAll(opts: RunAllOptions): Promise<RunAllSummary> {
       seeds > 1 ? { ...p, perSeed: perSeedDifferences(entries, p.a, p.b) } : p,
     ),
   };
+  const paper = entries
+    .filter((e) => e.test && e.seed === configs.find((c) => c.name === e.config)?.training.seed)
+    .flatMap((e) => paperRowComparison(e.config, e.dir, dataset) ?? []);
+  if (paper.length > 0) summary.paper = paper;
   writeJsonAtomic(join(out, 'summary.json'), summary);
   writeFileAtomic(join(out, 'summary.md'), formatRunAllMarkdown(summary));
   return summary;
@@ -532,6 +551,7 @@ export function formatPairedTable(summary: RunAllSummary): string {
 /** The whole text report: comparison table, modality-removed table, per-config summary, failures. */
 export function formatRunAll(summary: RunAllSummary): string {
   const parts = [
+    ...(summary.paper ? [formatPaperTable(summary.paper), ''] : []),
     formatCompare(summary.compare),
     '',
     formatRemovedTable(summary),

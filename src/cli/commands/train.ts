@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { CliError } from '../errors.js';
+import { MmgenreError } from '../../util/errors.js';
 import {
   ConfigError,
   loadConfig,
@@ -193,6 +194,8 @@ export function register(program: Command): void {
         ) {
           throw new CliError(err.message);
         }
+        if (err instanceof MmgenreError)
+          throw new CliError(err.hint ? `${err.message}\n${err.hint}` : err.message, err.exitCode);
         throw err;
       }
     });
