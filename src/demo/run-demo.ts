@@ -127,18 +127,16 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const runsDir = join(out, 'runs');
   const failures = new Map<string, string>();
   // Fusions read their unimodal source runs from the runs folder (env.runsDir, also in workers).
-  const savedRunsDir = [env.runsDir, process.env.MMGENRE_RUNS_DIR] as const;
+  // (workers start with the settings as set here: see workerEnvironment)
+  const savedRunsDir = env.runsDir;
   env.runsDir = runsDir;
-  process.env.MMGENRE_RUNS_DIR = runsDir;
   try {
     for (const [k, stage] of [unimodal, fusions].entries()) {
       if (stage.length === 0 || opts.signal?.aborted) continue;
       await trainStage(stage, k === 0 ? 'unimodal' : 'fusions');
     }
   } finally {
-    env.runsDir = savedRunsDir[0];
-    if (savedRunsDir[1] === undefined) delete process.env.MMGENRE_RUNS_DIR;
-    else process.env.MMGENRE_RUNS_DIR = savedRunsDir[1];
+    env.runsDir = savedRunsDir;
   }
 
   async function trainStage(stage: TrainConfig[], what: string): Promise<void> {

@@ -252,10 +252,10 @@ export async function runGrid(opts: GridOptions): Promise<GridReport> {
   const states = jobs.map(runState);
   for (const j of jobs) writeFileAtomic(j.configPath, j.configYaml);
 
-  // The workers read their features from the same cache as the extraction above (they take
-  // the cache folder from the environment they are started with).
-  const savedCacheEnv = process.env.MMGENRE_CACHE_DIR;
-  if (opts.cacheDir) process.env.MMGENRE_CACHE_DIR = resolve(opts.cacheDir);
+  // The workers read their features from the same cache as the extraction above (they start
+  // with the settings as they are now: see workerEnvironment).
+  const savedCacheDir = env.cacheDir;
+  if (opts.cacheDir) env.cacheDir = resolve(opts.cacheDir);
   const todo = jobs.filter((_, k) => states[k].status !== 'done');
   const tt0 = performance.now();
   const bar = progress(`grid: ${todo.length} trainings (${workers} at once)`, todo.length, {
@@ -279,10 +279,7 @@ export async function runGrid(opts: GridOptions): Promise<GridReport> {
     });
   } finally {
     bar.stop();
-    if (opts.cacheDir) {
-      if (savedCacheEnv === undefined) delete process.env.MMGENRE_CACHE_DIR;
-      else process.env.MMGENRE_CACHE_DIR = savedCacheEnv;
-    }
+    env.cacheDir = savedCacheDir;
   }
   outcomes.forEach((o, k) => {
     if (!o.ok) errors.set(todo[k].name, o.error);

@@ -10,6 +10,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { z } from 'zod';
 import { parseModelOptions } from '../models/registry.js';
 import '../models/index.js';
+import { MmgenreError, type MmgenreErrorOptions } from '../util/errors.js';
 
 const inputSchema = z.strictObject({
   /** Node id in the model, e.g. 'poster', 'plot'. */
@@ -68,10 +69,9 @@ export type InputConfig = z.infer<typeof inputSchema>;
 export type TrainingSettings = z.infer<typeof trainingSchema>;
 export type TrainConfig = z.infer<typeof configSchema>;
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
+export class ConfigError extends MmgenreError {
+  constructor(message: string, options?: MmgenreErrorOptions) {
+    super('config', message, options);
   }
 }
 

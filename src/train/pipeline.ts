@@ -26,6 +26,7 @@ import { prepareInputOptions } from './inputs.js';
 import { assembleTrainingData, rowsOf, type Normalizer, type SplitData, type TrainingData } from './data.js';
 import { RUN_FILES, saveLayersModel, versions, writeRunInfo, type RunInfo } from './run.js';
 import { CHECKPOINT_FILE, fit, predictSplit, type FitResult } from './trainer.js';
+import { MmgenreError, type MmgenreErrorOptions } from '../util/errors.js';
 
 export interface TrainRunOptions {
   /** Run directory to create (or continue with `resume`). */
@@ -54,10 +55,9 @@ export interface EvalSummary {
   samples: number;
 }
 
-export class RunExistsError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RunExistsError';
+export class RunExistsError extends MmgenreError {
+  constructor(message: string, options?: MmgenreErrorOptions) {
+    super('conflict', message, options);
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import sharp from 'sharp';
 import { explainDecodeFailure } from '../data/image-sniff.js';
+import { MmgenreError } from '../util/errors.js';
 
 export type FitMode = 'crop' | 'pad';
 export type TensorLayout = 'NHWC' | 'NCHW';
@@ -12,14 +13,14 @@ export type TensorLayout = 'NHWC' | 'NCHW';
 /** Why an image could not be used; `kind` lets callers map it to a RecordIssue kind. */
 export type ImageErrorKind = 'missing' | 'corrupt' | 'too-large' | 'unsupported';
 
-export class ImageError extends Error {
+export class ImageError extends MmgenreError {
   constructor(
-    readonly kind: ImageErrorKind,
+    /** What is wrong with the image (the error's `kind` is 'input'). */
+    readonly reason: ImageErrorKind,
     message: string,
     readonly source?: string,
   ) {
-    super(message);
-    this.name = 'ImageError';
+    super('input', message);
   }
 }
 

@@ -1,11 +1,7 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { loadDataset } from '../../data/load.js';
 import { SPLITS, type SplitName } from '../../data/types.js';
-import { evaluatePredictionsFile } from '../../eval/evaluate-predictions.js';
-import { formatCoverage, formatHeadline, formatPerGenre } from '../../eval/format.js';
-import { writeJsonAtomic } from '../../util/atomic.js';
 import { CliError } from '../errors.js';
 
 interface EvalCliOptions {
@@ -70,6 +66,10 @@ export function register(program: Command): void {
         throw new CliError(`--bootstrap must be a whole number, got "${o.bootstrap}"`);
       if (!Number.isInteger(seed)) throw new CliError(`--seed must be an integer, got "${o.seed}"`);
 
+      const { loadDataset } = await import('../../data/load.js');
+      const { evaluatePredictionsFile } = await import('../../eval/evaluate-predictions.js');
+      const { formatCoverage, formatHeadline, formatPerGenre } = await import('../../eval/format.js');
+      const { writeJsonAtomic } = await import('../../util/atomic.js');
       let dataset;
       try {
         dataset = await loadDataset(o.data);

@@ -126,11 +126,9 @@ export function register(program: Command): void {
         if (controller.signal.aborted) {
           throw new CliError(
             'interrupted: finished chunks are kept; run the same command again to continue',
-            130,
+            'interrupted',
           );
         }
-        const msg = err instanceof Error ? err.message : String(err);
-        if (/^unknown encoder|^invalid options for encoder/.test(msg)) throw new CliError(msg);
         throw err;
       } finally {
         process.off('SIGINT', onSigint);

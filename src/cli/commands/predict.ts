@@ -1,11 +1,7 @@
 import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { SPLITS, type SplitName } from '../../data/types.js';
-import { DatasetFormatError } from '../../data/load.js';
-import { formatPrediction } from '../../predict/format.js';
-import { loadPredictor, predictDataset } from '../../predict/index.js';
-import { NoUsableInputError, PredictorError, type ThresholdKind } from '../../predict/types.js';
-import { RunNotFoundError } from '../../train/run.js';
+import type { ThresholdKind } from '../../predict/types.js';
 import { CliError } from '../errors.js';
 
 interface PredictCliOptions {
@@ -28,19 +24,6 @@ function parseThreshold(t: string | undefined): ThresholdKind | undefined {
   if (t === undefined) return undefined;
   if (t === '0.5' || t === 'tuned') return t;
   throw new CliError(`--threshold must be 0.5 or tuned, got "${t}"`);
-}
-
-/** Library errors a user can fix become CliErrors (no stack trace). */
-function userError(err: unknown): never {
-  if (
-    err instanceof RunNotFoundError ||
-    err instanceof PredictorError ||
-    err instanceof NoUsableInputError ||
-    err instanceof DatasetFormatError
-  ) {
-    throw new CliError(err.message);
-  }
-  throw err;
 }
 
 /** `mmgenre predict`: genres of one movie from its poster and plot, or of every movie of a dataset. */
@@ -91,11 +74,13 @@ export function register(program: Command): void {
         if (!Number.isInteger(top) || top < 1)
           throw new CliError(`--top must be a positive whole number, got "${o.top}"`);
       }
-      const predictor = await loadPredictor(o.model, { threshold }).catch(userError);
+      const { loadPredictor } = await import('../../predict/index.js');
+      const { formatPrediction } = await import('../../predict/format.js');
+      const predictor = await loadPredictor(o.model, { threshold });
       try {
-        const [prediction] = await predictor
-          .predict([{ poster: o.poster, plot, title: o.title }], { threshold })
-          .catch(userError);
+        const [prediction] = await predictor.predict([{ poster: o.poster, plot, title: o.title }], {
+          threshold,
+        });
         if (o.json)
           process.stdout.write(`${JSON.stringify({ run: predictor.name, ...prediction }, null, 2)}\n`);
         else
@@ -123,9 +108,8 @@ async function predictDatasetCommand(o: PredictCliOptions): Promise<void> {
     if (!Number.isInteger(workers) || workers < 0)
       throw new CliError(`--workers must be a whole number, got "${o.workers}"`);
   }
-  const r = await predictDataset(o.model, o.data!, { out: o.out, split, cache: o.cache, workers }).catch(
-    userError,
-  );
+  const { predictDataset } = await import('../../predict/index.js');
+  const r = await predictDataset(o.model, o.data!, { out: o.out, split, cache: o.cache, workers });
   const missing = Object.entries(r.missingByInput)
     .map(([input, count]) => `${input} missing for ${count}`)
     .join(', ');

@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { startServer } from '../../serve/server.js';
-import { PredictorError } from '../../predict/types.js';
-import { RunNotFoundError } from '../../train/run.js';
 import { CliError } from '../errors.js';
 
 interface ServeCliOptions {
@@ -31,11 +28,11 @@ export function register(program: Command): void {
         throw new CliError(`--port must be 0..65535, got "${o.port}"`);
       if (!existsSync(o.model)) throw new CliError(`run directory not found: ${o.model}`);
       if (o.runs !== undefined && !existsSync(o.runs)) throw new CliError(`runs folder not found: ${o.runs}`);
+      const { startServer } = await import('../../serve/server.js');
       let server;
       try {
         server = await startServer({ model: o.model, runsDir: o.runs, port, host: o.host, logger: o.log });
       } catch (err) {
-        if (err instanceof RunNotFoundError || err instanceof PredictorError) throw new CliError(err.message);
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EADDRINUSE')
           throw new CliError(`port ${port} on ${o.host} is in use: pick another with --port`);

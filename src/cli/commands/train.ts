@@ -1,18 +1,7 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import { CliError } from '../errors.js';
-import {
-  ConfigError,
-  loadConfig,
-  RunExistsError,
-  trainFromConfig,
-  trainMany,
-  CheckpointError,
-  type TrainJob,
-  type TrainingOverrides,
-  type TrainRunResult,
-} from '../../train/index.js';
-import { DatasetFormatError } from '../../data/load.js';
+import type { TrainJob, TrainingOverrides, TrainRunResult } from '../../train/index.js';
 
 const intArg = (name: string) => (v: string) => {
   const n = Number(v);
@@ -97,7 +86,9 @@ export function register(program: Command): void {
         engine: flags.engine,
       };
       const seeds = flags.seeds ? flags.seeds.split(',').map((s) => intArg('seeds')(s.trim())) : [flags.seed];
-      try {
+      const { loadConfig } = await import('../../train/config.js');
+      const { trainFromConfig, trainMany } = await import('../../train/index.js');
+      {
         for (const c of flags.config) loadConfig(c); // fail fast on a bad config, before any work
         if (flags.config.length === 1 && seeds.length === 1) {
           const config = loadConfig(flags.config[0]);
@@ -157,16 +148,6 @@ export function register(program: Command): void {
         }
         process.stdout.write('(* = thresholds tuned on dev)\n');
         if (outcomes.some((o) => !o.ok)) process.exitCode = 1;
-      } catch (err) {
-        if (
-          err instanceof ConfigError ||
-          err instanceof RunExistsError ||
-          err instanceof CheckpointError ||
-          err instanceof DatasetFormatError
-        ) {
-          throw new CliError(err.message);
-        }
-        throw err;
       }
     });
 }
