@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { loadCommands } from './commands/index.js';
 import { reportError } from './errors.js';
+import { applyHelpConventions } from './help.js';
 
 export async function main(argv: string[] = process.argv): Promise<void> {
   const program = new Command();
@@ -14,6 +15,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     .showHelpAfterError('(add --help for usage and examples)')
     .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'mmgenre: ')) });
   for (const register of await loadCommands()) register(program);
+  applyHelpConventions(program);
   await program.parseAsync(argv);
 }
 

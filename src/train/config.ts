@@ -118,6 +118,18 @@ export function shippedConfigDir(): string {
   throw new Error('cannot find the shipped configs/ folder');
 }
 
+/** Each shipped config's name and the first sentence of its header comment. */
+export function shippedConfigList(): Array<{ name: string; description: string }> {
+  return shippedConfigNames().map((name) => {
+    const text = readFileSync(join(shippedConfigDir(), `${name}.yaml`), 'utf8');
+    const lines = text.split('\n');
+    const end = lines.findIndex((l) => !l.startsWith('#'));
+    const header = lines.slice(0, end < 0 ? lines.length : end).map((l) => l.replace(/^#\s?/, ''));
+    const first = header.join(' ').split(/(?<=[.:])\s/)[0] ?? '';
+    return { name, description: first.replace(/[.:]$/, '') };
+  });
+}
+
 export function shippedConfigNames(): string[] {
   return readdirSync(shippedConfigDir())
     .filter((f) => f.endsWith('.yaml'))

@@ -13,11 +13,13 @@ import { ROOT } from '../helpers/shared.js';
 const LIGHT = new Set([
   'commander',
   '../errors.js',
+  '../options.js',
   './index.js',
   '../../env.js',
   '../../data/types.js',
   '../../study/features.js',
   '../../study/published.js',
+  '../../features/catalog.js',
 ]);
 
 test('command files import only light modules at start-up (the rest inside their action)', () => {

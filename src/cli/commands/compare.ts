@@ -9,12 +9,12 @@ interface CompareCliOptions {
   json?: string;
 }
 
-/** `mmgenre compare`: our runs beside the published MM-IMDb results. */
+/** `mmgenre compare`: our runs beside the published MM-IMDB results. */
 export function register(program: Command): void {
   program
     .command('compare')
     .description(
-      'compare runs (directories with eval.json, eval JSON files, or predictions .jsonl with --data) with each other and with published MM-IMDb results',
+      'compare runs (directories with eval.json, eval JSON files, or predictions .jsonl with --data) with each other and with published MM-IMDB results',
     )
     .argument('[inputs...]', 'run directories, eval JSON files or predictions files')
     .option('--published', 'include the published results (the default when no input is given)')

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { SPLITS, type SplitName } from '../../data/types.js';
 import type { ThresholdKind } from '../../predict/types.js';
 import { CliError } from '../errors.js';
+import { parseThresholdOption, parseTopOption, THRESHOLD_HELP } from '../options.js';
 
 interface PredictCliOptions {
   model: string;
@@ -22,8 +23,12 @@ interface PredictCliOptions {
 
 function parseThreshold(t: string | undefined): ThresholdKind | undefined {
   if (t === undefined) return undefined;
-  if (t === '0.5' || t === 'tuned') return t;
-  throw new CliError(`--threshold must be 0.5 or tuned, got "${t}"`);
+  const parsed = parseThresholdOption(t);
+  if (parsed === 'tuned') return 'tuned';
+  if (parsed === 0.5) return '0.5';
+  throw new CliError(
+    `predict applies 0.5 or tuned thresholds; evaluate other fixed thresholds with mmgenre eval`,
+  );
 }
 
 /** `mmgenre predict`: genres of one movie from its poster and plot, or of every movie of a dataset. */
@@ -36,9 +41,9 @@ export function register(program: Command): void {
     .requiredOption('--model <run>', 'run directory (from mmgenre train)')
     .option('--poster <file>', 'poster image (JPEG, PNG, WebP, GIF...)')
     .option('--plot <text>', 'plot synopsis')
-    .option('--plot-file <file>', 'read the plot synopsis from a text file')
+    .option('--plot-file <file>', 'read the plot synopsis from a text file ("-": standard input)')
     .option('--title <text>', 'movie title (for models that read it)')
-    .option('--threshold <kind>', '0.5 or tuned (default: tuned when the run has thresholds.json)')
+    .option('--threshold <t>', `${THRESHOLD_HELP} (default: tuned when the run has thresholds.json)`)
     .option('--json', 'print the prediction as JSON')
     .option('--top <n>', 'show only the n most probable genres')
     .option('--data <dir>', 'predict every movie of this dataset (any supported layout)')
@@ -58,8 +63,9 @@ export function register(program: Command): void {
         throw new CliError('give --plot or --plot-file, not both');
       let plot = o.plot;
       if (o.plotFile !== undefined) {
-        if (!existsSync(o.plotFile)) throw new CliError(`plot file not found: ${o.plotFile}`);
-        plot = readFileSync(o.plotFile, 'utf8');
+        if (o.plotFile !== '-' && !existsSync(o.plotFile))
+          throw new CliError(`plot file not found: ${o.plotFile}`);
+        plot = readFileSync(o.plotFile === '-' ? 0 : o.plotFile, 'utf8');
       }
       if (o.poster !== undefined && !existsSync(o.poster))
         throw new CliError(`poster not found: ${o.poster}`);
@@ -68,21 +74,18 @@ export function register(program: Command): void {
           'nothing to predict from: give --poster FILE and/or --plot TEXT (or --data DIR --out FILE)',
         );
       }
-      let top: number | undefined;
-      if (o.top !== undefined) {
-        top = Number(o.top);
-        if (!Number.isInteger(top) || top < 1)
-          throw new CliError(`--top must be a positive whole number, got "${o.top}"`);
-      }
+      const top = o.top === undefined ? undefined : parseTopOption(o.top);
       const { loadPredictor } = await import('../../predict/index.js');
-      const { formatPrediction } = await import('../../predict/format.js');
+      const { formatPrediction, topOfPrediction } = await import('../../predict/format.js');
       const predictor = await loadPredictor(o.model, { threshold });
       try {
         const [prediction] = await predictor.predict([{ poster: o.poster, plot, title: o.title }], {
           threshold,
         });
         if (o.json)
-          process.stdout.write(`${JSON.stringify({ run: predictor.name, ...prediction }, null, 2)}\n`);
+          process.stdout.write(
+            `${JSON.stringify({ run: predictor.name, ...topOfPrediction(prediction, top) }, null, 2)}\n`,
+          );
         else
           process.stdout.write(
             `run: ${predictor.name} (${predictor.dir})\n${formatPrediction(prediction, { top })}\n`,

@@ -22,7 +22,7 @@ export function register(program: Command): void {
     .command('report')
     .description('write one self-contained HTML report (works offline) of one or more training runs')
     .argument('<runs...>', 'run directories')
-    .requiredOption('--out <file>', 'HTML file to write')
+    .option('--out <file>', 'HTML file to write', 'report.html')
     .option('--data <dir>', "dataset for true labels, posters and plots (default: each run's own data path)")
     .option('--bootstrap <n>', 'bootstrap resamples for the F1 intervals (0: none)', '1000')
     .option('--examples <n>', 'right and wrong example movies per run', '6')

@@ -46,7 +46,9 @@ function row(name: string, r: TrainRunResult): string {
   ].join('  ');
 }
 
+// The scores are on the test split (touched once, after model selection on dev): the header says so.
 const HEADER =
+  `${''.padEnd(28)}  ${''.padEnd(11)}  ${'dev'.padEnd(13)}  ${'test F1 at 0.5'.padEnd(30)}  test F1 tuned*\n` +
   `${'run'.padEnd(28)}  ${'status'.padEnd(11)}  best  devMaF1  micro   macro   weight  sample  ` +
   `micro*  macro*\n`;
 
