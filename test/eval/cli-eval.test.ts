@@ -157,7 +157,7 @@ test('eval rejects a bad predictions file line by line and fails when nothing is
   assert.match(none.stderr, /nothing to evaluate/);
   const badT = runCli(['eval', '--predictions', preds, '--data', data, '--threshold', 'high']);
   assert.equal(badT.status, 2);
-  assert.match(badT.stderr, /--threshold must be 'tuned' or a number/);
+  assert.match(badT.stderr, /--threshold must be 0.5, tuned or a number/);
   const noT = runCli(['eval', '--predictions', preds, '--data', data, '--threshold', 'tuned']);
   assert.equal(noT.status, 2);
   assert.match(noT.stderr, /thresholds\.json not found/);
