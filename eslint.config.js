@@ -32,4 +32,19 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'warn',
     },
   },
+  {
+    // Settings are read in one place: src/env.ts (the library's `env`).
+    files: ['src/**/*.ts'],
+    ignores: ['src/env.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'process',
+          property: 'env',
+          message: 'read settings through `env` (src/env.ts), the one place environment variables are read',
+        },
+      ],
+    },
+  },
 );

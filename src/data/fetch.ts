@@ -24,6 +24,7 @@ import { env } from '../env.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { progress } from '../util/progress.js';
 import { extractArchive, findMmimdbRoot, isTarArchive } from './archive.js';
+import { MmgenreError, type MmgenreErrorOptions } from '../util/errors.js';
 
 export interface RemoteFile {
   url: string;
@@ -40,10 +41,8 @@ export interface RemoteFile {
  * (--sha256) to have it verified, and every download prints the SHA-256 it got.
  */
 export const MMIMDB_SOURCES: { archive: RemoteFile; hdf5: RemoteFile } = {
-  archive: { url: process.env.MMGENRE_MMIMDB_URL ?? 'https://archive.org/download/mmimdb/mmimdb.tar.gz' },
-  hdf5: {
-    url: process.env.MMGENRE_MMIMDB_HDF5_URL ?? 'https://archive.org/download/mmimdb/multimodal_imdb.hdf5',
-  },
+  archive: { url: env.mmimdbUrl },
+  hdf5: { url: env.mmimdbHdf5Url },
 };
 
 export interface DownloadOptions extends RemoteFile {
@@ -71,10 +70,9 @@ export interface DownloadResult {
 }
 
 /** A download that cannot succeed by retrying (bad status, size or checksum). */
-export class DownloadError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DownloadError';
+export class DownloadError extends MmgenreError {
+  constructor(message: string, options?: MmgenreErrorOptions) {
+    super('prerequisite', message, options);
   }
 }
 

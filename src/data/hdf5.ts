@@ -20,6 +20,7 @@ import { SPLITS } from './types.js';
 import { MMIMDB_GENRES } from './genres.js';
 import type { FeatureMatrix, SequenceFeatures } from '../features/types.js';
 import { progress } from '../util/progress.js';
+import { MmgenreError, type MmgenreErrorOptions } from '../util/errors.js';
 
 /** The paper's split of the 25,959 movies, as contiguous row ranges [start, stop). */
 export const PAPER_HDF5_SPLIT: Record<SplitName, [number, number]> = {
@@ -33,10 +34,9 @@ const PAPER_ROWS = 25959;
 export const SPLIT_RANGES_ATTRIBUTE = 'split_ranges';
 
 /** A file that is not in the MM-IMDB HDF5 layout (the message names the dataset at fault). */
-export class Hdf5LayoutError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'Hdf5LayoutError';
+export class Hdf5LayoutError extends MmgenreError {
+  constructor(message: string, options?: MmgenreErrorOptions) {
+    super('input', message, options);
   }
 }
 

@@ -2,6 +2,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import type { Dataset, DatasetFormat } from './types.js';
+import { MmgenreError, type MmgenreErrorOptions } from '../util/errors.js';
 
 export interface LoadOptions {
   /** Auto-detected when absent (see `detectFormat`). */
@@ -15,10 +16,9 @@ export interface LoadOptions {
 }
 
 /** Thrown when a path is not a dataset at all (as opposed to a dataset with bad records). */
-export class DatasetFormatError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DatasetFormatError';
+export class DatasetFormatError extends MmgenreError {
+  constructor(message: string, options?: MmgenreErrorOptions) {
+    super('input', message, options);
   }
 }
 

@@ -1,3 +1,4 @@
+import { MmgenreError } from '../util/errors.js';
 /**
  * A safe parser for Python literals (`ast.literal_eval`'s subset): the TMDB CSV stores
  * `genres` and `production_companies` as `repr()` of lists of dicts, e.g.
@@ -10,14 +11,13 @@
 
 export type PyValue = null | boolean | number | string | PyValue[] | { [key: string]: PyValue };
 
-export class PythonLiteralError extends Error {
+export class PythonLiteralError extends MmgenreError {
   constructor(
     message: string,
     /** 0-based offset in the parsed text. */
     readonly position: number,
   ) {
-    super(`${message} at offset ${position}`);
-    this.name = 'PythonLiteralError';
+    super('input', `${message} at offset ${position}`);
   }
 }
 

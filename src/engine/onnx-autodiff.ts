@@ -12,6 +12,7 @@
  * a parameter declared trainable; gradients flow only there.
  */
 import type { OnnxGraph, OnnxNode, OnnxTensor, OnnxValue, AttrValue } from '../vision/onnx-proto.js';
+import { MmgenreError } from '../util/errors.js';
 
 /** A dimension: a number, or 'N' for the batch. */
 export type Dim = number | 'N';
@@ -474,10 +475,9 @@ export class GradGraph {
 }
 
 /** A model part the ONNX training path cannot express (the trainer falls back to tfjs). */
-export class UnsupportedError extends Error {
+export class UnsupportedError extends MmgenreError {
   constructor(what: string) {
-    super(`not supported by the onnxruntime training path: ${what}`);
-    this.name = 'UnsupportedError';
+    super('unsupported', `not supported by the onnxruntime training path: ${what}`);
   }
 }
 

@@ -22,17 +22,17 @@ import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
 import { env } from '../env.js';
+import { MmgenreError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 
 const require = createRequire(import.meta.url);
 
 /** Threads asked for through the environment (MMGENRE_WASM_THREADS), or undefined. */
 export function threadsFromEnvironment(): number | undefined {
-  const raw = process.env.MMGENRE_WASM_THREADS;
-  if (raw === undefined || raw === '') return undefined;
-  const n = Number(raw);
+  const n = env.engines.wasmThreads;
+  if (n === undefined) return undefined;
   if (!Number.isInteger(n) || n < 1)
-    throw new Error(`MMGENRE_WASM_THREADS must be a positive integer, got '${raw}'`);
+    throw new MmgenreError('config', `MMGENRE_WASM_THREADS must be a positive integer, got '${n}'`);
   return n;
 }
 

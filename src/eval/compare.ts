@@ -1,5 +1,5 @@
 /**
- * Our runs beside the published MM-IMDb results, with every row saying which test set it is on,
+ * Our runs beside the published MM-IMDB results, with every row saying which test set it is on,
  * so a number on a 504-movie sample is never read as a number on the paper's 7,799-movie test split.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -19,7 +19,7 @@ import { readRunEval, type EvalVariant, type RunEvalFile } from './run-eval.js';
 
 export type { RunEvalFile } from './run-eval.js';
 
-/** Size of the official MM-IMDb test split; a run on anything else is on a different test set. */
+/** Size of the official MM-IMDB test split; a run on anything else is on a different test set. */
 export const MMIMDB_TEST_SIZE = 7799;
 
 export interface CompareRow {
@@ -28,7 +28,7 @@ export interface CompareRow {
   /** Threshold protocol: '0.5', 'tuned (dev)', or as published. */
   protocol: string;
   testSet: string;
-  /** False for anything not evaluated on the official MM-IMDb test split. */
+  /** False for anything not evaluated on the official MM-IMDB test split. */
   sameTestSetAsPaper: boolean;
   n?: number;
   f1: Record<PublishedMetric, number | null>;
@@ -50,7 +50,7 @@ function rowFromVariant(name: string, file: RunEvalFile, v: EvalVariant): Compar
     origin: 'ours',
     protocol: v.kind === 'tuned' ? `tuned (${v.tunedOn ?? 'dev'})` : String(m.threshold),
     testSet: same
-      ? 'MM-IMDb test (7,799 movies)'
+      ? 'MM-IMDB test (7,799 movies)'
       : `${file.dataset ? basename(file.dataset) : 'our data'} / ${file.split ?? '?'} (${file.n} movies)`,
     sameTestSetAsPaper: same,
     n: file.n,
@@ -159,15 +159,15 @@ export function formatCompare(report: CompareReport): string {
     renderTable(headers, rows, [false, false, false, true, true, true, true, false]),
   ];
   out.push('');
-  out.push('O  = ours, on the MM-IMDb test split: directly comparable with the published rows.');
+  out.push('O  = ours, on the MM-IMDB test split: directly comparable with the published rows.');
   if (report.ours.some((r) => !r.sameTestSetAsPaper)) {
     out.push(
-      'O≠ = ours, on a DIFFERENT test set (not the 7,799-movie MM-IMDb test split): NOT directly comparable with published rows.',
+      'O≠ = ours, on a DIFFERENT test set (not the 7,799-movie MM-IMDB test split): NOT directly comparable with published rows.',
     );
   }
   if (report.published.length > 0) {
     out.push(
-      'P  = published (MM-IMDb test split, 0.5 threshold in the GMU paper); P? = not every number re-checked against the paper; — = not reported or not transcribed.',
+      'P  = published (MM-IMDB test split, 0.5 threshold in the GMU paper); P? = not every number re-checked against the paper; — = not reported or not transcribed.',
     );
     out.push('');
     out.push('Sources:');

@@ -71,7 +71,7 @@ export function formatHeadline(report: RunEvalFile): string {
   }
   out.push(
     `* Label-wise accuracy is dominated by negatives: most genres are absent from most movies, so predicting ` +
-      `no genre at all scores about 0.89 on MM-IMDb; on these ${report.n} movies it scores ${fmt(report.allNegative.labelwiseAccuracy)} ` +
+      `no genre at all scores about 0.89 on MM-IMDB; on these ${report.n} movies it scores ${fmt(report.allNegative.labelwiseAccuracy)} ` +
       `(Hamming loss ${fmt(report.allNegative.hammingLoss)}). Compare F1, not this, with "accuracy" figures from other studies.`,
   );
   const boot = vs.find((v) => v.bootstrap)?.bootstrap;

@@ -1,5 +1,5 @@
 /**
- * Published MM-IMDb test results, as typed data with a source for every number.
+ * Published MM-IMDB test results, as typed data with a source for every number.
  *
  * All values are on a 0–1 scale (papers that report percentages are divided by 100).
  * `verified` says whether the number was checked against the cited paper (or a copy of it)
@@ -43,13 +43,13 @@ export interface PublishedRow {
   modality: 'text' | 'visual' | 'multimodal';
   /** Key into PUBLISHED_SOURCES. */
   source: string;
-  /** Which evaluation protocol: the original MM-IMDb test split (7,799 movies) for every row here. */
+  /** Which evaluation protocol: the original MM-IMDB test split (7,799 movies) for every row here. */
   testSet: string;
   metrics: Partial<Record<PublishedMetric, PublishedValue>>;
   note?: string;
 }
 
-export const MMIMDB_TEST_SET = 'MM-IMDb test split (7,799 movies)';
+export const MMIMDB_TEST_SET = 'MM-IMDB test split (7,799 movies)';
 
 export const PUBLISHED_SOURCES: Record<string, Citation> = {
   arevalo2017: {
@@ -122,7 +122,7 @@ function quoted(value: number, table: string, note?: string): PublishedValue {
  * (https://api-inference.pages.dev/papers/1702.01992.md) only ever returned its opening
  * (title, abstract, introduction), so the table itself was read in a verbatim PDF-text extract
  * of it: Table 2, "Summary of classification task on the MM-IMDb dataset", quoted row by row
- * (all 17 rows, four F-score columns) in a public GitHub file, an MM-IMDb dataset technical
+ * (all 17 rows, four F-score columns) in a public GitHub file, an MM-IMDB dataset technical
  * report found through code search (index file id 56251810400). Its values agree exactly with
  * the six rows mmgenre issue #3 quoted independently.
  */
@@ -285,7 +285,7 @@ export const PUBLISHED_RESULTS: PublishedRow[] = [
     metrics: {
       f1Macro: {
         value: 0.616,
-        provenance: `Kiela et al. 2019, MM-IMDb results; ${FROM_ISSUE}`,
+        provenance: `Kiela et al. 2019, MM-IMDB results; ${FROM_ISSUE}`,
         verified: false,
         note: "a secondary summary of the paper (emergentmind.com/papers/1909.02950) also gives 61.6 macro-F1; a leaderboard aggregator (wizwand.com/paper/68fa68b71e209131cea1db0d) lists 63.2 macro-F1 on MM-IMDB (test) instead; the paper's own table could not be read",
       },
@@ -297,7 +297,7 @@ export const PUBLISHED_RESULTS: PublishedRow[] = [
     modality: 'multimodal',
     source: 'vielzeuf2018',
     testSet: MMIMDB_TEST_SET,
-    metrics: { f1Weighted: quoted(0.6223, 'Vielzeuf et al. 2018, MM-IMDb results') },
+    metrics: { f1Weighted: quoted(0.6223, 'Vielzeuf et al. 2018, MM-IMDB results') },
   },
   {
     id: 'perezrua2019/mfas',
@@ -308,10 +308,10 @@ export const PUBLISHED_RESULTS: PublishedRow[] = [
     metrics: {
       f1Macro: quoted(
         0.556,
-        'Pérez-Rúa et al. 2019, MM-IMDb results',
+        'Pérez-Rúa et al. 2019, MM-IMDB results',
         "a leaderboard aggregator (wizwand.com/paper/68fa65861e209131cea0ad43) lists 55.6 macro-F1 (MM-IMDb 1.0 test) and 55.7 (MM-IMDB test) for this paper; the paper's own table could not be read",
       ),
-      f1Weighted: quoted(0.625, 'Pérez-Rúa et al. 2019, MM-IMDb results'),
+      f1Weighted: quoted(0.625, 'Pérez-Rúa et al. 2019, MM-IMDB results'),
     },
   },
   {
@@ -320,7 +320,7 @@ export const PUBLISHED_RESULTS: PublishedRow[] = [
     modality: 'multimodal',
     source: 'sankaran2022',
     testSet: MMIMDB_TEST_SET,
-    metrics: { f1Macro: quoted(0.567, 'Sankaran et al. 2022, MM-IMDb results') },
+    metrics: { f1Macro: quoted(0.567, 'Sankaran et al. 2022, MM-IMDB results') },
   },
   {
     id: 'dufumier2025/comm-finetuned',
@@ -329,8 +329,8 @@ export const PUBLISHED_RESULTS: PublishedRow[] = [
     source: 'dufumier2025',
     testSet: MMIMDB_TEST_SET,
     metrics: {
-      f1Macro: quoted(0.62, 'Dufumier et al. 2025, MM-IMDb fine-tuned results'),
-      f1Weighted: quoted(0.6739, 'Dufumier et al. 2025, MM-IMDb fine-tuned results'),
+      f1Macro: quoted(0.62, 'Dufumier et al. 2025, MM-IMDB fine-tuned results'),
+      f1Weighted: quoted(0.6739, 'Dufumier et al. 2025, MM-IMDB fine-tuned results'),
     },
   },
 ];

@@ -44,6 +44,7 @@ import {
   type SourceStamp,
 } from './store.js';
 import type { Encoder, FeatureMatrix, Modality, SequenceFeatures } from './types.js';
+import { MmgenreError } from '../util/errors.js';
 
 export interface ExtractOptions {
   /** Worker threads (default: every core). 0 computes in the calling thread. */
@@ -170,13 +171,12 @@ export async function extractSequencesWithReport(
 /** Name under which `features extract` offers plot token sequences. */
 export const SEQUENCE_ENCODER = 'plot-sequences';
 
-export class FeaturesNotCachedError extends Error {
+export class FeaturesNotCachedError extends MmgenreError {
   constructor(
     message: string,
     readonly command: string,
   ) {
-    super(message);
-    this.name = 'FeaturesNotCachedError';
+    super('prerequisite', message, { hint: `compute them first: ${command}` });
   }
 }
 
@@ -440,7 +440,7 @@ async function runPlan(
 
   const release = await acquireLock(plan.dir, {
     onWait: (holder) => {
-      if (opts.progress !== false && !env.quiet && process.env.MMGENRE_QUIET !== '1')
+      if (opts.progress !== false && !env.quiet)
         process.stderr.write(`waiting for ${holder}, which is extracting the same features\n`);
     },
   });

@@ -5,6 +5,7 @@
  * registered with the URL of a module that registers it when imported.
  */
 import type { Encoder } from './types.js';
+import { MmgenreError } from '../util/errors.js';
 
 export type EncoderOptions = Record<string, unknown>;
 export type EncoderFactory = (options?: EncoderOptions) => Encoder;
@@ -79,7 +80,8 @@ export function createEncoder(name: string, options?: EncoderOptions): Encoder {
   const entry = registry.get(name);
   if (!entry) {
     const known = knownEncoders();
-    throw new Error(
+    throw new MmgenreError(
+      'input',
       `unknown encoder '${name}'; known encoders: ${known.length ? known.join(', ') : '(none loaded)'}`,
     );
   }

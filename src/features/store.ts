@@ -40,6 +40,7 @@ import { hdf5SourceOf, hdf5Stamp } from '../data/hdf5-source.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { fromFloat16, toFloat16 } from './float16.js';
 import type { Encoder, FeatureMatrix, Modality, SequenceFeatures } from './types.js';
+import { MmgenreError, type MmgenreErrorOptions } from '../util/errors.js';
 
 export const MANIFEST_FORMAT = 'mmgenre-features';
 /** Bump when the on-disk layout changes: old entries are then recomputed, never misread. */
@@ -405,10 +406,9 @@ export function packSequenceChunk(seqs: Int32Array[]): Uint8Array {
   return new Uint8Array(out.buffer);
 }
 
-export class CorruptCacheError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CorruptCacheError';
+export class CorruptCacheError extends MmgenreError {
+  constructor(message: string, options?: MmgenreErrorOptions) {
+    super('prerequisite', message, options);
   }
 }
 

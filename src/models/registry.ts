@@ -8,6 +8,7 @@ import type { TrainConfig } from '../train/config.js';
 import type { TrainRunOptions, TrainRunResult } from '../train/pipeline.js';
 import type { LayersModel } from './build.js';
 import type { InputSpec, ModelSpec } from './spec.js';
+import { MmgenreError, type MmgenreErrorOptions } from '../util/errors.js';
 
 export interface ModelBuildContext {
   labels: string[];
@@ -49,10 +50,9 @@ export function knownModels(): string[] {
 }
 
 /** Error for bad model options, naming every bad key as `model.<key>`. */
-export class ModelOptionsError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ModelOptionsError';
+export class ModelOptionsError extends MmgenreError {
+  constructor(message: string, options?: MmgenreErrorOptions) {
+    super('config', message, options);
   }
 }
 

@@ -19,9 +19,11 @@ export function formatPrediction(p: Prediction, opts: FormatOptions = {}): strin
   const shown = opts.top ? rows.slice(0, opts.top) : rows;
   const nameWidth = Math.max(5, ...shown.map(([g]) => g.length));
   const predicted = new Set(p.genres);
+  const listed = opts.top ? p.genres.slice(0, opts.top) : p.genres;
+  const more = p.genres.length - listed.length;
   const lines: string[] = [];
   lines.push(
-    `predicted: ${p.genres.length ? p.genres.join(', ') : '(no genre above its threshold)'}  ` +
+    `predicted: ${listed.length ? listed.join(', ') : '(no genre above its threshold)'}${more > 0 ? ` (+${more} more)` : ''}  ` +
       `[thresholds: ${p.thresholds.kind === 'tuned' ? 'tuned on dev' : '0.5'}]`,
   );
   lines.push('');
@@ -56,6 +58,23 @@ export function formatPrediction(p: Prediction, opts: FormatOptions = {}): strin
       ),
     );
   return lines.join('\n');
+}
+
+/** The prediction limited to its `top` most probable genres (scores, genres and per-genre parts); all without `top`. */
+export function topOfPrediction(p: Prediction, top?: number): Prediction {
+  if (!top) return p;
+  const keep = Object.entries(p.scores)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([g]) => g);
+  const pick = <T>(r: Record<string, T>): Record<string, T> =>
+    Object.fromEntries(keep.filter((g) => g in r).map((g) => [g, r[g]]));
+  return {
+    ...p,
+    scores: pick(p.scores),
+    genres: p.genres.filter((g) => keep.includes(g)),
+    ...(p.genreContributions ? { genreContributions: pick(p.genreContributions) } : {}),
+  };
 }
 
 /**

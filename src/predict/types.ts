@@ -1,3 +1,4 @@
+import { MmgenreError, type MmgenreErrorOptions } from '../util/errors.js';
 /** What goes into a prediction and what comes out: the contract of `predict`, `serve` and the CLI. */
 
 /** One movie's raw inputs; any may be absent. */
@@ -46,20 +47,18 @@ export interface Prediction {
 }
 
 /** Every input of a movie was missing or unusable: nothing to predict from. */
-export class NoUsableInputError extends Error {
+export class NoUsableInputError extends MmgenreError {
   constructor(
     message: string,
     readonly missing: MissingInput[],
   ) {
-    super(message);
-    this.name = 'NoUsableInputError';
+    super('input', message);
   }
 }
 
 /** The run cannot be used for prediction from raw inputs (e.g. an input kind predict does not support). */
-export class PredictorError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PredictorError';
+export class PredictorError extends MmgenreError {
+  constructor(message: string, options?: MmgenreErrorOptions) {
+    super('unsupported', message, options);
   }
 }

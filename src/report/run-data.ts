@@ -13,6 +13,7 @@ import { readThresholds } from '../eval/thresholds.js';
 import { validateSpec, type ModelSpec } from '../models/spec.js';
 import { RUN_FILES, type RunInfo } from '../train/run.js';
 import type { EpochMetrics } from '../train/trainer.js';
+import { MmgenreError, type MmgenreErrorOptions } from '../util/errors.js';
 
 /** One epoch line of metrics.jsonl; `devLoss` and other extra keys are kept when a trainer writes them. */
 export type EpochLine = Partial<EpochMetrics> & { epoch: number; devLoss?: number; [k: string]: unknown };
@@ -34,10 +35,9 @@ export interface ReportRun {
   problems: string[];
 }
 
-export class ReportInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ReportInputError';
+export class ReportInputError extends MmgenreError {
+  constructor(message: string, options?: MmgenreErrorOptions) {
+    super('input', message, options);
   }
 }
 

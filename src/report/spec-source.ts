@@ -11,13 +11,13 @@ import { specFor } from '../models/registry.js';
 import { validateSpec, type InputSpec, type ModelSpec } from '../models/spec.js';
 import { inputModality, type InputConfig, type TrainConfig } from '../train/config.js';
 import { RUN_FILES } from '../train/run.js';
+import { MmgenreError, type MmgenreErrorOptions } from '../util/errors.js';
 
 const DEFAULT_MAX_LEN = 200;
 
-export class SpecSourceError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SpecSourceError';
+export class SpecSourceError extends MmgenreError {
+  constructor(message: string, options?: MmgenreErrorOptions) {
+    super('input', message, options);
   }
 }
 

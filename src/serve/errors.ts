@@ -1,7 +1,9 @@
 /** HTTP errors of the API: every failure is a JSON `{error, message}` with a 4xx/5xx status. */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { MmgenreError, type ErrorKind } from '../util/errors.js';
 
-export class HttpError extends Error {
+/** An error of the API itself (a bad query, an unknown run), with its exact HTTP status. */
+export class HttpError extends MmgenreError {
   constructor(
     readonly statusCode: number,
     /** Short machine-readable code, e.g. 'not_an_image'. */
@@ -9,9 +11,25 @@ export class HttpError extends Error {
     message: string,
     readonly details?: unknown,
   ) {
-    super(message);
-    this.name = 'HttpError';
+    super(kindOfStatus(statusCode), message);
   }
+}
+
+function kindOfStatus(status: number): ErrorKind {
+  if (status === 404) return 'not-found';
+  if (status === 409) return 'conflict';
+  if (status === 501) return 'unsupported';
+  if (status === 503) return 'busy';
+  return 'input';
+}
+
+/** `RunNotFoundError` → 'run_not_found': the machine-readable code of a library error. */
+function errorCode(err: MmgenreError): string {
+  if (err.name === 'MmgenreError') return err.kind.replace('-', '_');
+  return err.name
+    .replace(/Error$/, '')
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase();
 }
 
 export interface ErrorBody {
@@ -57,6 +75,12 @@ export function toErrorBody(err: unknown): { status: number; body: ErrorBody } {
     const body: ErrorBody = { error: err.error, message: err.message };
     if (err.details !== undefined) body.details = err.details;
     return { status: err.statusCode, body };
+  }
+  // Every other user-facing error of the library (bad input, missing run, ...): its own status.
+  if (err instanceof MmgenreError) {
+    const body: ErrorBody = { error: errorCode(err), message: err.message };
+    if (err.hint) body.details = { hint: err.hint };
+    return { status: err.httpStatus, body };
   }
   const e = err as Partial<FastifyError>;
   const known = e.code ? KNOWN[e.code] : undefined;

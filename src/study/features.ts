@@ -4,6 +4,7 @@
  */
 import type { Dataset } from '../data/types.js';
 import type { Modality } from '../features/types.js';
+import { MmgenreError, type MmgenreErrorOptions } from '../util/errors.js';
 
 /** The study's four features, in the order the study names them. */
 export const GRID_FEATURES = ['overview', 'title', 'companies', 'poster'] as const;
@@ -61,10 +62,9 @@ export const FEATURE_INPUTS: Record<GridFeature, FeatureInput> = {
   },
 };
 
-export class GridInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'GridInputError';
+export class GridInputError extends MmgenreError {
+  constructor(message: string, options?: MmgenreErrorOptions) {
+    super('input', message, options);
   }
 }
 

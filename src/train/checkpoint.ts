@@ -7,6 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../util/atomic.js';
+import { MmgenreError, type MmgenreErrorOptions } from '../util/errors.js';
 
 const MAGIC = 'MMGCKPT1';
 
@@ -68,10 +69,9 @@ export function writeCheckpoint(path: string, ckpt: Checkpoint): void {
   writeFileAtomic(path, buf);
 }
 
-export class CheckpointError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CheckpointError';
+export class CheckpointError extends MmgenreError {
+  constructor(message: string, options?: MmgenreErrorOptions) {
+    super('input', message, options);
   }
 }
 

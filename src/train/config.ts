@@ -10,6 +10,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { z } from 'zod';
 import { parseModelOptions } from '../models/registry.js';
 import '../models/index.js';
+import { MmgenreError, type MmgenreErrorOptions } from '../util/errors.js';
 
 const inputSchema = z.strictObject({
   /** Node id in the model, e.g. 'poster', 'plot'. */
@@ -68,10 +69,9 @@ export type InputConfig = z.infer<typeof inputSchema>;
 export type TrainingSettings = z.infer<typeof trainingSchema>;
 export type TrainConfig = z.infer<typeof configSchema>;
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
+export class ConfigError extends MmgenreError {
+  constructor(message: string, options?: MmgenreErrorOptions) {
+    super('config', message, options);
   }
 }
 
@@ -116,6 +116,18 @@ export function shippedConfigDir(): string {
     dir = dirname(dir);
   }
   throw new Error('cannot find the shipped configs/ folder');
+}
+
+/** Each shipped config's name and the first sentence of its header comment. */
+export function shippedConfigList(): Array<{ name: string; description: string }> {
+  return shippedConfigNames().map((name) => {
+    const text = readFileSync(join(shippedConfigDir(), `${name}.yaml`), 'utf8');
+    const lines = text.split('\n');
+    const end = lines.findIndex((l) => !l.startsWith('#'));
+    const header = lines.slice(0, end < 0 ? lines.length : end).map((l) => l.replace(/^#\s?/, ''));
+    const first = header.join(' ').split(/(?<=[.:])\s/)[0] ?? '';
+    return { name, description: first.replace(/[.:]$/, '') };
+  });
 }
 
 export function shippedConfigNames(): string[] {

@@ -9,6 +9,7 @@
  * the trainer's FusedAdam then applies, so checkpoints, resume and the optimizer are unchanged.
  * Dropout masks are drawn by the caller from the trainer's seeded stream.
  */
+import { env } from '../env.js';
 import { isMainThread } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import type * as Ort from 'onnxruntime-node';
@@ -51,8 +52,8 @@ interface HeapBackend {
  * thread and 1 in a worker thread (run-all and `train --seeds` already run one model per core).
  */
 export function onnxTrainingThreads(): number {
-  const set = Number(process.env.MMGENRE_ORT_THREADS);
-  if (Number.isInteger(set) && set > 0) return set;
+  const set = env.engines.ortThreads;
+  if (set !== undefined && Number.isInteger(set) && set > 0) return set;
   return isMainThread ? Math.max(1, Math.min(availableParallelism(), 8)) : 1;
 }
 

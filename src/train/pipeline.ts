@@ -12,7 +12,6 @@ import { toPredictionRows, writePredictions, type PredictionRow } from '../eval/
 import { ROBUST_TUNING, tuneThresholds, writeThresholds } from '../eval/thresholds.js';
 import { extractFeaturesWithReport, extractSequencesWithReport } from '../features/extract.js';
 import { HDF5_MATRIX_ENCODERS, HDF5_SEQUENCE_ENCODER, isHdf5Encoder } from '../features/hdf5-encoders.js';
-import { MmgenreError } from '../util/errors.js';
 import type { FeatureMatrix, SequenceFeatures } from '../features/types.js';
 import { getModelFamily, specFor } from '../models/registry.js';
 import type { InputSpec, ModelSpec } from '../models/spec.js';
@@ -29,6 +28,7 @@ import { assembleTrainingData, rowsOf, type Normalizer, type SplitData, type Tra
 import { readRunInfo, RUN_FILES, saveLayersModel, versions, writeRunInfo, type RunInfo } from './run.js';
 import { ensureSourceRuns, withSourceDirs } from './sources.js';
 import { CHECKPOINT_FILE, fit, predictSplit, type FitResult } from './trainer.js';
+import { MmgenreError, type MmgenreErrorOptions } from '../util/errors.js';
 
 export interface TrainRunOptions {
   /** Run directory to create (or continue with `resume`). */
@@ -64,10 +64,9 @@ export interface EvalSummary {
   samples: number;
 }
 
-export class RunExistsError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RunExistsError';
+export class RunExistsError extends MmgenreError {
+  constructor(message: string, options?: MmgenreErrorOptions) {
+    super('conflict', message, options);
   }
 }
 

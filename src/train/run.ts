@@ -24,6 +24,7 @@ import type { ModelSpec } from '../models/spec.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { parseConfig, type TrainConfig } from './config.js';
 import { applyNormalizer, type Normalizer } from './data.js';
+import { MmgenreError, type MmgenreErrorOptions } from '../util/errors.js';
 
 export const RUN_FILES = {
   config: 'config.yaml',
@@ -152,10 +153,9 @@ export interface LoadedRun {
   predict(x: Float32Array[], missing?: Uint8Array[]): Float32Array;
 }
 
-export class RunNotFoundError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RunNotFoundError';
+export class RunNotFoundError extends MmgenreError {
+  constructor(message: string, options?: MmgenreErrorOptions) {
+    super('not-found', message, options);
   }
 }
 

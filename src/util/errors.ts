@@ -11,7 +11,8 @@ export type ErrorKind =
   | 'unsupported'
   | 'not-found'
   | 'conflict'
-  | 'busy';
+  | 'busy'
+  | 'interrupted';
 
 const EXIT_CODES: Record<ErrorKind, number> = {
   input: 2,
@@ -21,6 +22,7 @@ const EXIT_CODES: Record<ErrorKind, number> = {
   'not-found': 4,
   conflict: 5,
   busy: 6,
+  interrupted: 130,
 };
 
 const HTTP_STATUSES: Record<ErrorKind, number> = {
@@ -31,6 +33,7 @@ const HTTP_STATUSES: Record<ErrorKind, number> = {
   'not-found': 404,
   conflict: 409,
   busy: 503,
+  interrupted: 503,
 };
 
 export interface MmgenreErrorOptions {

@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress';
+import { env } from '../env.js';
 
 export interface Progress {
   /** Advance by `n` items (default 1), optionally updating the extra status text. */
@@ -23,7 +24,7 @@ export interface ProgressOptions {
 export function progress(label: string, total: number, opts: ProgressOptions = {}): Progress {
   const stream = opts.stream ?? process.stderr;
   const unit = opts.unit ?? 'it';
-  if (opts.silent || process.env.MMGENRE_QUIET === '1') {
+  if (opts.silent || env.quiet) {
     return { tick() {}, status() {}, stop() {} };
   }
   const started = Date.now();

@@ -1,5 +1,6 @@
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
+import { workerEnvironment } from '../env.js';
 
 /**
  * Start a worker thread from a module URL.
@@ -10,6 +11,7 @@ import { availableParallelism } from 'node:os';
  * that registers tsx in the worker, then imports the module. Built (.js) modules start directly.
  */
 export function startWorker(moduleUrl: URL, options: WorkerOptions = {}): Worker {
+  options = { env: workerEnvironment(), ...options };
   if (!moduleUrl.pathname.endsWith('.ts')) return new Worker(moduleUrl, options);
   const tsxApi = import.meta.resolve('tsx/esm/api');
   const bootstrap =

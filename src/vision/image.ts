@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { explainDecodeFailure } from '../data/image-sniff.js';
 import { hdf5SourceOf } from '../data/hdf5-source.js';
 import type { MovieRecord } from '../data/types.js';
+import { MmgenreError } from '../util/errors.js';
 
 export type FitMode = 'crop' | 'pad';
 export type TensorLayout = 'NHWC' | 'NCHW';
@@ -14,14 +15,14 @@ export type TensorLayout = 'NHWC' | 'NCHW';
 /** Why an image could not be used; `kind` lets callers map it to a RecordIssue kind. */
 export type ImageErrorKind = 'missing' | 'corrupt' | 'too-large' | 'unsupported';
 
-export class ImageError extends Error {
+export class ImageError extends MmgenreError {
   constructor(
-    readonly kind: ImageErrorKind,
+    /** What is wrong with the image (the error's `kind` is 'input'). */
+    readonly reason: ImageErrorKind,
     message: string,
     readonly source?: string,
   ) {
-    super(message);
-    this.name = 'ImageError';
+    super('input', message);
   }
 }
 

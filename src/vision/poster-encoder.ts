@@ -4,6 +4,7 @@
  * batch of normalised pixels.
  */
 import { z } from 'zod';
+import { MmgenreError } from '../util/errors.js';
 import type { MovieRecord } from '../data/types.js';
 import type { Encoder } from '../features/types.js';
 import {
@@ -43,7 +44,7 @@ export function parseOptions<S extends z.ZodType>(
   const r = schema.safeParse(options ?? {});
   if (!r.success) {
     const detail = r.error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`).join('; ');
-    throw new Error(`invalid options for encoder '${encoder}': ${detail}`);
+    throw new MmgenreError('input', `invalid options for encoder '${encoder}': ${detail}`);
   }
   return r.data;
 }

@@ -21,7 +21,7 @@ const GENRES_OF: Record<string, string[]> = {
   t1: ['Comedy'],
 };
 
-/** A tiny dataset in the MM-IMDb directory layout, with real JPEG posters. */
+/** A tiny dataset in the MM-IMDB directory layout, with real JPEG posters. */
 async function writeDataset(): Promise<string> {
   const root = tempDir('mmgenre-eval-cli-');
   mkdirSync(join(root, 'dataset'));
@@ -157,7 +157,7 @@ test('eval rejects a bad predictions file line by line and fails when nothing is
   assert.match(none.stderr, /nothing to evaluate/);
   const badT = runCli(['eval', '--predictions', preds, '--data', data, '--threshold', 'high']);
   assert.equal(badT.status, 2);
-  assert.match(badT.stderr, /--threshold must be 'tuned' or a number/);
+  assert.match(badT.stderr, /--threshold must be 0.5, tuned or a number/);
   const noT = runCli(['eval', '--predictions', preds, '--data', data, '--threshold', 'tuned']);
   assert.equal(noT.status, 2);
   assert.match(noT.stderr, /thresholds\.json not found/);
@@ -175,7 +175,7 @@ test('compare --published alone prints the published table with sources', () => 
   assert.equal(noData.status, 2);
 });
 
-test('eval and compare on the real MM-IMDb sample test split', { skip: skipUnless(MMIMDB_SAMPLE) }, () => {
+test('eval and compare on the real MM-IMDB sample test split', { skip: skipUnless(MMIMDB_SAMPLE) }, () => {
   const split = JSON.parse(readFileSync(join(MMIMDB_SAMPLE, 'split.json'), 'utf8')) as { test: string[] };
   const genresOf = (id: string): string[] =>
     (JSON.parse(readFileSync(join(MMIMDB_SAMPLE, 'dataset', `${id}.json`), 'utf8')) as { genres: string[] })

@@ -99,7 +99,7 @@ test('truncated, corrupt, missing and oversized images give a typed ImageError',
   writeFileSync(truncated, big.subarray(0, Math.floor(big.length * 0.5)));
   const garbage = join(dir, 'garbage.jpg');
   writeFileSync(garbage, 'this is not an image');
-  const cases: Array<[string, ImageError['kind'], number | undefined]> = [
+  const cases: Array<[string, ImageError['reason'], number | undefined]> = [
     [truncated, 'corrupt', undefined],
     [garbage, 'unsupported', undefined],
     [join(dir, 'nope.jpg'), 'missing', undefined],
@@ -108,7 +108,7 @@ test('truncated, corrupt, missing and oversized images give a typed ImageError',
   for (const [path, kind, maxPixels] of cases) {
     await assert.rejects(loadRgb(path, { size: 16, maxPixels }), (err: unknown) => {
       assert.ok(err instanceof ImageError, `${path}: ${String(err)}`);
-      assert.equal(err.kind, kind, `${path}: ${err.message}`);
+      assert.equal(err.reason, kind, `${path}: ${err.message}`);
       assert.ok(err.message.includes(path), 'message names the file');
       return true;
     });
@@ -120,7 +120,7 @@ test('batch decoding keeps order and turns failures into per-slot errors', async
   const bad = join(dir, 'missing.png');
   const out = await loadRgbBatch([ok, bad, ok, ok, bad], { size: 8 }, 2);
   assert.deepEqual(
-    out.map((o) => (o instanceof ImageError ? o.kind : 'ok')),
+    out.map((o) => (o instanceof ImageError ? o.reason : 'ok')),
     ['ok', 'missing', 'ok', 'ok', 'missing'],
   );
 });

@@ -1,15 +1,5 @@
 import type { Command } from 'commander';
-import { loadDataset } from '../../data/load.js';
 import { SPLITS, type Dataset, type SplitName } from '../../data/types.js';
-import { buildCompareReport, formatCompare, loadCompareInput } from '../../eval/compare.js';
-import {
-  PUBLISHED_RESULTS,
-  PUBLISHED_SOURCES,
-  PAPER_TABLE3,
-  PAPER_TABLE3_SOURCE,
-  PAPER_TABLE3_VERIFIED,
-} from '../../eval/published.js';
-import { writeJsonAtomic } from '../../util/atomic.js';
 import { CliError } from '../errors.js';
 
 interface CompareCliOptions {
@@ -19,12 +9,12 @@ interface CompareCliOptions {
   json?: string;
 }
 
-/** `mmgenre compare`: our runs beside the published MM-IMDb results. */
+/** `mmgenre compare`: our runs beside the published MM-IMDB results. */
 export function register(program: Command): void {
   program
     .command('compare')
     .description(
-      'compare runs (directories with eval.json, eval JSON files, or predictions .jsonl with --data) with each other and with published MM-IMDb results',
+      'compare runs (directories with eval.json, eval JSON files, or predictions .jsonl with --data) with each other and with published MM-IMDB results',
     )
     .argument('[inputs...]', 'run directories, eval JSON files or predictions files')
     .option('--published', 'include the published results (the default when no input is given)')
@@ -33,6 +23,10 @@ export function register(program: Command): void {
     .option('--json <file>', 'write the comparison (with every source and verification note) as JSON')
     .action(async (inputs: string[], o: CompareCliOptions) => {
       if (!SPLITS.includes(o.split as SplitName)) throw new CliError(`unknown split "${o.split}"`);
+      const { loadDataset } = await import('../../data/load.js');
+      const { buildCompareReport, formatCompare, loadCompareInput } = await import('../../eval/compare.js');
+      const published = await import('../../eval/published.js');
+      const { writeJsonAtomic } = await import('../../util/atomic.js');
       let dataset: Dataset | undefined;
       if (o.data) {
         try {
@@ -56,12 +50,12 @@ export function register(program: Command): void {
           publishedData:
             report.published.length > 0
               ? {
-                  results: PUBLISHED_RESULTS,
-                  sources: PUBLISHED_SOURCES,
+                  results: published.PUBLISHED_RESULTS,
+                  sources: published.PUBLISHED_SOURCES,
                   table3: {
-                    source: PAPER_TABLE3_SOURCE,
-                    verified: PAPER_TABLE3_VERIFIED,
-                    rows: PAPER_TABLE3,
+                    source: published.PAPER_TABLE3_SOURCE,
+                    verified: published.PAPER_TABLE3_VERIFIED,
+                    rows: published.PAPER_TABLE3,
                   },
                 }
               : undefined,

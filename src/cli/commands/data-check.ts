@@ -1,7 +1,4 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { checkDataset, formatCheckReport } from '../../data/check.js';
-import { DatasetFormatError } from '../../data/load.js';
-import { CliError } from '../errors.js';
 import { group } from './index.js';
 
 /** `mmgenre data check DIR`: validate every record of a dataset and summarise what is usable. */
@@ -25,18 +22,14 @@ export function register(program: Command): void {
         path: string,
         o: { json?: boolean; verifyPosters: boolean; seed?: number; examples: number },
       ) => {
-        try {
-          const report = await checkDataset(path, {
-            verifyPosters: o.verifyPosters,
-            seed: o.seed,
-            examples: o.examples,
-            progress: !o.json,
-          });
-          process.stdout.write(o.json ? JSON.stringify(report, null, 2) + '\n' : formatCheckReport(report));
-        } catch (err) {
-          if (err instanceof DatasetFormatError) throw new CliError(err.message);
-          throw err;
-        }
+        const { checkDataset, formatCheckReport } = await import('../../data/check.js');
+        const report = await checkDataset(path, {
+          verifyPosters: o.verifyPosters,
+          seed: o.seed,
+          examples: o.examples,
+          progress: !o.json,
+        });
+        process.stdout.write(o.json ? JSON.stringify(report, null, 2) + '\n' : formatCheckReport(report));
       },
     );
 }

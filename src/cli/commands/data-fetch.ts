@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { group } from './index.js';
 import { CliError } from '../errors.js';
-import { DownloadError, MMIMDB_SOURCES, defaultMmimdbDir, fetchMmimdb } from '../../data/fetch.js';
+import { join } from 'node:path';
+import { env } from '../../env.js';
 
 /** `mmgenre data fetch mmimdb`: download (resumably) and extract MM-IMDB. */
 export function register(program: Command): void {
@@ -9,11 +10,11 @@ export function register(program: Command): void {
     .command('fetch')
     .description(
       'download a dataset with resume (HTTP Range), size/checksum checks and extraction; ' +
-        `sources: archive ${MMIMDB_SOURCES.archive.url}, HDF5 ${MMIMDB_SOURCES.hdf5.url} ` +
+        `sources: archive ${env.mmimdbUrl}, HDF5 ${env.mmimdbHdf5Url} ` +
         '(override with --url or MMGENRE_MMIMDB_URL / MMGENRE_MMIMDB_HDF5_URL)',
     )
     .argument('<dataset>', 'dataset to fetch: mmimdb')
-    .option('--dir <dir>', `target folder (default: ${defaultMmimdbDir()})`)
+    .option('--dir <dir>', `target folder (default: ${join(env.cacheDir, 'mmimdb')})`)
     .option('--url <url>', 'download from this URL instead of the official one')
     .option(
       '--hdf5',
@@ -30,19 +31,14 @@ export function register(program: Command): void {
         if (opts.sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(opts.sha256)) {
           throw new CliError('--sha256 must be 64 hex digits');
         }
-        let result;
-        try {
-          result = await fetchMmimdb({
-            dir: opts.dir,
-            url: opts.url,
-            hdf5: opts.hdf5,
-            sha256: opts.sha256,
-            extract: opts.extract,
-          });
-        } catch (err) {
-          if (err instanceof DownloadError) throw new CliError(err.message);
-          throw err;
-        }
+        const { fetchMmimdb } = await import('../../data/fetch.js');
+        const result = await fetchMmimdb({
+          dir: opts.dir,
+          url: opts.url,
+          hdf5: opts.hdf5,
+          sha256: opts.sha256,
+          extract: opts.extract,
+        });
         const d = result.download;
         const lines = [
           d.skipped

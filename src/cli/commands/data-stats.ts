@@ -1,7 +1,4 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { DatasetFormatError, loadDataset } from '../../data/load.js';
-import { datasetStats, formatStats } from '../../data/stats.js';
-import { CliError } from '../errors.js';
 import { group } from './index.js';
 
 /** `mmgenre data stats DIR`: counts per split and genre, label cardinality, plot lengths, poster sizes. */
@@ -15,14 +12,11 @@ export function register(program: Command): void {
     .option('--json', 'print the statistics as JSON')
     .option('--seed <n>', 'seed of the TMDB split', parseCount)
     .action(async (path: string, o: { json?: boolean; seed?: number }) => {
-      try {
-        const ds = await loadDataset(path, { seed: o.seed });
-        const stats = await datasetStats(ds, { progress: !o.json });
-        process.stdout.write(o.json ? JSON.stringify(stats, null, 2) + '\n' : formatStats(stats));
-      } catch (err) {
-        if (err instanceof DatasetFormatError) throw new CliError(err.message);
-        throw err;
-      }
+      const { loadDataset } = await import('../../data/load.js');
+      const { datasetStats, formatStats } = await import('../../data/stats.js');
+      const ds = await loadDataset(path, { seed: o.seed });
+      const stats = await datasetStats(ds, { progress: !o.json });
+      process.stdout.write(o.json ? JSON.stringify(stats, null, 2) + '\n' : formatStats(stats));
     });
 }
 

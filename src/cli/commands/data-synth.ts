@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { group } from './index.js';
 import { CliError } from '../errors.js';
-import { synthesizeDataset } from '../../data/synth.js';
 
 function integer(name: string, value: string): number {
   const n = Number(value);
@@ -32,12 +31,8 @@ export function register(program: Command): void {
         ?.split(',')
         .map((s) => s.trim())
         .filter(Boolean);
-      let result;
-      try {
-        result = await synthesizeDataset({ out: opts.out, n, seed, labels });
-      } catch (err) {
-        throw new CliError(err instanceof Error ? err.message : String(err));
-      }
+      const { synthesizeDataset } = await import('../../data/synth.js');
+      const result = await synthesizeDataset({ out: opts.out, n, seed, labels });
       const { counts } = result;
       const lines = [
         `wrote ${result.n} movies to ${result.out}${result.reused ? ` (${result.reused} kept from an earlier run)` : ''}`,

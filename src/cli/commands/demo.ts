@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
-import { runDemo } from '../../demo/run-demo.js';
 
 function positive(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -35,6 +34,7 @@ export function register(program: Command): void {
       }) => {
         if (opts.data && !existsSync(opts.data))
           throw new CliError(`--data ${opts.data}: no such file or directory`);
+        const { runDemo } = await import('../../demo/run-demo.js');
         const controller = new AbortController();
         const onSigint = (): void => {
           process.stderr.write(

@@ -1,8 +1,4 @@
 import type { Command } from 'commander';
-import { writeFileAtomic } from '../../util/atomic.js';
-import { renderSpecDiagram } from '../../report/diagram.js';
-import { specFromConfig, specFromRun } from '../../report/spec-source.js';
-import { loadConfig } from '../../train/config.js';
 import { CliError } from '../errors.js';
 
 interface DiagramCliOptions {
@@ -27,19 +23,19 @@ export function register(program: Command): void {
       const direction = o.direction.toUpperCase();
       if (direction !== 'RIGHT' && direction !== 'DOWN')
         throw new CliError(`--direction must be right or down, not "${o.direction}"`);
+      const { writeFileAtomic } = await import('../../util/atomic.js');
+      const { renderSpecDiagram } = await import('../../report/diagram.js');
+      const { specFromConfig, specFromRun } = await import('../../report/spec-source.js');
+      const { loadConfig } = await import('../../train/config.js');
       let spec;
       let name: string;
-      try {
-        if (o.config) {
-          const config = loadConfig(o.config);
-          spec = await specFromConfig(config);
-          name = config.name;
-        } else {
-          spec = specFromRun(o.run!);
-          name = spec.family;
-        }
-      } catch (err) {
-        throw new CliError((err as Error).message);
+      if (o.config) {
+        const config = loadConfig(o.config);
+        spec = await specFromConfig(config);
+        name = config.name;
+      } else {
+        spec = specFromRun(o.run!);
+        name = spec.family;
       }
       const svg = await renderSpecDiagram(spec, { direction });
       if (o.out === '-') {

@@ -1,12 +1,9 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { loadDataset } from '../../data/load.js';
 import { SPLITS, type SplitName } from '../../data/types.js';
-import { evaluatePredictionsFile } from '../../eval/evaluate-predictions.js';
-import { formatCoverage, formatHeadline, formatPerGenre } from '../../eval/format.js';
-import { writeJsonAtomic } from '../../util/atomic.js';
 import { CliError } from '../errors.js';
+import { parseThresholdOption, THRESHOLD_HELP } from '../options.js';
 
 interface EvalCliOptions {
   predictions: string;
@@ -30,11 +27,11 @@ export function register(program: Command): void {
       '--predictions <file>',
       'predictions JSON Lines: {"id": ..., "scores": {"Drama": 0.83, ...}} per line',
     )
-    .requiredOption('--data <dir>', 'dataset (MM-IMDb folder, TMDB csv, ...)')
+    .requiredOption('--data <dir>', 'dataset (MM-IMDB folder, TMDB csv, ...)')
     .option('--split <name>', `split to evaluate: ${SPLITS.join(', ')} or all`, 'test')
     .option(
       '--threshold <t>',
-      "0.5 (the paper's), a number, or 'tuned' (reads thresholds.json beside the predictions, or --thresholds)",
+      `${THRESHOLD_HELP}; tuned reads thresholds.json beside the predictions, or --thresholds`,
       '0.5',
     )
     .option(
@@ -50,8 +47,9 @@ export function register(program: Command): void {
         throw new CliError(`unknown split "${o.split}": use ${SPLITS.join(', ')} or all`);
       if (!existsSync(o.predictions)) throw new CliError(`predictions file not found: ${o.predictions}`);
       let thresholdsFile = o.thresholds;
+      const parsed = parseThresholdOption(o.threshold);
       let threshold: number | undefined;
-      if (o.threshold === 'tuned' || thresholdsFile) {
+      if (parsed === 'tuned' || thresholdsFile) {
         thresholdsFile ??= join(dirname(o.predictions), 'thresholds.json');
         if (!existsSync(thresholdsFile)) {
           throw new CliError(
@@ -59,10 +57,7 @@ export function register(program: Command): void {
           );
         }
       } else {
-        threshold = Number(o.threshold);
-        if (!Number.isFinite(threshold) || threshold < 0 || threshold >= 1) {
-          throw new CliError(`--threshold must be 'tuned' or a number in [0, 1), got "${o.threshold}"`);
-        }
+        threshold = parsed;
       }
       const bootstrap = Number(o.bootstrap);
       const seed = Number(o.seed);
@@ -70,6 +65,10 @@ export function register(program: Command): void {
         throw new CliError(`--bootstrap must be a whole number, got "${o.bootstrap}"`);
       if (!Number.isInteger(seed)) throw new CliError(`--seed must be an integer, got "${o.seed}"`);
 
+      const { loadDataset } = await import('../../data/load.js');
+      const { evaluatePredictionsFile } = await import('../../eval/evaluate-predictions.js');
+      const { formatCoverage, formatHeadline, formatPerGenre } = await import('../../eval/format.js');
+      const { writeJsonAtomic } = await import('../../util/atomic.js');
       let dataset;
       try {
         dataset = await loadDataset(o.data);

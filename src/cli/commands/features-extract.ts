@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { MmgenreError } from '../../util/errors.js';
 import { group } from './index.js';
-import { asCliError } from './worker.js';
 
 interface ExtractFlags {
   data: string;
@@ -135,15 +134,13 @@ export function register(program: Command): void {
           f.json ? JSON.stringify(report, null, 2) + '\n' : formatExtractReport(report, dataset.name),
         );
       } catch (err) {
-        if (err instanceof MmgenreError) throw asCliError(err);
+        if (err instanceof MmgenreError) throw err;
         if (controller.signal.aborted) {
           throw new CliError(
             'interrupted: finished chunks are kept; run the same command again to continue',
-            130,
+            'interrupted',
           );
         }
-        const msg = err instanceof Error ? err.message : String(err);
-        if (/^unknown encoder|^invalid options for encoder/.test(msg)) throw new CliError(msg);
         throw err;
       } finally {
         process.off('SIGINT', onSigint);

@@ -1,19 +1,9 @@
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
-import { DatasetFormatError } from '../../data/load.js';
-import { ConfigError } from '../../train/config.js';
-import {
-  GridInputError,
-  GRID_FEATURES,
-  GRID_FUSIONS,
-  STUDY_FUSIONS,
-  formatGridText,
-  parseFeatureList,
-  runGrid,
-  type CombinationMode,
-  type GridFusion,
-  type MissingPosterMode,
-} from '../../study/index.js';
+import { GRID_FEATURES } from '../../study/features.js';
+import { GRID_FUSIONS, STUDY_FUSIONS, type GridFusion } from '../../study/published.js';
+import type { CombinationMode } from '../../study/combinations.js';
+import type { MissingPosterMode } from '../../study/types.js';
 
 interface GridFlags {
   data: string;
@@ -83,7 +73,8 @@ export function register(program: Command): void {
           })
         : positiveInt('seeds', flags.seeds);
       const fusions = flags.fusion.split(',').map((f) => oneOf<GridFusion>('fusion', f.trim(), GRID_FUSIONS));
-      try {
+      const { formatGridText, parseFeatureList, runGrid } = await import('../../study/index.js');
+      {
         const controller = new AbortController();
         const onSigint = (): void => {
           process.stderr.write(
@@ -110,10 +101,6 @@ export function register(program: Command): void {
           flags.json ? JSON.stringify(report, null, 2) + '\n' : formatGridText(report) + '\n',
         );
         if (report.runs.some((r) => r.status === 'failed')) process.exitCode = 1;
-      } catch (err) {
-        if (err instanceof GridInputError || err instanceof DatasetFormatError || err instanceof ConfigError)
-          throw new CliError(err.message);
-        throw err;
       }
     });
 }

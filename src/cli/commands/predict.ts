@@ -1,24 +1,14 @@
 import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { SPLITS, type SplitName } from '../../data/types.js';
-import { DatasetFormatError } from '../../data/load.js';
-import { formatPrediction } from '../../predict/format.js';
-import { loadPredictor, predictDataset, type PredictDatasetResult } from '../../predict/index.js';
-import { MmgenreError } from '../../util/errors.js';
-import { NoUsableInputError, PredictorError, type ThresholdKind } from '../../predict/types.js';
-import { RunNotFoundError } from '../../train/run.js';
-import { CliError } from '../errors.js';
 import { DEFAULT_THRESHOLD_POLICY } from '../../eval/thresholds.js';
+import type { PredictDatasetResult } from '../../predict/index.js';
 import { defaultModelDir } from '../../predict/default-model.js';
-import {
-  parseMoviesJsonl,
-  predictMovies,
-  readUnlabeledMovies,
-  type ReadMoviesResult,
-  type UnreadableMovie,
-} from '../../predict/unlabeled.js';
+import type { ThresholdKind } from '../../predict/types.js';
+import type { ReadMoviesResult, UnreadableMovie } from '../../predict/unlabeled.js';
 import { writeFileAtomic } from '../../util/atomic.js';
-import { asCliError } from './worker.js';
+import { CliError } from '../errors.js';
+import { parseThresholdOption, parseTopOption, THRESHOLD_HELP } from '../options.js';
 
 interface PredictCliOptions {
   model?: string;
@@ -41,36 +31,19 @@ interface PredictCliOptions {
 
 function parseThreshold(t: string | undefined): ThresholdKind | undefined {
   if (t === undefined) return undefined;
-  if (t === '0.5' || t === 'tuned') return t;
-  throw new CliError(`--threshold must be 0.5 or tuned, got "${t}"`);
+  const parsed = parseThresholdOption(t);
+  if (parsed === 'tuned') return 'tuned';
+  if (parsed === 0.5) return '0.5';
+  throw new CliError(
+    `predict applies 0.5 or tuned thresholds; evaluate other fixed thresholds with mmgenre eval`,
+  );
 }
 
 /** The run to predict with: --model, or the model shipped with the package. */
 function modelDir(o: PredictCliOptions): string {
-  if (o.model !== undefined) {
-    if (!existsSync(o.model)) throw new CliError(`run directory not found: ${o.model}`);
-    return o.model;
-  }
-  try {
-    return defaultModelDir();
-  } catch (err) {
-    return userError(err);
-  }
-}
-
-/** Library errors a user can fix become CliErrors (no stack trace). */
-function userError(err: unknown): never {
-  if (err instanceof MmgenreError)
-    throw new CliError(err.hint ? `${err.message}\n${err.hint}` : err.message, err.exitCode);
-  if (
-    err instanceof RunNotFoundError ||
-    err instanceof PredictorError ||
-    err instanceof NoUsableInputError ||
-    err instanceof DatasetFormatError
-  ) {
-    throw new CliError(err.message);
-  }
-  throw err;
+  if (o.model === undefined) return defaultModelDir();
+  if (!existsSync(o.model)) throw new CliError(`run directory not found: ${o.model}`);
+  return o.model;
 }
 
 /** `mmgenre predict`: genres of one movie from its poster and plot, or of every movie of a dataset. */
@@ -87,11 +60,11 @@ export function register(program: Command): void {
     )
     .option('--poster <file>', 'poster image (JPEG, PNG, WebP, GIF...)')
     .option('--plot <text>', 'plot synopsis')
-    .option('--plot-file <file>', 'read the plot synopsis from a text file')
+    .option('--plot-file <file>', 'read the plot synopsis from a text file ("-": standard input)')
     .option('--title <text>', 'movie title (for models that read it)')
     .option(
-      '--threshold <kind>',
-      "0.5 (default, the paper's) or tuned (per genre on dev, only genres with >= 20 dev positives)",
+      '--threshold <t>',
+      `${THRESHOLD_HELP}; default 0.5 (tuned uses per-genre thresholds only for genres with >= 20 dev positives)`,
     )
     .option('--json', 'print the prediction as JSON')
     .option('--top <n>', 'show only the n most probable genres')
@@ -139,8 +112,9 @@ With --input, the exit status is 0 when every movie was predicted, 1 when some c
         throw new CliError('give --plot or --plot-file, not both');
       let plot = o.plot;
       if (o.plotFile !== undefined) {
-        if (!existsSync(o.plotFile)) throw new CliError(`plot file not found: ${o.plotFile}`);
-        plot = readFileSync(o.plotFile, 'utf8');
+        if (o.plotFile !== '-' && !existsSync(o.plotFile))
+          throw new CliError(`plot file not found: ${o.plotFile}`);
+        plot = readFileSync(o.plotFile === '-' ? 0 : o.plotFile, 'utf8');
       }
       if (o.poster !== undefined && !existsSync(o.poster))
         throw new CliError(`poster not found: ${o.poster}`);
@@ -149,19 +123,18 @@ With --input, the exit status is 0 when every movie was predicted, 1 when some c
           'nothing to predict from: give --poster FILE and/or --plot TEXT (or --data DIR --out FILE)',
         );
       }
-      let top: number | undefined;
-      if (o.top !== undefined) {
-        top = Number(o.top);
-        if (!Number.isInteger(top) || top < 1)
-          throw new CliError(`--top must be a positive whole number, got "${o.top}"`);
-      }
-      const predictor = await loadPredictor(model, { threshold }).catch(userError);
+      const top = o.top === undefined ? undefined : parseTopOption(o.top);
+      const { loadPredictor } = await import('../../predict/index.js');
+      const { formatPrediction, topOfPrediction } = await import('../../predict/format.js');
+      const predictor = await loadPredictor(model, { threshold });
       try {
-        const [prediction] = await predictor
-          .predict([{ poster: o.poster, plot, title: o.title }], { threshold })
-          .catch(userError);
+        const [prediction] = await predictor.predict([{ poster: o.poster, plot, title: o.title }], {
+          threshold,
+        });
         if (o.json)
-          process.stdout.write(`${JSON.stringify({ run: predictor.name, ...prediction }, null, 2)}\n`);
+          process.stdout.write(
+            `${JSON.stringify({ run: predictor.name, ...topOfPrediction(prediction, top) }, null, 2)}\n`,
+          );
         else
           process.stdout.write(
             `run: ${predictor.name} (${o.model === undefined ? 'the model shipped with mmgenre, ' : ''}${predictor.dir})\n${formatPrediction(prediction, { top })}\n`,
@@ -179,13 +152,11 @@ async function predictInputCommand(
   out: string | undefined,
   threshold: ThresholdKind | undefined,
 ): Promise<void> {
-  let read: ReadMoviesResult;
-  try {
-    read = input === '-' ? parseMoviesJsonl(await readStdin(), process.cwd()) : readUnlabeledMovies(input);
-  } catch (err) {
-    return userError(err);
-  }
-  const predictor = await loadPredictor(model, { threshold }).catch(userError);
+  const { parseMoviesJsonl, predictMovies, readUnlabeledMovies } = await import('../../predict/unlabeled.js');
+  const { loadPredictor } = await import('../../predict/index.js');
+  const read: ReadMoviesResult =
+    input === '-' ? parseMoviesJsonl(await readStdin(), process.cwd()) : readUnlabeledMovies(input);
+  const predictor = await loadPredictor(model, { threshold });
   const lines: string[] = [];
   const toStdout = out === undefined || out === '-';
   const emit = (line: object): void => {
@@ -239,7 +210,9 @@ async function predictDatasetCommand(o: PredictCliOptions, model: string): Promi
   }
   const r = o.queue
     ? await predictOnQueue(o, model, split)
-    : await predictDataset(model, o.data!, { out: o.out, split, cache: o.cache, workers }).catch(userError);
+    : await (
+        await import('../../predict/index.js')
+      ).predictDataset(model, o.data!, { out: o.out, split, cache: o.cache, workers });
   const missing = Object.entries(r.missingByInput)
     .map(([input, count]) => `${input} missing for ${count}`)
     .join(', ');
@@ -283,10 +256,9 @@ async function predictOnQueue(
     if (controller.signal.aborted)
       throw new CliError(
         'interrupted: finished shards are kept; run the same command again to continue',
-        130,
+        'interrupted',
       );
-    if (err instanceof MmgenreError) throw asCliError(err);
-    return userError(err);
+    throw err;
   } finally {
     process.off('SIGINT', onSigint);
   }

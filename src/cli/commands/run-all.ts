@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
-import { formatRunAll, runAll } from '../../train/run-all.js';
-import { ConfigError } from '../../train/config.js';
-import { DatasetFormatError } from '../../data/load.js';
 
 const positiveInt = (name: string) => (v: string) => {
   const n = Number(v);
@@ -35,7 +32,8 @@ export function register(program: Command): void {
     .option('--epochs <n>', 'cap every config at this many epochs (quick runs)', positiveInt('epochs'))
     .option('--json', 'print summary.json instead of the tables')
     .action(async (flags: RunAllFlags) => {
-      try {
+      const { formatRunAll, runAll } = await import('../../train/run-all.js');
+      {
         const summary = await runAll({
           data: flags.data,
           out: flags.out,
@@ -51,9 +49,6 @@ export function register(program: Command): void {
         });
         process.stdout.write((flags.json ? JSON.stringify(summary, null, 2) : formatRunAll(summary)) + '\n');
         if (summary.entries.some((e) => !e.ok)) process.exitCode = 1;
-      } catch (err) {
-        if (err instanceof ConfigError || err instanceof DatasetFormatError) throw new CliError(err.message);
-        throw err;
       }
     });
 }

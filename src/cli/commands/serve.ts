@@ -1,11 +1,7 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { startServer } from '../../serve/server.js';
-import { PredictorError } from '../../predict/types.js';
-import { RunNotFoundError } from '../../train/run.js';
 import { CliError } from '../errors.js';
 import { defaultModelDir } from '../../predict/default-model.js';
-import type { MmgenreError } from '../../util/errors.js';
 
 interface ServeCliOptions {
   model?: string;
@@ -34,20 +30,13 @@ export function register(program: Command): void {
       if (o.model !== undefined && !existsSync(o.model))
         throw new CliError(`run directory not found: ${o.model}`);
       let model = o.model;
-      if (model === undefined) {
-        try {
-          model = defaultModelDir();
-        } catch (err) {
-          const e = err as MmgenreError;
-          throw new CliError(e.hint ? `${e.message}\n${e.hint}` : e.message, e.exitCode);
-        }
-      }
+      if (model === undefined) model = defaultModelDir();
       if (o.runs !== undefined && !existsSync(o.runs)) throw new CliError(`runs folder not found: ${o.runs}`);
+      const { startServer } = await import('../../serve/server.js');
       let server;
       try {
         server = await startServer({ model, runsDir: o.runs, port, host: o.host, logger: o.log });
       } catch (err) {
-        if (err instanceof RunNotFoundError || err instanceof PredictorError) throw new CliError(err.message);
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EADDRINUSE')
           throw new CliError(`port ${port} on ${o.host} is in use: pick another with --port`);

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { MmgenreError } from '../../util/errors.js';
 import { CliError } from '../errors.js';
 
 interface WorkerFlags {
@@ -46,24 +45,13 @@ Stop with Ctrl-C or SIGTERM: the shard in hand is finished first.`,
       const stop = (): void => controller.abort();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
-      try {
-        const r = await runQueueWorker({
-          queue: f.queue,
-          allow: f.allow,
-          stallSeconds: f.stallSeconds,
-          signal: controller.signal,
-          log: (line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`),
-        });
-        process.stdout.write(`worker stopped: ${r.shards} shard(s) done, ${r.failed} failed\n`);
-      } catch (err) {
-        throw asCliError(err);
-      }
+      const r = await runQueueWorker({
+        queue: f.queue,
+        allow: f.allow,
+        stallSeconds: f.stallSeconds,
+        signal: controller.signal,
+        log: (line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`),
+      });
+      process.stdout.write(`worker stopped: ${r.shards} shard(s) done, ${r.failed} failed\n`);
     });
-}
-
-/** A library error the user can act on, as the CLI prints it (message, then the hint). */
-export function asCliError(err: unknown): unknown {
-  if (err instanceof MmgenreError)
-    return new CliError(err.hint ? `${err.message}\n${err.hint}` : err.message, err.exitCode);
-  return err;
 }

@@ -1,4 +1,4 @@
-/** The headline table: each run's test F1 (0.5 and tuned, with bootstrap intervals) beside the published MM-IMDb rows. */
+/** The headline table: each run's test F1 (0.5 and tuned, with bootstrap intervals) beside the published MM-IMDB rows. */
 import { MMIMDB_TEST_SIZE } from '../../eval/compare.js';
 import { citationOf, PUBLISHED_RESULTS, type PublishedMetric } from '../../eval/published.js';
 import type { F1Average } from '../../eval/bootstrap.js';
@@ -27,7 +27,7 @@ function cell(v: EvalVariant, avg: F1Average): string {
   return `<td class="num">${fmtNum(v.metrics.f1[avg])}${interval}</td>`;
 }
 
-/** Whether a run's test set is MM-IMDb's own test split (then the published rows are comparable). */
+/** Whether a run's test set is MM-IMDB's own test split (then the published rows are comparable). */
 function isMmimdbTestSplit(ctx: ReportContext, k: number): boolean {
   const ds = ctx.datasets[k];
   const n = ctx.evaluations[k]?.file.n;
@@ -64,7 +64,7 @@ export function renderHeadlineSection(ctx: ReportContext): ReportSection {
   });
   const allSame = ctx.runs.length > 0 && ctx.runs.every((_, k) => isMmimdbTestSplit(ctx, k));
   rows.push(
-    `<tr class="group"><th colspan="${4 + AVERAGES.length}">Published on MM-IMDb (Arevalo et al. 2017 and later work)</th></tr>`,
+    `<tr class="group"><th colspan="${4 + AVERAGES.length}">Published on MM-IMDB (Arevalo et al. 2017 and later work)</th></tr>`,
   );
   const published = PUBLISHED_RESULTS.filter((r) => Object.values(r.metrics).some((m) => m?.value != null));
   for (const r of published) {
@@ -87,7 +87,7 @@ export function renderHeadlineSection(ctx: ReportContext): ReportSection {
       ...(allSame
         ? []
         : [
-            'Published rows are on MM-IMDb’s own test split (7,799 movies); these runs are tested on other movies, so the rows are not directly comparable.',
+            'Published rows are on MM-IMDB’s own test split (7,799 movies); these runs are tested on other movies, so the rows are not directly comparable.',
           ]),
       '† quoted from the paper’s table through the project’s notes, not re-checked against the PDF (see src/eval/published.ts).',
     ]);

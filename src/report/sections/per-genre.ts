@@ -82,7 +82,7 @@ export async function renderPerGenreSection(ctx: ReportContext): Promise<ReportS
           `The paper’s per-genre F1 (${PAPER_TABLE3_SOURCE}) is not transcribed in src/eval/published.ts (every cell is null until it is checked against the paper), so only this project’s runs are drawn.`,
         )
       : notes([
-          `Paper bars: ${PAPER_TABLE3_SOURCE}, on MM-IMDb’s own test split (a different test set)${PAPER_TABLE3_VERIFIED ? '' : '; not re-checked against the paper'}.`,
+          `Paper bars: ${PAPER_TABLE3_SOURCE}, on MM-IMDB’s own test split (a different test set)${PAPER_TABLE3_VERIFIED ? '' : '; not re-checked against the paper'}.`,
         ]),
   );
   return section(

@@ -1,0 +1,22 @@
+/** Option values that mean the same in every command, parsed in one place. */
+import { CliError } from './errors.js';
+
+/** `--threshold`: 0.5 (the paper's), `tuned` (per-genre thresholds tuned on dev), or a number in (0, 1). */
+export type ThresholdOption = 'tuned' | number;
+
+export const THRESHOLD_HELP = "0.5 (the paper's), tuned (per-genre, tuned on dev) or a number in (0, 1)";
+
+export function parseThresholdOption(v: string): ThresholdOption {
+  if (v === 'tuned') return 'tuned';
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || n >= 1)
+    throw new CliError(`--threshold must be 0.5, tuned or a number in (0, 1), got "${v}"`);
+  return n;
+}
+
+/** `--top`: a positive whole number. */
+export function parseTopOption(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new CliError(`--top must be a positive whole number, got "${v}"`);
+  return n;
+}
