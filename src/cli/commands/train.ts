@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CliError } from '../errors.js';
 import type { TrainJob, TrainingOverrides, TrainRunResult } from '../../train/index.js';
 
@@ -28,6 +28,7 @@ interface TrainFlags {
   workers?: number;
   backend?: 'wasm' | 'cpu';
   engine?: 'auto' | 'onnx' | 'tfjs';
+  sources?: string;
 }
 
 function row(name: string, r: TrainRunResult): string {
@@ -70,6 +71,10 @@ export function register(program: Command): void {
     .option('--batch-size <n>', 'batch size', intArg('batch-size'))
     .option('--resume', "continue from the run directory's last checkpoint")
     .option(
+      '--sources <dir>',
+      'folder of the runs a fusion reads (e.g. text-mlp2-meanglove for fusion-gmu): used when finished there, trained there first when missing (default: the folder holding --out)',
+    )
+    .option(
       '--workers <n>',
       'parallel trainings when there are several jobs (default: every core)',
       intArg('workers'),
@@ -89,7 +94,9 @@ export function register(program: Command): void {
       };
       const seeds = flags.seeds ? flags.seeds.split(',').map((s) => intArg('seeds')(s.trim())) : [flags.seed];
       const { loadConfig } = await import('../../train/config.js');
-      const { trainFromConfig, trainMany } = await import('../../train/index.js');
+      const { trainFromConfig, trainMany, ensureSourceRuns, withOverrides } = await import(
+        '../../train/index.js'
+      );
       {
         for (const c of flags.config) loadConfig(c); // fail fast on a bad config, before any work
         if (flags.config.length === 1 && seeds.length === 1) {
@@ -110,6 +117,7 @@ export function register(program: Command): void {
               signal: controller.signal,
               backend: flags.backend,
               extractWorkers: flags.workers,
+              sourcesDir: flags.sources,
             });
             process.stdout.write(HEADER + row(config.name, r) + '\n');
             process.stdout.write(`(* = thresholds tuned on dev)  run directory: ${r.dir}\n`);
@@ -123,7 +131,13 @@ export function register(program: Command): void {
         for (const c of flags.config) {
           const name = loadConfig(c).name;
           for (const seed of seeds) {
+            // Each seed reads source runs of its own seed: one sources folder per seed.
+            const sourcesDir =
+              seeds.length > 1
+                ? join(flags.sources ?? flags.out, `sources-s${seed ?? 'default'}`)
+                : (flags.sources ?? flags.out);
             jobs.push({
+              sourcesDir,
               config: c,
               data: flags.data,
               out: join(flags.out, seed === undefined ? name : `${name}-s${seed}`),
@@ -133,6 +147,17 @@ export function register(program: Command): void {
             });
           }
         }
+        // Source runs first, one at a time here, so that parallel jobs never train the same one.
+        for (const job of jobs)
+          await ensureSourceRuns(withOverrides(loadConfig(job.config), job.overrides ?? {}), {
+            sourcesDir: resolve(job.sourcesDir!),
+            seedOffset:
+              (job.overrides?.seed ?? loadConfig(job.config).training.seed) -
+              loadConfig(job.config).training.seed,
+            epochs: job.overrides?.epochs,
+            train: (c, out, resume) =>
+              trainFromConfig(c, job.data, { out, resume, backend: job.backend, sourcesDir: job.sourcesDir }),
+          });
         const controller = new AbortController();
         process.once('SIGINT', () => controller.abort());
         const outcomes = await trainMany(jobs, {
