@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { CliError } from '../errors.js';
 import { defaultModelDir } from '../../predict/default-model.js';
-import type { MmgenreError } from '../../util/errors.js';
 
 interface ServeCliOptions {
   model?: string;

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { MmgenreError } from '../../util/errors.js';
 import { CliError } from '../errors.js';
 
 interface WorkerFlags {
