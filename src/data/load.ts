@@ -68,17 +68,10 @@ export async function loadDataset(path: string, opts: LoadOptions = {}): Promise
       return loadTmdb(p, opts);
     }
     case 'mmimdb-hdf5': {
-      // Imported by path at run time: hdf5.ts is written in parallel by another engineer, and
-      // a literal specifier would make this module fail to type-check until it lands.
-      const spec = './hdf5.js';
-      const mod = (await import(spec)) as {
-        loadMmimdbHdf5?: (path: string, opts?: LoadOptions) => Promise<Dataset>;
-      };
-      if (typeof mod.loadMmimdbHdf5 !== 'function') {
-        throw new DatasetFormatError('the HDF5 loader is not available in this build');
-      }
+      // Imported when needed: h5wasm is loaded only for an HDF5 file.
+      const { loadMmimdbHdf5 } = await import('./hdf5.js');
       const file = statSync(p).isDirectory() ? join(p, 'multimodal_imdb.hdf5') : p;
-      return mod.loadMmimdbHdf5(file, opts);
+      return loadMmimdbHdf5(file, opts);
     }
   }
 }

@@ -68,6 +68,31 @@ export const ENCODER_CATALOG: Record<string, EncoderInfo> = {
     label: 'production companies',
     description: 'multi-hot vector of the production companies seen in training (TMDB)',
   },
+  'hdf5-vgg': {
+    input: 'poster',
+    label: "VGG features (authors' HDF5)",
+    description: "the VGG poster features stored in the authors' multimodal_imdb.hdf5",
+  },
+  'hdf5-word2vec': {
+    input: 'plot',
+    label: "word2vec mean (authors' HDF5)",
+    description: "the plot's word2vec vector stored in the authors' multimodal_imdb.hdf5",
+  },
+  'hdf5-three-grams': {
+    input: 'plot',
+    label: "character 3-grams (authors' HDF5)",
+    description: "the plot's character 3-gram counts stored in the authors' multimodal_imdb.hdf5",
+  },
+  'hdf5-word-grams': {
+    input: 'plot',
+    label: "word n-grams (authors' HDF5)",
+    description: "the plot's word n-gram counts stored in the authors' multimodal_imdb.hdf5",
+  },
+  'hdf5-sequences': {
+    input: 'plot',
+    label: "word ids (authors' HDF5)",
+    description: "the plot as word ids from the authors' multimodal_imdb.hdf5, for the recurrent models",
+  },
   'plot-sequences': {
     input: 'plot',
     label: 'plot word ids',

@@ -20,6 +20,13 @@ const LIGHT = new Set([
   '../../study/features.js',
   '../../study/published.js',
   '../../features/catalog.js',
+  '../../util/errors.js',
+  '../../util/atomic.js',
+  './worker.js',
+  '../../predict/default-model.js',
+  '../../predict/format.js',
+  '../../predict/unlabeled.js',
+  '../../eval/thresholds.js',
 ]);
 
 test('command files import only light modules at start-up (the rest inside their action)', () => {

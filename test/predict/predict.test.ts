@@ -272,13 +272,14 @@ describe('predict from raw inputs', { timeout: 240_000 }, () => {
     assert.equal(ds.status, 0, ds.stderr);
     assert.match(ds.stdout, /predicted 18 movie\(s\)/);
     assert.equal(readPredictions(out).rows.length, 18);
-    for (const [args, message] of [
-      [['predict', '--model', tiny.runDir], /nothing to predict from/],
-      [['predict', '--model', tiny.runDir, '--plot', '?!?'], /no usable input/],
-      [['predict', '--model', tiny.dataDir, '--plot', 'x'], /not a finished mmgenre run/],
+    // Exit status by kind: 2 bad input, 4 not found (src/util/errors.ts).
+    for (const [args, message, status] of [
+      [['predict', '--model', tiny.runDir], /nothing to predict from/, 2],
+      [['predict', '--model', tiny.runDir, '--plot', '?!?'], /no usable input/, 2],
+      [['predict', '--model', tiny.dataDir, '--plot', 'x'], /not a finished mmgenre run/, 4],
     ] as const) {
       const r = runCli([...args]);
-      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.status, status, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, message);
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
     }
