@@ -12,7 +12,7 @@ import type { Dataset, MovieRecord } from '../data/types.js';
 import { env } from '../env.js';
 import { progress as progressBar } from '../util/progress.js';
 import { defaultWorkers, exitOrTerminate, siblingModule, startWorker } from '../util/workers.js';
-import { buildComputer, getSequenceEncoderFactory, type ChunkOutput, type ComputerSpec } from './compute.js';
+import { buildComputer, sequenceEncoderFactory, type ChunkOutput, type ComputerSpec } from './compute.js';
 import { normaliseSpec, resolveEncoder, workerModuleFor, type EncoderSpec } from './registry.js';
 import {
   acquireLock,
@@ -282,8 +282,10 @@ async function planDense(
   const { name, options } = normaliseSpec(spec);
   const encoder = await resolveEncoder({ name, options });
   let ready: Encoder | undefined;
-  // Some encoders only know their key (weights, resolved layer) and dim after loading.
-  if (!encoder.key || !(encoder.dim > 0)) {
+  encoder.bindRecords?.(dataset.records);
+  // Some encoders only know their key (weights, resolved layer) and dim after loading, or after
+  // reading the dataset they were bound to.
+  if (!encoder.key || !(encoder.dim > 0) || encoder.bindRecords) {
     await encoder.init();
     ready = encoder;
   }
@@ -309,7 +311,7 @@ async function planDense(
     rowShape: encoder.rowShape.length ? encoder.rowShape : [encoder.dim],
     stamps: sourceStamps(dataset.records, encoder.modality),
     ready,
-    workerModule: workerModuleFor(name),
+    workerModule: encoder.inProcess ? null : workerModuleFor(name),
   };
   if (!ready) encoder.dispose();
   return plan;
@@ -321,10 +323,10 @@ async function planSequences(
   opts: { cacheDir?: string },
 ): Promise<Plan> {
   const { name, options } = normaliseSpec(spec);
-  if (!getSequenceEncoderFactory()) await import(siblingModule(import.meta.url, 'sequences').href);
-  const factory = getSequenceEncoderFactory();
+  const factory = await sequenceEncoderFactory(name);
   if (!factory) throw new Error('plot sequences need the text module (src/text), which is not available');
   const enc = await factory(options);
+  enc.bindRecords?.(dataset.records);
   await enc.init(); // the vocabulary defines the key and vocabSize
   const identity: EntryIdentity = {
     kind: 'sequence',
@@ -347,7 +349,7 @@ async function planSequences(
     rowShape: [],
     vocabSize: enc.vocabSize,
     stamps: sourceStamps(dataset.records, 'plot'),
-    workerModule: '',
+    workerModule: enc.inProcess ? null : '',
   };
   enc.dispose();
   return plan;
