@@ -245,6 +245,21 @@ test(
       assert.ok(kept >= 1 && kept < 6, `resumed from ${kept} finished shard(s)`);
       assert.ok(readFileSync(out).equals(readFileSync(refOut)), 'predictions byte-identical');
       assert.equal(existsSync(parts), false, 'the part files are gone once joined');
+
+      // Unlabeled movies (predict --input, a folder of <id>.json + <id>.jpeg): the same lines.
+      const inputArgs = ['predict', '--model', runDir, '--input', join(data, 'dataset')];
+      const inRef = cli([...inputArgs, '--out', join(root, 'input-ref.jsonl')], childEnv);
+      const inQueued = cli(
+        [...inputArgs, '--out', join(root, 'input-queued.jsonl'), '--queue', redis.url, '--shard-rows', '32'],
+        childEnv,
+      );
+      assert.equal((await inRef.exited).code, 0, inRef.out());
+      assert.equal((await inQueued.exited).code, 0, inQueued.out());
+      assert.match(inQueued.out(), /predicted 96 movie\(s\)/);
+      assert.ok(
+        readFileSync(join(root, 'input-queued.jsonl')).equals(readFileSync(join(root, 'input-ref.jsonl'))),
+        'predict --input lines byte-identical',
+      );
     } finally {
       for (const w of workers) w.child.kill('SIGKILL');
       env.cacheDir = savedCache;
