@@ -4,3 +4,4 @@ export { QueueError, UnprocessedMoviesError, type UnprocessedMovie } from './err
 export { queueChunkRunner, DEFAULT_SHARD_ROWS, type QueueRunOptions } from './features.js';
 export { predictDatasetOnQueue, type QueuePredictOptions } from './predict.js';
 export { runQueueWorker, type QueueWorkerOptions, type QueueWorkerReport } from './worker.js';
+export { predictMoviesOnQueue, type QueueMoviesOptions } from './movies.js';

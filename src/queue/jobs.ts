@@ -88,7 +88,25 @@ export const PredictJobData = z
   .strict();
 export type PredictJobData = z.infer<typeof PredictJobData>;
 
-export const JobData = z.discriminatedUnion('kind', [FeaturesJobData, PredictJobData]);
+/** Unlabeled movies (`predict --input`): each gives its prediction line, or why it has none. */
+export const MoviesJobData = z
+  .object({
+    kind: z.literal('movies'),
+    run: runKey,
+    root: absolutePath,
+    model: absolutePath,
+    threshold: z.enum(['0.5', 'tuned']).optional(),
+    records: z.array(JobRecord).min(1).max(MAX_RECORDS),
+  })
+  .strict();
+export type MoviesJobData = z.infer<typeof MoviesJobData>;
+
+export const MoviesResult = z
+  .object({ lines: z.array(z.object({ id: z.string() }).passthrough()), failed: z.number().int().min(0) })
+  .strict();
+export type MoviesResult = z.infer<typeof MoviesResult>;
+
+export const JobData = z.discriminatedUnion('kind', [FeaturesJobData, PredictJobData, MoviesJobData]);
 export type JobData = z.infer<typeof JobData>;
 
 /** What the worker returns through BullMQ: where the shard's result lies. */

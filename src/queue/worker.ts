@@ -12,6 +12,7 @@ import { buildComputer, type ChunkComputer } from '../features/compute.js';
 import { stableJson } from '../features/store.js';
 import { loadPredictor, type Predictor } from '../predict/predictor.js';
 import { predictShard } from '../predict/shard.js';
+import { predictMovies, type UnlabeledMovie } from '../predict/unlabeled.js';
 import { connectRedis, loadBullmq, parseQueueUrl, resultKey, RESULT_TTL_SECONDS } from './connection.js';
 import {
   fromJobRecord,
@@ -21,6 +22,8 @@ import {
   type FeaturesJobData,
   type FeaturesResultHeader,
   type JobReturn,
+  type MoviesJobData,
+  type MoviesResult,
   type PredictJobData,
 } from './jobs.js';
 
@@ -140,18 +143,57 @@ export async function runQueueWorker(opts: QueueWorkerOptions): Promise<QueueWor
     return packResult(result);
   };
 
+  const movies = async (data: MoviesJobData): Promise<Buffer> => {
+    const folder = checkFolder('input folder', data.root);
+    const model = checkFolder('run folder', data.model);
+    const predictor = await predictors.get(`${model}|${data.threshold ?? ''}`, () =>
+      loadPredictor(model, { threshold: data.threshold }),
+    );
+    const lines: Array<{ id: string }> = [];
+    const list: UnlabeledMovie[] = [];
+    for (const r of data.records) {
+      const { record, refused } = fromJobRecord(r, folder);
+      if (refused) lines.push({ id: r.id, error: refused } as { id: string });
+      else
+        list.push({
+          id: r.id,
+          ...(r.title !== undefined ? { title: r.title } : {}),
+          input: {
+            ...(record.posterPath ? { poster: record.posterPath } : {}),
+            ...(r.plot !== null ? { plot: r.plot } : {}),
+            ...(r.title !== undefined ? { title: r.title } : {}),
+            ...(r.companies !== undefined ? { companies: r.companies } : {}),
+          },
+        });
+    }
+    const done = new Map<string, { id: string }>();
+    const { failed } = await predictMovies(predictor, list, (line) => done.set(line.id, line));
+    // In the job's order (a refused poster path keeps its place).
+    const byId = new Map([...lines.map((l) => [l.id, l] as const), ...done]);
+    const result: MoviesResult = {
+      lines: data.records.map((r) => byId.get(r.id)!),
+      failed: failed.length + lines.length,
+    };
+    return packResult(result);
+  };
+
   let shards = 0;
   let failed = 0;
   const processor = async (job: Job): Promise<JobReturn> => {
     const parsed = JobData.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid job: ${z.prettifyError(parsed.error)}`);
     const data = parsed.data;
-    const movies =
+    const count =
       data.kind === 'features' ? data.chunks.reduce((a, c) => a + c.records.length, 0) : data.records.length;
-    const what = `${data.kind === 'features' ? `features ${data.spec.encoderName}` : 'predict'}, ${movies} movies`;
+    const what = `${data.kind === 'features' ? `features ${data.spec.encoderName}` : data.kind}, ${count} movies`;
     log(`shard ${job.id} started (${what})`);
     const t0 = performance.now();
-    const buf = data.kind === 'features' ? await features(data) : await predict(data);
+    const buf =
+      data.kind === 'features'
+        ? await features(data)
+        : data.kind === 'predict'
+          ? await predict(data)
+          : await movies(data);
     const key = resultKey(target, job.id!);
     await results.set(key, buf, 'EX', RESULT_TTL_SECONDS);
     log(`shard ${job.id} done (${what}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

@@ -57,7 +57,7 @@ function cli(args: string[], envVars: Record<string, string>): Proc {
     child,
     out: () => text,
     exited,
-    waitFor(re, ms = 60_000) {
+    waitFor(re, ms = 240_000) {
       const line = text.split('\n').find((l) => re.test(l));
       if (line) return Promise.resolve(line);
       return new Promise((resolve, reject) => {
@@ -74,7 +74,7 @@ function cli(args: string[], envVars: Record<string, string>): Proc {
   };
 }
 
-function until(cond: () => boolean, ms = 60_000): Promise<void> {
+function until(cond: () => boolean, ms = 240_000): Promise<void> {
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
     const t = setInterval(() => {
@@ -110,7 +110,7 @@ function manifestOf(cacheDir: string): unknown {
 
 test(
   'queue: two workers (one SIGKILLed mid-shard) and a restarted coordinator give the in-process bytes',
-  { skip, timeout: 240_000 },
+  { skip, timeout: 600_000 },
   async () => {
     const redis: RedisServer = await startRedis();
     const workers: Proc[] = [];
@@ -245,6 +245,21 @@ test(
       assert.ok(kept >= 1 && kept < 6, `resumed from ${kept} finished shard(s)`);
       assert.ok(readFileSync(out).equals(readFileSync(refOut)), 'predictions byte-identical');
       assert.equal(existsSync(parts), false, 'the part files are gone once joined');
+
+      // Unlabeled movies (predict --input, a folder of <id>.json + <id>.jpeg): the same lines.
+      const inputArgs = ['predict', '--model', runDir, '--input', join(data, 'dataset')];
+      const inRef = cli([...inputArgs, '--out', join(root, 'input-ref.jsonl')], childEnv);
+      const inQueued = cli(
+        [...inputArgs, '--out', join(root, 'input-queued.jsonl'), '--queue', redis.url, '--shard-rows', '32'],
+        childEnv,
+      );
+      assert.equal((await inRef.exited).code, 0, inRef.out());
+      assert.equal((await inQueued.exited).code, 0, inQueued.out());
+      assert.match(inQueued.out(), /predicted 96 movie\(s\)/);
+      assert.ok(
+        readFileSync(join(root, 'input-queued.jsonl')).equals(readFileSync(join(root, 'input-ref.jsonl'))),
+        'predict --input lines byte-identical',
+      );
     } finally {
       for (const w of workers) w.child.kill('SIGKILL');
       env.cacheDir = savedCache;
@@ -255,7 +270,7 @@ test(
 
 test(
   'queue: a bad movie is its own error, a bad job fails alone and is listed',
-  { skip, timeout: 120_000 },
+  { skip, timeout: 300_000 },
   async () => {
     const redis = await startRedis();
     const root = tempDir('mmgenre-queue-');
@@ -367,7 +382,7 @@ test(
 
 test(
   'queue: rediss:// with a password reaches a TLS redis-server; an untrusted certificate is a clear error',
-  { skip: skip || opensslMissing(), timeout: 120_000 },
+  { skip: skip || opensslMissing(), timeout: 300_000 },
   async () => {
     const redis = await startRedis({ tls: true });
     const trusted = cli(['worker', '--queue', redis.url], { NODE_EXTRA_CA_CERTS: redis.caFile! });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
 import { SPLITS, type SplitName } from '../../data/types.js';
 import { DEFAULT_THRESHOLD_POLICY } from '../../eval/thresholds.js';
 import type { PredictDatasetResult } from '../../predict/index.js';
@@ -73,7 +74,10 @@ export function register(program: Command): void {
     .option('--split <name>', `with --data: ${SPLITS.join(', ')} or all`, 'test')
     .option('--no-cache', 'with --data: encode directly, without the feature cache')
     .option('--workers <n>', 'with --data: worker threads for feature extraction')
-    .option('--queue <url>', 'with --data: predict on queue workers (mmgenre worker): redis://HOST:PORT/DB')
+    .option(
+      '--queue <url>',
+      'with --data or --input: predict on queue workers (mmgenre worker): redis://HOST:PORT/DB',
+    )
     .option('--shard-rows <n>', 'with --queue: movies per job (default 256)')
     .addHelpText(
       'after',
@@ -99,7 +103,8 @@ With --input, the exit status is 0 when every movie was predicted, 1 when some c
           o.plotFile !== undefined
         )
           throw new CliError('--input predicts the movies it lists: leave out --data, --poster and --plot');
-        await predictInputCommand(model, o.input, o.out, threshold);
+        if (o.queue) await predictInputOnQueue(o, model, threshold);
+        else await predictInputCommand(model, o.input, o.out, threshold);
         return;
       }
       if (o.data !== undefined) {
@@ -177,6 +182,58 @@ async function predictInputCommand(
   process.stderr.write(
     `mmgenre: predicted ${predicted} movie(s) with ${predictor.name} (thresholds ${threshold ?? DEFAULT_THRESHOLD_POLICY})${toStdout ? '' : ` -> ${out}`}\n`,
   );
+  if (problems.length > 0) {
+    process.stderr.write(`mmgenre: ${problems.length} movie(s) could not be predicted:\n`);
+    for (const p of problems) process.stderr.write(`  ${p.id}: ${p.error}\n`);
+    process.exitCode = predicted > 0 ? 1 : 2;
+  }
+}
+
+/** `predict --input FILE|DIR --queue URL`: the same lines, predicted by queue workers. */
+async function predictInputOnQueue(
+  o: PredictCliOptions,
+  model: string,
+  threshold: ThresholdKind | undefined,
+): Promise<void> {
+  const input = o.input!;
+  if (input === '-')
+    throw new CliError('--queue needs --input FILE or DIR (workers read the posters beside it)');
+  let read: ReadMoviesResult;
+  try {
+    read = readUnlabeledMovies(input);
+  } catch (err) {
+    return userError(err);
+  }
+  const folder = statSync(input).isDirectory() ? input : dirname(resolve(input));
+  const { predictMoviesOnQueue } = await import('../../queue/movies.js');
+  const controller = new AbortController();
+  const onSigint = (): void => controller.abort();
+  process.once('SIGINT', onSigint);
+  let r;
+  try {
+    r = await predictMoviesOnQueue(model, read.movies, {
+      queue: o.queue!,
+      folder,
+      threshold,
+      shardRows: o.shardRows === undefined ? undefined : Number(o.shardRows),
+      signal: controller.signal,
+    });
+  } catch (err) {
+    if (controller.signal.aborted) throw new CliError('interrupted: run the same command again', 130);
+    if (err instanceof MmgenreError) throw asCliError(err);
+    return userError(err);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  const text = [...read.unreadable, ...r.lines].map((l) => `${JSON.stringify(l)}\n`).join('');
+  const toStdout = o.out === undefined || o.out === '-';
+  if (toStdout) process.stdout.write(text);
+  else writeFileAtomic(o.out!, text);
+  const predicted = r.lines.length - r.failed.length;
+  process.stderr.write(
+    `mmgenre: predicted ${predicted} movie(s) with ${basename(resolve(model))} on ${o.queue!.replace(/\/\/:[^@]*@/, '//:***@')} (thresholds ${threshold ?? DEFAULT_THRESHOLD_POLICY})${toStdout ? '' : ` -> ${o.out}`}\n`,
+  );
+  const problems = [...read.unreadable, ...r.failed];
   if (problems.length > 0) {
     process.stderr.write(`mmgenre: ${problems.length} movie(s) could not be predicted:\n`);
     for (const p of problems) process.stderr.write(`  ${p.id}: ${p.error}\n`);
