@@ -10,7 +10,19 @@ import { dirname, join } from 'node:path';
 import { writeJsonAtomic } from '../src/util/atomic.js';
 import type { BenchRow } from './types.js';
 
-const AREAS = ['data', 'hdf5', 'eval', 'text', 'vision', 'features', 'engine', 'train', 'fusion', 'serve'];
+const AREAS = [
+  'data',
+  'hdf5',
+  'eval',
+  'text',
+  'vision',
+  'features',
+  'engine',
+  'train',
+  'fusion',
+  'serve',
+  'queue',
+];
 /** Areas run only when named (`npm run bench scale`): the full-size run takes an hour or more. */
 const ON_REQUEST = ['scale'];
 const here = dirname(fileURLToPath(import.meta.url));

@@ -110,7 +110,7 @@ function message(err: unknown): string {
  * Encode in fixed batches (the same batches on every run, so results are reproducible). A batch
  * that throws is retried record by record, so one bad input costs only its own row.
  */
-async function encodeIsolating<T>(
+export async function encodeIsolating<T>(
   encode: (records: MovieRecord[]) => Promise<Array<T | { error: string }>>,
   records: MovieRecord[],
   batchSize: number,

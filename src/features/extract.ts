@@ -31,6 +31,7 @@ import {
   removeStaleTemps,
   sha256,
   sourceStamps,
+  stableJson,
   writeChunk,
   writeManifest,
   writeMatrixFile,
@@ -61,6 +62,34 @@ export interface ExtractOptions {
   progress?: boolean;
   /** Check every chunk's sha256 when reading back (default true; ~1 ms per MB). */
   verify?: boolean;
+  /** Compute the pending chunks elsewhere (a job queue, src/queue) instead of worker threads here. */
+  runner?: ChunkRunner;
+}
+
+/** One extraction's pending work, handed to a ChunkRunner. */
+export interface ChunkJob {
+  /** Identifies this extraction (cache entry, chunk layout, inputs): the same when it is resumed. */
+  key: string;
+  /** The dataset's folder or file (records' posters lie inside it). */
+  datasetRoot: string;
+  /** Every chunk of the entry, in order (pending ones included). */
+  slots: ChunkSlot[];
+  pending: ChunkSlot[];
+  records: MovieRecord[];
+  spec: ComputerSpec;
+  modality: Modality;
+  /** Store a computed chunk (idempotent: a chunk already stored by this call is ignored). */
+  onChunk(slot: ChunkSlot, out: ChunkOutput): void;
+  /** Extra text after the progress bar (shards done, workers alive). */
+  status(text: string): void;
+  signal?: AbortSignal;
+}
+
+export interface ChunkRunner {
+  /** Where the chunks are computed, for the report (e.g. the queue's URL, password masked). */
+  readonly label: string;
+  /** Resolves once every pending chunk went through onChunk; rejects naming the movies that did not. */
+  run(job: ChunkJob): Promise<void>;
 }
 
 export interface MissingReason {
@@ -83,6 +112,8 @@ export interface ExtractReport {
   reusedRows: number;
   noop: boolean;
   workers: number;
+  /** Set when the rows were computed elsewhere (ChunkRunner.label: e.g. a queue). */
+  computedOn?: string;
   seconds: number;
   /** Rows computed per second of this call (0 when nothing was computed). */
   rowsPerSecond: number;
@@ -324,7 +355,7 @@ async function planSequences(
   return plan;
 }
 
-interface ChunkSlot {
+export interface ChunkSlot {
   index: number;
   start: number;
   end: number;
@@ -463,13 +494,14 @@ async function runPlan(
         batchSize,
       };
       const wanted = opts.workers ?? defaultWorkers();
-      workersUsed = plan.workerModule === null ? 0 : Math.min(wanted, pending.length);
+      workersUsed = plan.workerModule === null || opts.runner ? 0 : Math.min(wanted, pending.length);
       const bar = progressBar(`features ${plan.encoderName}`, pendingRows, {
         unit: 'rows',
         silent: opts.progress === false,
       });
       let rowsDone = 0;
       const onChunk = (slot: ChunkSlot, out: ChunkOutput): void => {
+        if (done.has(slot.index)) return; // a chunk delivered twice (a retried job) counts once
         const rec: ChunkRecord = {
           index: slot.index,
           start: slot.start,
@@ -489,7 +521,20 @@ async function runPlan(
       };
       try {
         const records = dataset.records;
-        if (workersUsed === 0)
+        if (opts.runner) {
+          await opts.runner.run({
+            key: sha256(stableJson([plan.dir, chunkRows, batchSize, chunkSourcesHash(plan.stamps, 0, n)])),
+            datasetRoot: dataset.root,
+            slots,
+            pending,
+            records,
+            spec: computerSpec,
+            modality: plan.modality,
+            onChunk,
+            status: (text) => bar.status(text),
+            signal: opts.signal,
+          });
+        } else if (workersUsed === 0)
           await runInProcess(pending, records, computerSpec, plan.ready, onChunk, opts.signal);
         else await runWorkers(pending, records, computerSpec, workersUsed, onChunk, opts.signal);
       } finally {
@@ -500,7 +545,16 @@ async function runPlan(
     } else plan.ready?.dispose();
 
     const finished = finish(plan, base, slots, done, computeSeconds);
-    return makeReport(plan, finished, pendingRows, n - pendingRows, workersUsed, performance.now() - t0);
+    const report = makeReport(
+      plan,
+      finished,
+      pendingRows,
+      n - pendingRows,
+      workersUsed,
+      performance.now() - t0,
+    );
+    if (opts.runner && pendingRows > 0) report.computedOn = opts.runner.label;
+    return report;
   } finally {
     release();
   }

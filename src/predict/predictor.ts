@@ -8,6 +8,8 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { initEngine } from '../engine/index.js';
+import { DEFAULT_THRESHOLD_POLICY } from '../eval/thresholds.js';
+import { defaultModelDir } from './default-model.js';
 import { SEQUENCE_ENCODER } from '../features/extract.js';
 import { loadBuiltinEncoders, createEncoder } from '../features/registry.js';
 import { plotSequenceEncoder } from '../features/sequences.js';
@@ -41,7 +43,7 @@ export type { PredictorEncoder, PredictorInputInfo } from './scorer.js';
 export type { InputRows } from './gate.js';
 
 export interface PredictOptions {
-  /** Default: the predictor's (tuned when the run has thresholds.json, else 0.5). */
+  /** Default: the predictor's (DEFAULT_THRESHOLD_POLICY, 0.5, unless it was loaded with another). */
   threshold?: ThresholdKind;
 }
 
@@ -170,10 +172,14 @@ async function loadModelScorer(runDir: string): Promise<Scorer> {
   };
 }
 
-/** Load a finished run for prediction (model, normalisers, thresholds, encoders). */
-export async function loadPredictor(runDir: string, opts: PredictorOptions = {}): Promise<Predictor> {
+/**
+ * Load a finished run for prediction (model, normalisers, thresholds, encoders). Without a run,
+ * the model shipped with the package (models/default, see its MODEL_CARD.md):
+ * `const clf = await loadPredictor(); await clf.predict([{ poster, plot }])`.
+ */
+export async function loadPredictor(runDir?: string, opts: PredictorOptions = {}): Promise<Predictor> {
   await initEngine({ backend: opts.backend });
-  const dir = resolve(runDir);
+  const dir = resolve(runDir ?? defaultModelDir());
   const scorer = isLateRun(dir)
     ? await loadLateScorer(dir, (d) => loadPredictor(d, { backend: opts.backend, threshold: '0.5' }))
     : await loadModelScorer(dir);
@@ -188,7 +194,7 @@ export async function loadPredictor(runDir: string, opts: PredictorOptions = {})
 function predictorOf(scorer: Scorer, opts: PredictorOptions): Predictor {
   const { labels, inputs, encoders } = scorer;
   const hasTunedThresholds = scorer.tuned !== null;
-  const defaultKind: ThresholdKind = opts.threshold ?? (hasTunedThresholds ? 'tuned' : '0.5');
+  const defaultKind: ThresholdKind = opts.threshold ?? DEFAULT_THRESHOLD_POLICY;
   if (defaultKind === 'tuned' && !hasTunedThresholds) {
     throw new PredictorError(`run ${scorer.dir} has no ${RUN_FILES.thresholds}: use the 0.5 threshold`);
   }

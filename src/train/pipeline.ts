@@ -4,12 +4,12 @@
  * and the evaluation. `trainOnData` is the same from prepared arrays (tests, benchmarks).
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { loadDataset } from '../data/load.js';
 import type { Dataset, SplitName } from '../data/types.js';
 import { evaluate } from '../eval/metrics.js';
 import { toPredictionRows, writePredictions, type PredictionRow } from '../eval/predictions.js';
-import { tuneThresholds, writeThresholds } from '../eval/thresholds.js';
+import { ROBUST_TUNING, tuneThresholds, writeThresholds } from '../eval/thresholds.js';
 import { extractFeaturesWithReport, extractSequencesWithReport } from '../features/extract.js';
 import { HDF5_MATRIX_ENCODERS, HDF5_SEQUENCE_ENCODER, isHdf5Encoder } from '../features/hdf5-encoders.js';
 import { MmgenreError } from '../util/errors.js';
@@ -26,7 +26,8 @@ import {
 } from './config.js';
 import { prepareInputOptions } from './inputs.js';
 import { assembleTrainingData, rowsOf, type Normalizer, type SplitData, type TrainingData } from './data.js';
-import { RUN_FILES, saveLayersModel, versions, writeRunInfo, type RunInfo } from './run.js';
+import { readRunInfo, RUN_FILES, saveLayersModel, versions, writeRunInfo, type RunInfo } from './run.js';
+import { ensureSourceRuns, withSourceDirs } from './sources.js';
 import { CHECKPOINT_FILE, fit, predictSplit, type FitResult } from './trainer.js';
 
 export interface TrainRunOptions {
@@ -39,6 +40,13 @@ export interface TrainRunOptions {
   /** Stop after this many epochs in this call (tests of resume). */
   maxEpochsThisCall?: number;
   backend?: 'wasm' | 'cpu';
+  /**
+   * Where the runs this config reads (a fusion's source runs, a late fusion's experts) are found,
+   * and trained first when missing. Default: the folder that holds `out`.
+   */
+  sourcesDir?: string;
+  /** Feature cache folder (default env.cacheDir). */
+  cacheDir?: string;
 }
 
 export interface TrainRunResult {
@@ -83,10 +91,34 @@ export async function trainFromConfig(
     onlyIds?: string[];
   },
 ): Promise<TrainRunResult> {
-  const cfg = opts.overrides ? withOverrides(config, opts.overrides) : config;
+  const named = opts.overrides ? withOverrides(config, opts.overrides) : config;
   const out = resolve(opts.out);
+  // The runs this one reads: found in the sources folder, or trained there first.
+  const sourcesDir = resolve(opts.sourcesDir ?? dirname(out));
+  const sources = await ensureSourceRuns(named, {
+    sourcesDir,
+    seedOffset: named.training.seed - config.training.seed,
+    epochs: opts.overrides?.epochs,
+    train: (c, dir, resume) =>
+      trainFromConfig(c, dataDir, {
+        out: dir,
+        resume,
+        signal: opts.signal,
+        progress: opts.progress === false ? false : `train ${c.name}`,
+        backend: opts.backend,
+        extractWorkers: opts.extractWorkers,
+        cacheDir: opts.cacheDir,
+        sourcesDir,
+      }),
+  });
+  const cfg = withSourceDirs(named, sourcesDir);
   const ownTrainer = getModelFamily(cfg.model.type).train;
-  if (ownTrainer) return ownTrainer(cfg, dataDir, { ...opts, out });
+  if (ownTrainer) {
+    const r = await ownTrainer(cfg, dataDir, { ...opts, out });
+    if (sources.length > 0 && existsSync(join(out, RUN_FILES.run)))
+      writeRunInfo(out, { ...readRunInfo(out), sources });
+    return r;
+  }
   checkOut(out, opts.resume);
   const dataset = await loadDataset(dataDir);
   checkHdf5Inputs(cfg, dataset);
@@ -97,7 +129,11 @@ export async function trainFromConfig(
     views: FeatureMatrix[];
     report: { dir: string };
   }> = [];
-  const extractOpts = { workers: opts.extractWorkers, progress: opts.progress !== false };
+  const extractOpts = {
+    workers: opts.extractWorkers,
+    progress: opts.progress !== false,
+    cacheDir: opts.cacheDir,
+  };
   for (const input of cfg.inputs) {
     // Options fitted on the training split where the encoder needs them (TF-IDF, vocabularies).
     const options = await prepareInputOptions(input.encoder, input.options, dataset);
@@ -167,8 +203,10 @@ export async function trainFromConfig(
     versions: versions(),
     seed: cfg.training.seed,
     droppedTrain: assembled.droppedTrain.length,
+    ...(sources.length > 0 ? { sources } : {}),
   };
-  return trainOnData(cfg, spec, assembled.data, assembled.normalizers, { ...opts, out }, info);
+  // config.yaml keeps the source runs' names (run.json says where they were found).
+  return trainOnData(named, spec, assembled.data, assembled.normalizers, { ...opts, out }, info);
 }
 
 /**
@@ -272,8 +310,13 @@ export async function trainOnData(
   const devProb = predictSplit(built.model, data.dev, data.dims);
   const devTrue = rowsOf(data.dev.y, data.dev.n, L);
   const devRows = rowsOf(devProb, data.dev.n, L);
-  const thresholds = tuneThresholds(devTrue, devRows);
-  writeThresholds(join(out, RUN_FILES.thresholds), { labels: data.labels, thresholds, tunedOn: 'dev' });
+  const thresholds = tuneThresholds(devTrue, devRows, ROBUST_TUNING);
+  writeThresholds(join(out, RUN_FILES.thresholds), {
+    labels: data.labels,
+    thresholds,
+    tunedOn: 'dev',
+    policy: { ...ROBUST_TUNING },
+  });
   const annotate = getModelFamily(spec.family).annotate;
   const rowsWithExtras = (split: SplitData, rows: Float32Array[]): PredictionRow[] => {
     const extras = annotate?.(built.model, spec, split.x, split.missing, split.n);

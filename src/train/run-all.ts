@@ -5,8 +5,8 @@
  * unimodal runs they combine, and every fusion is also scored with the poster removed and
  * with the plot removed from the test split.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { loadDataset } from '../data/load.js';
 import { initEngine } from '../engine/index.js';
 import { multiHot } from '../data/genres.js';
@@ -17,14 +17,15 @@ import { evaluate } from '../eval/metrics.js';
 import { pairedBootstrapF1 } from '../eval/bootstrap.js';
 import { readPredictions } from '../eval/predictions.js';
 import { buildRunEval, writeRunEval, type RunEvalFile } from '../eval/run-eval.js';
-import { readThresholds, tuneThresholds } from '../eval/thresholds.js';
+import { readThresholds, ROBUST_TUNING, tuneThresholds } from '../eval/thresholds.js';
 import { extractFeatures, extractSequences } from '../features/extract.js';
 import { isLateRun, predictLateRun } from '../models/fusion/late.js';
 import { predictRaw, rawInputsFor } from '../models/fusion/predictor.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
-import { configToYaml, inputModality, loadConfig, shippedConfigNames, type TrainConfig } from './config.js';
+import { inputModality, loadConfig, shippedConfigNames, type TrainConfig } from './config.js';
 import { prepareInputOptions } from './inputs.js';
 import { trainMany, type TrainJob, type TrainJobOutcome } from './many.js';
+import { sourceConfigsOf, sourceRunsOf } from './sources.js';
 import { loadRun, RUN_FILES } from './run.js';
 import { formatPaperTable, paperRowComparison, type PaperRowComparison } from './paper-rows.js';
 
@@ -124,7 +125,7 @@ export function seedEnsemble(dirs: string[], dataset: Dataset): SeedEnsemble {
   const test = averaged(RUN_FILES.predictionsTest);
   const devTruth = truthRows(dataset, dev.ids);
   const testTruth = truthRows(dataset, test.ids);
-  const thresholds = tuneThresholds(devTruth, dev.probs);
+  const thresholds = tuneThresholds(devTruth, dev.probs, ROBUST_TUNING);
   const macro = (t: Uint8Array[], p: Float32Array[], th: number | number[]) =>
     evaluate(t, p, dataset.labels, { threshold: th }).f1.macro;
   return {
@@ -208,32 +209,8 @@ export function pairedAgainst(
 
 const isLate = (c: TrainConfig): boolean => c.model.type === 'late';
 
-/** Run names a fusion's branches are taken from (`branches.<id>.from.run`, relative ones only). */
-export function branchSourceRuns(c: TrainConfig): string[] {
-  const branches = (c.model as { branches?: Record<string, { from?: { run?: string } }> }).branches ?? {};
-  return Object.values(branches)
-    .map((b) => b.from?.run)
-    .filter((r): r is string => typeof r === 'string' && !isAbsolute(r));
-}
-
 /** Trains after the runs it reads (late fusion's experts, branches taken from trained runs). */
-const trainsLater = (c: TrainConfig): boolean => isLate(c) || branchSourceRuns(c).length > 0;
-
-/**
- * The config with every relative `branches.<id>.from.run` pointed at the run of that name in
- * `seedDir` (the same seed's folder), written beside the run; returns the file's path.
- */
-function resolveBranchSources(c: TrainConfig, seedDir: string): string {
-  const model = structuredClone(c.model) as TrainConfig['model'] & {
-    branches?: Record<string, { from?: { run: string } }>;
-  };
-  for (const b of Object.values(model.branches ?? {}))
-    if (b.from && !isAbsolute(b.from.run)) b.from.run = join(seedDir, b.from.run);
-  mkdirSync(seedDir, { recursive: true });
-  const path = join(seedDir, `${c.name}.resolved.yaml`);
-  writeFileAtomic(path, configToYaml({ ...c, model }));
-  return path;
-}
+const trainsLater = (c: TrainConfig): boolean => isLate(c) || sourceRunsOf(c, '.').length > 0;
 
 /** How many modalities a config reads (several inputs of one modality, e.g. two poster layers, count once). */
 function modalityCount(c: TrainConfig): number {
@@ -368,11 +345,13 @@ export async function runAll(opts: RunAllOptions): Promise<RunAllSummary> {
   const configs = names.map((n) => loadConfig(n));
   // Runs a fusion's branches come from are trained first, in the same seed folders.
   for (const c of [...configs])
-    for (const run of branchSourceRuns(c))
-      if (!configs.some((x) => x.name === run)) {
-        names.push(run);
-        configs.push(loadConfig(run));
+    for (const source of sourceConfigsOf(c)) {
+      const sc = loadConfig(source);
+      if (!configs.some((x) => x.name === sc.name)) {
+        names.push(source);
+        configs.push(sc);
       }
+    }
   await extractAll(dataset, configs, opts);
 
   // One folder per seed when there are several, so late fusion finds its experts beside it.
@@ -381,10 +360,9 @@ export async function runAll(opts: RunAllOptions): Promise<RunAllSummary> {
   const jobsFor = (list: TrainConfig[]): Array<TrainJob & { configName: string; seed: number }> =>
     list.flatMap((c, i) =>
       Array.from({ length: seeds }, (_, k) => ({
-        config:
-          branchSourceRuns(c).length > 0
-            ? resolveBranchSources(c, dirname(dirOf(c, k)))
-            : (names[configs.indexOf(c)] ?? String(i)),
+        config: names[configs.indexOf(c)] ?? String(i),
+        // Source runs are the same seed's runs of their configs, beside this one (train/sources.ts).
+        sourcesDir: dirname(dirOf(c, k)),
         configName: c.name,
         seed: c.training.seed + k,
         data: resolve(opts.data),
