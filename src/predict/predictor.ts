@@ -5,6 +5,7 @@
  * truncation, a TF-IDF vectorizer; created and initialised once, reused for every call). A
  * late-fusion run predicts through its experts' predictors (src/predict/late.ts).
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { initEngine } from '../engine/index.js';
@@ -46,6 +47,12 @@ export interface PredictOptions {
 
 export interface PredictorOptions extends PredictOptions {
   backend?: 'wasm' | 'cpu';
+  /**
+   * Encoded posters kept in memory, keyed by the SHA-1 of their bytes (default 256; 0: none): a
+   * poster sent again (the web page re-predicting after a plot edit) skips decoding and the CNN.
+   * Only posters given as bytes: a file on disk may change under the same path.
+   */
+  posterCacheSize?: number;
 }
 
 export interface Predictor {
@@ -188,6 +195,19 @@ function predictorOf(scorer: Scorer, opts: PredictorOptions): Predictor {
   }
   const dims = inputs.map((i) => i.dim);
   const L = labels.length;
+  const posterCache = new Map<string, Float32Array | Int32Array>();
+  const posterCacheSize = opts.posterCacheSize ?? 256;
+  const posterInputs = inputs.flatMap((info, k) => (info.modality === 'poster' ? [k] : []));
+  /** The cache key of an item's poster bytes, or null (no bytes, or caching off). */
+  const posterKey = (item: PredictInput): string | null =>
+    posterCacheSize > 0 && Buffer.isBuffer(item.poster) && item.poster.length > 0
+      ? createHash('sha1').update(item.poster).digest('hex')
+      : null;
+  const remember = (key: string, row: Float32Array | Int32Array): void => {
+    posterCache.delete(key);
+    posterCache.set(key, row);
+    if (posterCache.size > posterCacheSize) posterCache.delete(posterCache.keys().next().value as string);
+  };
 
   const thresholdValues = (kind: ThresholdKind = defaultKind): number[] => {
     if (kind === 'tuned' && !scorer.tuned) {
@@ -206,7 +226,13 @@ function predictorOf(scorer: Scorer, opts: PredictorOptions): Predictor {
     const kind = o.threshold ?? defaultKind;
     const thr = thresholdValues(kind);
     const n = items.length;
-    const { records, cleanup, clean } = toRecords(items);
+    // Posters already encoded by every poster input need no temporary file nor encoder call.
+    const keys = posterInputs.length ? items.map(posterKey) : items.map(() => null);
+    const cached = (k: number, r: number) => (keys[r] ? posterCache.get(`${k}:${keys[r]}`) : undefined);
+    const allCached = (r: number) => posterInputs.every((k) => cached(k, r) !== undefined);
+    const { records, cleanup, clean } = toRecords(
+      items.map((item, r) => (keys[r] && allCached(r) ? { ...item, poster: undefined } : item)),
+    );
     const x = inputs.map((info) => emptyRows(info, n));
     const missing = dims.map(() => new Uint8Array(n));
     const reasons: MissingInput[][] = items.map(() => []);
@@ -221,12 +247,17 @@ function predictorOf(scorer: Scorer, opts: PredictorOptions): Predictor {
             reasons[r].push({ input: id, reason: `no ${modality} given` });
           }
         });
-        if (todo.length === 0) continue;
-        const encoded = await encoders[k].encode(todo.map((r) => records[r]));
+        const hits = todo.filter((r) => cached(k, r) !== undefined);
+        for (const r of hits) setRow(x[k], dims[k], r, cached(k, r)!);
+        const misses = hits.length ? todo.filter((r) => cached(k, r) === undefined) : todo;
+        if (misses.length === 0) continue;
+        const encoded = await encoders[k].encode(misses.map((r) => records[r]));
         encoded.forEach((v, j) => {
-          const r = todo[j];
-          if (v instanceof Float32Array || v instanceof Int32Array) setRow(x[k], dims[k], r, v);
-          else {
+          const r = misses[j];
+          if (v instanceof Float32Array || v instanceof Int32Array) {
+            setRow(x[k], dims[k], r, v);
+            if (keys[r] && inputs[k].modality === 'poster') remember(`${k}:${keys[r]}`, v.slice());
+          } else {
             missing[k][r] = 1;
             reasons[r].push({ input: id, reason: clean(v.error) });
           }

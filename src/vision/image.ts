@@ -5,6 +5,7 @@
  */
 import sharp from 'sharp';
 import { explainDecodeFailure } from '../data/image-sniff.js';
+import { NotRegularFileError, readRegularFile } from '../util/regular-file.js';
 
 export type FitMode = 'crop' | 'pad';
 export type TensorLayout = 'NHWC' | 'NCHW';
@@ -61,7 +62,10 @@ export async function loadRgb(input: string | Buffer, opts: ImagePrepOptions): P
   try {
     // failOn 'error' rejects truncated/corrupt data instead of returning a half-grey image;
     // pages: 1 takes the first frame of an animated GIF/WebP.
-    let img = sharp(input, {
+    // A path is read here (regular files only) rather than by libvips: a named pipe would block
+    // one of libuv's threads forever.
+    const bytes = typeof input === 'string' ? await readRegularFile(input) : input;
+    let img = sharp(bytes, {
       limitInputPixels: opts.maxPixels ?? DEFAULT_MAX_PIXELS,
       failOn: 'error',
       pages: 1,
@@ -91,6 +95,12 @@ export async function loadRgb(input: string | Buffer, opts: ImagePrepOptions): P
 
 function toImageError(err: unknown, source: string | undefined): ImageError {
   if (err instanceof ImageError) return err;
+  if (err instanceof NotRegularFileError)
+    return new ImageError(
+      'unsupported',
+      `${source ?? 'the image'} is ${err.what}, not a regular file`,
+      source,
+    );
   const msg = err instanceof Error ? err.message : String(err);
   const where = source ? `${source}: ` : '';
   if (/ENOENT|no such file|Input file is missing/i.test(msg))
