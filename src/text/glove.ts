@@ -15,21 +15,11 @@
  *   manifest.json source package + version + byte size, sha256 of the source and the files
  * Loading reads vectors.f32 and index.i32 straight into typed arrays (no JSON, no Map build).
  */
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { acquireFileLock } from '../util/lock.js';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { threadId } from 'node:worker_threads';
 import { env } from '../env.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 
@@ -192,17 +182,6 @@ export function buildGloveCache(opts: GloveCacheOptions = {}): GloveManifest {
   return manifest;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
  * Build the cache unless a valid one exists. Several processes or worker threads may ask at
  * once (the feature cache runs encoders in workers): a lock file makes one build while the
@@ -211,29 +190,17 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function ensureGloveCache(opts: GloveCacheOptions = {}): Promise<GloveManifest> {
   const src = opts.source ?? gloveSource();
   const dir = gloveCacheDir(opts.cacheDir ?? env.cacheDir, src.version);
-  const lock = join(dir, 'build.lock');
   mkdirSync(dir, { recursive: true });
-  for (;;) {
-    const m = readGloveManifest(dir, src.version);
-    if (m) return m;
-    let fd: number;
-    try {
-      fd = openSync(lock, 'wx');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = Number(readFileSync(lock, 'utf8').split(':')[0]);
-      // Same pid with another thread id is a live sibling worker: wait for it.
-      if (owner && owner !== process.pid && !pidAlive(owner)) rmSync(lock, { force: true });
-      await sleep(200);
-      continue;
-    }
-    try {
-      writeSync(fd, `${process.pid}:${threadId}`);
-      closeSync(fd);
-      return readGloveManifest(dir, src.version) ?? buildGloveCache(opts);
-    } finally {
-      rmSync(lock, { force: true });
-    }
+  const ready = readGloveManifest(dir, src.version);
+  if (ready) return ready;
+  const release = await acquireFileLock(join(dir, 'build.lock'), {
+    purpose: 'building the GloVe cache',
+    waitMs: 10 * 60_000,
+  });
+  try {
+    return readGloveManifest(dir, src.version) ?? (await buildGloveCache(opts));
+  } finally {
+    release();
   }
 }
 
