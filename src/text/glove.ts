@@ -15,6 +15,7 @@
  *   manifest.json source package + version + byte size, sha256 of the source and the files
  * Loading reads vectors.f32 and index.i32 straight into typed arrays (no JSON, no Map build).
  */
+import { CorruptFileError } from '../util/checksum.js';
 import { acquireFileLock } from '../util/lock.js';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -247,7 +248,8 @@ export function readGloveCache(dir: string, m: GloveManifest, topN?: number): Wo
   }
   const n = Math.min(topN ?? m.size, m.size);
   // latin1: a one-byte string, 3-4× faster to read and split than UTF-8 (see nonAsciiRows).
-  const allWords = readFileSync(join(dir, 'words.txt'), 'latin1').split('\n');
+  const wordBytes = readFileSync(join(dir, 'words.txt'));
+  const allWords = wordBytes.toString('latin1').split('\n');
   if (allWords.length !== m.size)
     throw new Error(`${dir}/words.txt: ${allWords.length} words, manifest says ${m.size}`);
   for (const i of m.nonAsciiRows) allWords[i] = Buffer.from(allWords[i], 'latin1').toString('utf8');
@@ -256,6 +258,23 @@ export function readGloveCache(dir: string, m: GloveManifest, topN?: number): Wo
   readInto(join(dir, 'vectors.f32'), new Uint8Array(matrix.buffer));
   const table = new Int32Array(m.indexSlots);
   readInto(join(dir, 'index.i32'), new Uint8Array(table.buffer));
+  // The manifest's digests, checked on every load (~0.1 s per 100 MB): a changed byte would give
+  // other features silently. Only a whole cache can be checked (topN reads a prefix).
+  if (n === m.size) {
+    const fix = `delete ${dir}: it is rebuilt from the package on next use (~20 s)`;
+    const check = (file: string, bytes: Uint8Array, want: string | undefined) => {
+      const got = createHash('sha256').update(bytes).digest('hex');
+      if (want && got !== want)
+        throw new CorruptFileError(
+          join(dir, file),
+          `its SHA-256 differs from the cache's manifest.json`,
+          fix,
+        );
+    };
+    check('vectors.f32', new Uint8Array(matrix.buffer), m.vectorsSha256);
+    check('index.i32', new Uint8Array(table.buffer), m.indexSha256);
+    check('words.txt', wordBytes, m.wordsSha256);
+  }
   const index = new HashedWordIndex(words, table, n);
   return { words, index, dim: m.dim, matrix, source: `${m.source.package}@${m.source.version}` };
 }

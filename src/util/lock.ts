@@ -62,7 +62,8 @@ export class LockBusyError extends MmgenreError {
 export function describeLockHolder(h: LockHolder): string {
   const thread = h.thread ? `, thread ${h.thread}` : '';
   const host = h.host === hostname() ? '' : ` on ${h.host}`;
-  return `${h.purpose || 'a process'} (pid ${h.pid}${thread}${host}, since ${h.since})`;
+  const since = h.since && h.since !== '?' ? `, since ${h.since}` : '';
+  return `${h.purpose || 'another process'} (pid ${h.pid}${thread}${host}${since})`;
 }
 
 let ownStart: number | null = null;
