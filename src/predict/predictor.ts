@@ -6,6 +6,8 @@
  * late-fusion run predicts through its experts' predictors (src/predict/late.ts).
  */
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { checkArgument } from '../util/validate.js';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { initEngine } from '../engine/index.js';
@@ -172,7 +174,27 @@ async function loadModelScorer(runDir: string): Promise<Scorer> {
 }
 
 /** Load a finished run for prediction (model, normalisers, thresholds, encoders). */
+/** One movie's inputs as the library takes them (checked before any file is written). */
+const predictInputSchema = z.looseObject({
+  poster: z.union([z.string(), z.instanceof(Uint8Array), z.null()]).optional(),
+  plot: z.union([z.string(), z.null()]).optional(),
+  title: z.union([z.string(), z.null()]).optional(),
+  companies: z.array(z.string()).optional(),
+});
+const predictOptionsSchema = z.looseObject({
+  threshold: z.enum(['0.5', 'tuned']).optional(),
+});
+
 export async function loadPredictor(runDir: string, opts: PredictorOptions = {}): Promise<Predictor> {
+  checkArgument(z.string().min(1), runDir, 'loadPredictor(runDir)');
+  checkArgument(
+    predictOptionsSchema.extend({
+      backend: z.enum(['wasm', 'cpu']).optional(),
+      posterCacheSize: z.number().int().nonnegative().optional(),
+    }),
+    opts ?? {},
+    'loadPredictor(runDir, options)',
+  );
   await initEngine({ backend: opts.backend });
   const dir = resolve(runDir);
   const scorer = isLateRun(dir)
@@ -223,6 +245,8 @@ function predictorOf(scorer: Scorer, opts: PredictorOptions): Predictor {
     items: PredictInput[],
     o: PredictOptions = {},
   ): Promise<Array<Prediction | NoUsableInputError>> => {
+    checkArgument(z.array(predictInputSchema), items, 'predict(inputs)');
+    checkArgument(predictOptionsSchema, o ?? {}, 'predict(inputs, options)');
     const kind = o.threshold ?? defaultKind;
     const thr = thresholdValues(kind);
     const n = items.length;

@@ -20,6 +20,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import {
   configToYaml,
   inputModality,
+  parseConfig,
   withOverrides,
   type TrainConfig,
   type TrainingOverrides,
@@ -104,12 +105,18 @@ const runLocksHeld = new AsyncLocalStorage<Set<string>>();
 export const RUN_LOCK_FILE = '.train.lock';
 
 /** Train a config on a dataset directory into `opts.out`. */
-export function trainFromConfig(
+export async function trainFromConfig(
   config: TrainConfig,
   dataDir: string,
   opts: TrainFromConfigOptions,
 ): Promise<TrainRunResult> {
-  return withRunLock(opts.out, () => trainFromConfigLocked(config, dataDir, opts));
+  // Checked again here: a config built in code (not read by parseConfig) must not train with
+  // `epochs: -1` (an untrained model marked done) or ignore `epochs: 'abc'`.
+  const checked = parseConfig(
+    config,
+    `trainFromConfig: config '${String((config as { name?: unknown })?.name)}'`,
+  );
+  return withRunLock(opts.out, () => trainFromConfigLocked(checked, dataDir, opts));
 }
 
 async function trainFromConfigLocked(
@@ -213,7 +220,7 @@ function restrictDataset(dataset: Dataset, ids: string[]): Dataset {
 }
 
 /** Train prepared data into a run directory (what trainFromConfig does after loading features). */
-export function trainOnData(
+export async function trainOnData(
   config: TrainConfig,
   spec: ModelSpec,
   data: TrainingData,
