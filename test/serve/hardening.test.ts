@@ -8,9 +8,12 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { loadPredictor } from '../../src/predict/predictor.js';
 import { startServer, type RunningServer } from '../../src/serve/index.js';
+import { MmgenreError } from '../../src/util/errors.js';
 import { trainTinyRun, type TinyRun } from '../predict/fixture.js';
 
 let tiny: TinyRun;
@@ -256,6 +259,25 @@ describe('mmgenre serve under hostile input', { timeout: 240_000 }, () => {
       for (const r of refused) assert.ok(Number(r.retry) >= 1, 'Retry-After');
     } finally {
       await busy.close();
+    }
+  });
+
+  test('library misuse of predict: own errors, no temporary poster left behind', async () => {
+    const predictor = await loadPredictor(tiny.runDir);
+    try {
+      const own = (err: unknown) => err instanceof MmgenreError;
+      await assert.rejects(predictor.predict([null as never]), own);
+      await assert.rejects(predictor.predict([{ plot: 'a heist', poster: 123 as never }]), own);
+      await assert.rejects(predictor.predict([{ plot: 'a heist' }], { threshold: '0.9' as never }), own);
+      const before = new Set(readdirSync(tmpdir()));
+      const poster = readFileSync(
+        posterOf(readdirSync(join(tiny.dataDir, 'dataset'))[0].replace(/\.\w+$/, '')),
+      );
+      await assert.rejects(predictor.predict([{ poster }, { poster: 123 as never }]), own);
+      const left = readdirSync(tmpdir()).filter((f) => !before.has(f) && f.startsWith('mmgenre-predict-'));
+      assert.deepEqual(left, [], 'no temporary poster folder left');
+    } finally {
+      predictor.dispose();
     }
   });
 });
