@@ -97,8 +97,12 @@ export type PosterCheck =
   | { ok: true; kind: ImageKind; width?: number; height?: number; warning?: string }
   | { ok: false; reason: 'missing' | 'not-an-image' | 'corrupt' | 'too-large'; message: string };
 
-/** Largest poster (in pixels) we decode: far above any real poster, low enough to refuse decompression bombs. */
-export const MAX_POSTER_PIXELS = 64_000_000;
+/**
+ * Largest poster (in pixels) decoded anywhere: `data check`, feature extraction, the server and the
+ * report use this one limit (a poster is ~0.2 MP; 40 MP leaves room for scans yet refuses
+ * decompression bombs), so that a poster check accepts is never refused later.
+ */
+export const MAX_POSTER_PIXELS = 40_000_000;
 
 /**
  * Check one poster. Always: it exists and its first bytes are an image we accept. With `decode`:

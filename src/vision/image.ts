@@ -4,7 +4,7 @@
  * encoder was trained. Bad files become a typed ImageError so callers record a per-record error.
  */
 import sharp from 'sharp';
-import { explainDecodeFailure } from '../data/image-sniff.js';
+import { explainDecodeFailure, MAX_POSTER_PIXELS } from '../data/image-sniff.js';
 import { NotRegularFileError, readRegularFile } from '../util/regular-file.js';
 
 export type FitMode = 'crop' | 'pad';
@@ -24,8 +24,8 @@ export class ImageError extends Error {
   }
 }
 
-/** Default pixel limit: a poster is ~0.2 MP; 40 MP leaves room for scans yet refuses decompression bombs. */
-export const DEFAULT_MAX_PIXELS = 40_000_000;
+/** Default pixel limit: the one poster limit of data checks and extraction (MAX_POSTER_PIXELS). */
+export const DEFAULT_MAX_PIXELS = MAX_POSTER_PIXELS;
 
 export interface ImagePrepOptions {
   /** Output width and height in pixels (square inputs: a single number). */

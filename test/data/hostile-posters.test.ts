@@ -1,4 +1,4 @@
-/** A named pipe where a poster should be is a per-record error at once, never a hang. */
+/** Hostile posters: a named pipe is a per-record error at once, never a hang; one pixel limit everywhere. */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -26,4 +26,18 @@ test('a FIFO as a poster: every check answers at once with a clear reason', asyn
     assert.match(r.ok ? '' : r.message, /named pipe/);
   }
   await assert.rejects(guard(loadRgb(fifo, { size: 32 })), /not a regular file/);
+});
+
+test('one pixel limit: a poster data check refuses, extraction refuses too', async () => {
+  const { default: sharp } = await import('sharp');
+  const { MAX_POSTER_PIXELS } = await import('../../src/data/image-sniff.js');
+  const side = Math.ceil(Math.sqrt(MAX_POSTER_PIXELS)) + 10; // just over the limit
+  const path = join(tempDir(), 'huge.png');
+  await sharp({ create: { width: side, height: side, channels: 3, background: '#808080' } })
+    .png({ compressionLevel: 1 })
+    .toFile(path);
+  const checked = await checkPoster(path, { decode: true });
+  assert.equal(checked.ok, false);
+  assert.equal(checked.ok ? '' : checked.reason, 'too-large');
+  await assert.rejects(loadRgb(path, { size: 32 }), /pixel limit/);
 });
