@@ -12,7 +12,7 @@ import type { Dataset, MovieRecord } from '../data/types.js';
 import { env } from '../env.js';
 import { progress as progressBar } from '../util/progress.js';
 import { defaultWorkers, exitOrTerminate, siblingModule, startWorker } from '../util/workers.js';
-import { buildComputer, getSequenceEncoderFactory, type ChunkOutput, type ComputerSpec } from './compute.js';
+import { buildComputer, sequenceEncoderFactory, type ChunkOutput, type ComputerSpec } from './compute.js';
 import { normaliseSpec, resolveEncoder, workerModuleFor, type EncoderSpec } from './registry.js';
 import {
   acquireLock,
@@ -31,6 +31,7 @@ import {
   removeStaleTemps,
   sha256,
   sourceStamps,
+  stableJson,
   writeChunk,
   writeManifest,
   writeMatrixFile,
@@ -61,6 +62,34 @@ export interface ExtractOptions {
   progress?: boolean;
   /** Check every chunk's sha256 when reading back (default true; ~1 ms per MB). */
   verify?: boolean;
+  /** Compute the pending chunks elsewhere (a job queue, src/queue) instead of worker threads here. */
+  runner?: ChunkRunner;
+}
+
+/** One extraction's pending work, handed to a ChunkRunner. */
+export interface ChunkJob {
+  /** Identifies this extraction (cache entry, chunk layout, inputs): the same when it is resumed. */
+  key: string;
+  /** The dataset's folder or file (records' posters lie inside it). */
+  datasetRoot: string;
+  /** Every chunk of the entry, in order (pending ones included). */
+  slots: ChunkSlot[];
+  pending: ChunkSlot[];
+  records: MovieRecord[];
+  spec: ComputerSpec;
+  modality: Modality;
+  /** Store a computed chunk (idempotent: a chunk already stored by this call is ignored). */
+  onChunk(slot: ChunkSlot, out: ChunkOutput): void;
+  /** Extra text after the progress bar (shards done, workers alive). */
+  status(text: string): void;
+  signal?: AbortSignal;
+}
+
+export interface ChunkRunner {
+  /** Where the chunks are computed, for the report (e.g. the queue's URL, password masked). */
+  readonly label: string;
+  /** Resolves once every pending chunk went through onChunk; rejects naming the movies that did not. */
+  run(job: ChunkJob): Promise<void>;
 }
 
 export interface MissingReason {
@@ -83,6 +112,8 @@ export interface ExtractReport {
   reusedRows: number;
   noop: boolean;
   workers: number;
+  /** Set when the rows were computed elsewhere (ChunkRunner.label: e.g. a queue). */
+  computedOn?: string;
   seconds: number;
   /** Rows computed per second of this call (0 when nothing was computed). */
   rowsPerSecond: number;
@@ -251,8 +282,10 @@ async function planDense(
   const { name, options } = normaliseSpec(spec);
   const encoder = await resolveEncoder({ name, options });
   let ready: Encoder | undefined;
-  // Some encoders only know their key (weights, resolved layer) and dim after loading.
-  if (!encoder.key || !(encoder.dim > 0)) {
+  encoder.bindRecords?.(dataset.records);
+  // Some encoders only know their key (weights, resolved layer) and dim after loading, or after
+  // reading the dataset they were bound to.
+  if (!encoder.key || !(encoder.dim > 0) || encoder.bindRecords) {
     await encoder.init();
     ready = encoder;
   }
@@ -278,7 +311,7 @@ async function planDense(
     rowShape: encoder.rowShape.length ? encoder.rowShape : [encoder.dim],
     stamps: sourceStamps(dataset.records, encoder.modality),
     ready,
-    workerModule: workerModuleFor(name),
+    workerModule: encoder.inProcess ? null : workerModuleFor(name),
   };
   if (!ready) encoder.dispose();
   return plan;
@@ -290,10 +323,10 @@ async function planSequences(
   opts: { cacheDir?: string },
 ): Promise<Plan> {
   const { name, options } = normaliseSpec(spec);
-  if (!getSequenceEncoderFactory()) await import(siblingModule(import.meta.url, 'sequences').href);
-  const factory = getSequenceEncoderFactory();
+  const factory = await sequenceEncoderFactory(name);
   if (!factory) throw new Error('plot sequences need the text module (src/text), which is not available');
   const enc = await factory(options);
+  enc.bindRecords?.(dataset.records);
   await enc.init(); // the vocabulary defines the key and vocabSize
   const identity: EntryIdentity = {
     kind: 'sequence',
@@ -316,13 +349,13 @@ async function planSequences(
     rowShape: [],
     vocabSize: enc.vocabSize,
     stamps: sourceStamps(dataset.records, 'plot'),
-    workerModule: '',
+    workerModule: enc.inProcess ? null : '',
   };
   enc.dispose();
   return plan;
 }
 
-interface ChunkSlot {
+export interface ChunkSlot {
   index: number;
   start: number;
   end: number;
@@ -461,13 +494,14 @@ async function runPlan(
         batchSize,
       };
       const wanted = opts.workers ?? defaultWorkers();
-      workersUsed = plan.workerModule === null ? 0 : Math.min(wanted, pending.length);
+      workersUsed = plan.workerModule === null || opts.runner ? 0 : Math.min(wanted, pending.length);
       const bar = progressBar(`features ${plan.encoderName}`, pendingRows, {
         unit: 'rows',
         silent: opts.progress === false,
       });
       let rowsDone = 0;
       const onChunk = (slot: ChunkSlot, out: ChunkOutput): void => {
+        if (done.has(slot.index)) return; // a chunk delivered twice (a retried job) counts once
         const rec: ChunkRecord = {
           index: slot.index,
           start: slot.start,
@@ -487,7 +521,20 @@ async function runPlan(
       };
       try {
         const records = dataset.records;
-        if (workersUsed === 0)
+        if (opts.runner) {
+          await opts.runner.run({
+            key: sha256(stableJson([plan.dir, chunkRows, batchSize, chunkSourcesHash(plan.stamps, 0, n)])),
+            datasetRoot: dataset.root,
+            slots,
+            pending,
+            records,
+            spec: computerSpec,
+            modality: plan.modality,
+            onChunk,
+            status: (text) => bar.status(text),
+            signal: opts.signal,
+          });
+        } else if (workersUsed === 0)
           await runInProcess(pending, records, computerSpec, plan.ready, onChunk, opts.signal);
         else await runWorkers(pending, records, computerSpec, workersUsed, onChunk, opts.signal);
       } finally {
@@ -498,7 +545,16 @@ async function runPlan(
     } else plan.ready?.dispose();
 
     const finished = finish(plan, base, slots, done, computeSeconds);
-    return makeReport(plan, finished, pendingRows, n - pendingRows, workersUsed, performance.now() - t0);
+    const report = makeReport(
+      plan,
+      finished,
+      pendingRows,
+      n - pendingRows,
+      workersUsed,
+      performance.now() - t0,
+    );
+    if (opts.runner && pendingRows > 0) report.computedOn = opts.runner.label;
+    return report;
   } finally {
     release();
   }

@@ -7,7 +7,7 @@ import { basename, join } from 'node:path';
 import { loadDataset } from '../data/load.js';
 import type { MovieRecord } from '../data/types.js';
 import { readPredictions } from '../eval/predictions.js';
-import { readThresholds } from '../eval/thresholds.js';
+import { DEFAULT_THRESHOLD, DEFAULT_THRESHOLD_POLICY } from '../eval/thresholds.js';
 import { RUN_FILES } from '../train/run.js';
 import type { RunEntry } from './catalog.js';
 import { HttpError } from './errors.js';
@@ -55,9 +55,8 @@ export async function loadRunMovies(run: RunEntry): Promise<RunMovies> {
   }
   const file = readPredictions(predsPath);
   const labels = run.info?.data.labels ?? file.labels;
-  const thrPath = join(run.dir, RUN_FILES.thresholds);
-  const tuned = existsSync(thrPath);
-  const thresholds = tuned ? readThresholds(thrPath, labels).thresholds : labels.map(() => 0.5);
+  // The one default policy (DEFAULT_THRESHOLD_POLICY): the paper's 0.5 for every genre.
+  const thresholds = labels.map(() => DEFAULT_THRESHOLD);
   let records = new Map<string, MovieRecord>();
   let datasetNote: string | null = null;
   const dataPath = run.info?.data.path;
@@ -99,7 +98,7 @@ export async function loadRunMovies(run: RunEntry): Promise<RunMovies> {
   });
   return {
     labels,
-    thresholdKind: tuned ? 'tuned' : '0.5',
+    thresholdKind: DEFAULT_THRESHOLD_POLICY,
     datasetNote,
     movies,
     hasTruth: movies.some((mv) => mv.trueGenres !== null),
