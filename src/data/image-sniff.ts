@@ -1,6 +1,6 @@
 /** Poster file checks: a cheap magic-bytes sniff for every load, a full sharp decode on request. */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, fstatSync, readSync } from 'node:fs';
+import { NotRegularFileError, openRegular, openRegularSync } from '../util/regular-file.js';
 
 export type ImageKind = 'jpeg' | 'png' | 'gif' | 'webp';
 
@@ -25,7 +25,7 @@ export function sniffImageBytes(head: Uint8Array): ImageKind | null {
 
 /** Read the first bytes of `path` and sniff them. Throws only on I/O errors (e.g. the file is missing). */
 export async function sniffImageFile(path: string): Promise<{ kind: ImageKind | null; size: number }> {
-  const fh = await open(path, 'r');
+  const fh = await openRegular(path);
   try {
     const head = new Uint8Array(16);
     const { bytesRead } = await fh.read(head, 0, head.length, 0);
@@ -38,7 +38,7 @@ export async function sniffImageFile(path: string): Promise<{ kind: ImageKind | 
 
 /** The synchronous twin of sniffImageFile, for bulk checks of many small reads (see checkPosters). */
 export function sniffImageFileSync(path: string): { kind: ImageKind | null; size: number } {
-  const fd = openSync(path, 'r');
+  const fd = openRegularSync(path);
   try {
     const head = new Uint8Array(16);
     const bytesRead = readSync(fd, head, 0, head.length, 0);
@@ -55,7 +55,7 @@ export function sniffImageFileSync(path: string): { kind: ImageKind | null; size
  * Hand-written: a few byte comparisons at the end of the file; no library exposes this check.
  */
 export function isCutShort(path: string, kind: ImageKind): boolean {
-  const fd = openSync(path, 'r');
+  const fd = openRegularSync(path);
   try {
     const size = fstatSync(fd).size;
     const tail = new Uint8Array(Math.min(12, size));
@@ -97,8 +97,12 @@ export type PosterCheck =
   | { ok: true; kind: ImageKind; width?: number; height?: number; warning?: string }
   | { ok: false; reason: 'missing' | 'not-an-image' | 'corrupt' | 'too-large'; message: string };
 
-/** Largest poster (in pixels) we decode: far above any real poster, low enough to refuse decompression bombs. */
-export const MAX_POSTER_PIXELS = 64_000_000;
+/**
+ * Largest poster (in pixels) decoded anywhere: `data check`, feature extraction, the server and the
+ * report use this one limit (a poster is ~0.2 MP; 40 MP leaves room for scans yet refuses
+ * decompression bombs), so that a poster check accepts is never refused later.
+ */
+export const MAX_POSTER_PIXELS = 40_000_000;
 
 /**
  * Check one poster. Always: it exists and its first bytes are an image we accept. With `decode`:
@@ -115,6 +119,9 @@ export async function checkPoster(
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { ok: false, reason: 'missing', message: 'poster file not found' };
+    if (err instanceof NotRegularFileError) {
+      return { ok: false, reason: 'corrupt', message: `poster is ${err.what}, not a regular file` };
+    }
     return { ok: false, reason: 'corrupt', message: `poster unreadable: ${(err as Error).message}` };
   }
   if (sniff.size === 0) return { ok: false, reason: 'corrupt', message: 'poster file is empty' };

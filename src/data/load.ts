@@ -1,6 +1,8 @@
 /** One entry point for every dataset layout: detects the format and delegates to its loader. */
 import { existsSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { checkArgument } from '../util/validate.js';
 import type { Dataset, DatasetFormat } from './types.js';
 import { MmgenreError, type MmgenreErrorOptions } from '../util/errors.js';
 
@@ -45,7 +47,18 @@ export function detectFormat(path: string): DatasetFormat | null {
 }
 
 /** Load a dataset of any supported layout. Bad records become `issues`; only a non-dataset path throws. */
+const loadOptionsSchema = z
+  .object({
+    format: z.enum(['mmimdb-dir', 'synthetic', 'tmdb', 'mmimdb-hdf5']).optional(),
+    verifyPosters: z.boolean().optional(),
+    seed: z.number().int().optional(),
+    progress: z.boolean().optional(),
+  })
+  .loose();
+
 export async function loadDataset(path: string, opts: LoadOptions = {}): Promise<Dataset> {
+  checkArgument(z.string().min(1), path, 'loadDataset(path)');
+  checkArgument(loadOptionsSchema, opts ?? {}, 'loadDataset(path, options)');
   const p = resolve(path);
   if (!existsSync(p)) throw new DatasetFormatError(`no such file or directory: ${p}`);
   const format = opts.format ?? detectFormat(p);

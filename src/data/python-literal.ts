@@ -43,6 +43,7 @@ const NUMBER = /[-+]?(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][-+]?\d+)?/y;
 const INF = /[-+]?inf/y;
 
 export function parsePythonLiteral(text: string): PyValue {
+  if (typeof text !== 'string') throw new PythonLiteralError(`expected a string, got ${typeof text}`, 0);
   let i = 0;
 
   const fail = (msg: string): never => {
@@ -117,7 +118,22 @@ export function parsePythonLiteral(text: string): PyValue {
     }
   }
 
+  /** A string literal and the ones adjacent to it, concatenated as in Python: 'a' 'b' == 'ab'. */
   function string(): string {
+    // A loop, not a recursion: 20,000 adjacent literals must not overflow the stack.
+    let out = oneString();
+    for (;;) {
+      const save = i;
+      skipWs();
+      if (text[i] !== "'" && text[i] !== '"') {
+        i = save;
+        return out;
+      }
+      out += oneString();
+    }
+  }
+
+  function oneString(): string {
     let raw = false;
     while (i < text.length && /[uUrRbB]/.test(text[i])) {
       if (/[rR]/.test(text[i])) raw = true;
@@ -182,11 +198,6 @@ export function parsePythonLiteral(text: string): PyValue {
       out += c;
       i++;
     }
-    // Adjacent literals concatenate, as in Python: 'a' 'b' == 'ab'.
-    const save = i;
-    skipWs();
-    if (text[i] === "'" || text[i] === '"') return out + string();
-    i = save;
     return out;
   }
 

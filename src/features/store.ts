@@ -19,6 +19,7 @@
  * manifest too (computed while the worker has the file open anyway), but never recomputed on a
  * read: hashing 25,000 posters on every load would cost more than the features are worth.
  */
+import { acquireFileLock } from '../util/lock.js';
 import { createHash } from 'node:crypto';
 import {
   closeSync,
@@ -34,7 +35,6 @@ import {
   writeSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { threadId } from 'node:worker_threads';
 import type { Dataset, MovieRecord } from '../data/types.js';
 import { hdf5SourceOf, hdf5Stamp } from '../data/hdf5-source.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
@@ -470,75 +470,21 @@ export function listEntries(cacheDir: string): Array<{ dir: string; manifest: Fe
 }
 
 /**
- * A lock file holding `pid:threadId` of the extracting thread. A lock whose process is gone
- * (killed, SIGKILL included) is taken over: that is the resume path. A live holder (another
- * process, or another thread of this one, e.g. parallel trainings needing the same features) is
- * waited for, up to `waitMs`; the caller then finds its work done.
+ * The entry's lock (src/util/lock.ts: host, pid, thread, process start time, heartbeat). A lock
+ * whose holder is gone (killed, SIGKILL included, or a pid since reused) is taken over: that is
+ * the resume path. A live holder (another process, or another thread of this one, e.g. parallel
+ * trainings needing the same features) is waited for, up to `waitMs` (default 30 min); the caller
+ * then finds its work done, or gets an error naming the lock file to delete.
  */
 export async function acquireLock(
   dir: string,
-  opts: { waitMs?: number; onWait?: (holder: string) => void } = {},
+  opts: { waitMs?: number; staleMs?: number; onWait?: (holder: string) => void } = {},
 ): Promise<() => void> {
   mkdirSync(dir, { recursive: true });
-  const path = join(dir, 'lock');
-  const me = `${process.pid}:${threadId}`;
-  const deadline = Date.now() + (opts.waitMs ?? Infinity);
-  let told = false;
-  for (;;) {
-    try {
-      const fd = openSync(path, 'wx');
-      writeSync(fd, me);
-      closeSync(fd);
-      heldHere.add(path);
-      return () => {
-        heldHere.delete(path);
-        rmSync(path, { force: true });
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    let holder = '';
-    try {
-      holder = readFileSync(path, 'utf8').trim();
-    } catch {
-      continue; // released between our two calls
-    }
-    if (!holderAlive(holder, path)) {
-      rmSync(path, { force: true }); // stale lock from a killed run
-      continue;
-    }
-    if (Date.now() >= deadline) {
-      throw new Error(
-        `another process (${describeHolder(holder)}) is extracting into ${dir}; wait for it or stop it`,
-      );
-    }
-    if (!told) opts.onWait?.(describeHolder(holder));
-    told = true;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-function describeHolder(holder: string): string {
-  const [pid, thread] = holder.split(':');
-  return thread && thread !== '0' ? `pid ${pid}, thread ${thread}` : `pid ${pid}`;
-}
-
-/** Locks held by this thread now (concurrent async calls in one thread wait for each other too). */
-const heldHere = new Set<string>();
-
-function holderAlive(holder: string, path: string): boolean {
-  const [pidText, threadText] = holder.split(':');
-  const pid = Number(pidText);
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  if (pid === process.pid) return Number(threadText) !== threadId || heldHere.has(path);
-  return processAlive(pid);
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return acquireFileLock(join(dir, 'lock'), {
+    purpose: 'feature extraction',
+    waitMs: opts.waitMs ?? 30 * 60_000,
+    staleMs: opts.staleMs,
+    onWait: opts.onWait,
+  });
 }

@@ -5,6 +5,9 @@
  * truncation, a TF-IDF vectorizer; created and initialised once, reused for every call). A
  * late-fusion run predicts through its experts' predictors (src/predict/late.ts).
  */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { checkArgument } from '../util/validate.js';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { initEngine } from '../engine/index.js';
@@ -49,6 +52,12 @@ export interface PredictOptions {
 
 export interface PredictorOptions extends PredictOptions {
   backend?: 'wasm' | 'cpu';
+  /**
+   * Encoded posters kept in memory, keyed by the SHA-1 of their bytes (default 256; 0: none): a
+   * poster sent again (the web page re-predicting after a plot edit) skips decoding and the CNN.
+   * Only posters given as bytes: a file on disk may change under the same path.
+   */
+  posterCacheSize?: number;
 }
 
 export interface Predictor {
@@ -172,12 +181,32 @@ async function loadModelScorer(runDir: string): Promise<Scorer> {
   };
 }
 
+/** One movie's inputs as the library takes them (checked before any file is written). */
+const predictInputSchema = z.looseObject({
+  poster: z.union([z.string(), z.instanceof(Uint8Array), z.null()]).optional(),
+  plot: z.union([z.string(), z.null()]).optional(),
+  title: z.union([z.string(), z.null()]).optional(),
+  companies: z.array(z.string()).optional(),
+});
+const predictOptionsSchema = z.looseObject({
+  threshold: z.enum(['0.5', 'tuned']).optional(),
+});
+
 /**
  * Load a finished run for prediction (model, normalisers, thresholds, encoders). Without a run,
  * the model shipped with the package (models/default, see its MODEL_CARD.md):
  * `const clf = await loadPredictor(); await clf.predict([{ poster, plot }])`.
  */
 export async function loadPredictor(runDir?: string, opts: PredictorOptions = {}): Promise<Predictor> {
+  checkArgument(z.string().min(1).optional(), runDir, 'loadPredictor(runDir)');
+  checkArgument(
+    predictOptionsSchema.extend({
+      backend: z.enum(['wasm', 'cpu']).optional(),
+      posterCacheSize: z.number().int().nonnegative().optional(),
+    }),
+    opts ?? {},
+    'loadPredictor(runDir, options)',
+  );
   await initEngine({ backend: opts.backend });
   const dir = resolve(runDir ?? defaultModelDir());
   const scorer = isLateRun(dir)
@@ -200,6 +229,19 @@ function predictorOf(scorer: Scorer, opts: PredictorOptions): Predictor {
   }
   const dims = inputs.map((i) => i.dim);
   const L = labels.length;
+  const posterCache = new Map<string, Float32Array | Int32Array>();
+  const posterCacheSize = opts.posterCacheSize ?? 256;
+  const posterInputs = inputs.flatMap((info, k) => (info.modality === 'poster' ? [k] : []));
+  /** The cache key of an item's poster bytes, or null (no bytes, or caching off). */
+  const posterKey = (item: PredictInput): string | null =>
+    posterCacheSize > 0 && Buffer.isBuffer(item.poster) && item.poster.length > 0
+      ? createHash('sha1').update(item.poster).digest('hex')
+      : null;
+  const remember = (key: string, row: Float32Array | Int32Array): void => {
+    posterCache.delete(key);
+    posterCache.set(key, row);
+    if (posterCache.size > posterCacheSize) posterCache.delete(posterCache.keys().next().value as string);
+  };
 
   const thresholdValues = (kind: ThresholdKind = defaultKind): number[] => {
     if (kind === 'tuned' && !scorer.tuned) {
@@ -215,10 +257,18 @@ function predictorOf(scorer: Scorer, opts: PredictorOptions): Predictor {
     items: PredictInput[],
     o: PredictOptions = {},
   ): Promise<Array<Prediction | NoUsableInputError>> => {
+    checkArgument(z.array(predictInputSchema), items, 'predict(inputs)');
+    checkArgument(predictOptionsSchema, o ?? {}, 'predict(inputs, options)');
     const kind = o.threshold ?? defaultKind;
     const thr = thresholdValues(kind);
     const n = items.length;
-    const { records, cleanup, clean } = toRecords(items);
+    // Posters already encoded by every poster input need no temporary file nor encoder call.
+    const keys = posterInputs.length ? items.map(posterKey) : items.map(() => null);
+    const cached = (k: number, r: number) => (keys[r] ? posterCache.get(`${k}:${keys[r]}`) : undefined);
+    const allCached = (r: number) => posterInputs.every((k) => cached(k, r) !== undefined);
+    const { records, cleanup, clean } = toRecords(
+      items.map((item, r) => (keys[r] && allCached(r) ? { ...item, poster: undefined } : item)),
+    );
     const x = inputs.map((info) => emptyRows(info, n));
     const missing = dims.map(() => new Uint8Array(n));
     const reasons: MissingInput[][] = items.map(() => []);
@@ -233,12 +283,17 @@ function predictorOf(scorer: Scorer, opts: PredictorOptions): Predictor {
             reasons[r].push({ input: id, reason: `no ${modality} given` });
           }
         });
-        if (todo.length === 0) continue;
-        const encoded = await encoders[k].encode(todo.map((r) => records[r]));
+        const hits = todo.filter((r) => cached(k, r) !== undefined);
+        for (const r of hits) setRow(x[k], dims[k], r, cached(k, r)!);
+        const misses = hits.length ? todo.filter((r) => cached(k, r) === undefined) : todo;
+        if (misses.length === 0) continue;
+        const encoded = await encoders[k].encode(misses.map((r) => records[r]));
         encoded.forEach((v, j) => {
-          const r = todo[j];
-          if (v instanceof Float32Array || v instanceof Int32Array) setRow(x[k], dims[k], r, v);
-          else {
+          const r = misses[j];
+          if (v instanceof Float32Array || v instanceof Int32Array) {
+            setRow(x[k], dims[k], r, v);
+            if (keys[r] && inputs[k].modality === 'poster') remember(`${k}:${keys[r]}`, v.slice());
+          } else {
             missing[k][r] = 1;
             reasons[r].push({ input: id, reason: clean(v.error) });
           }

@@ -19,7 +19,7 @@ export interface PreparedRecords {
 
 export function toRecords(inputs: PredictInput[], idPrefix = 'input'): PreparedRecords {
   let dir: string | null = null;
-  const records = inputs.map((inp, i): MovieRecord => {
+  const make = (inp: PredictInput, i: number): MovieRecord => {
     let posterPath: string | null = null;
     if (typeof inp.poster === 'string') posterPath = inp.poster;
     else if (inp.poster) {
@@ -36,7 +36,15 @@ export function toRecords(inputs: PredictInput[], idPrefix = 'input'): PreparedR
       companies: inp.companies,
       meta: {},
     };
-  });
+  };
+  let records: MovieRecord[];
+  try {
+    records = inputs.map(make);
+  } catch (err) {
+    // No temporary poster outlives a failed call.
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     records,
     cleanup() {

@@ -59,7 +59,25 @@ export async function checkPoster(bytes: Buffer): Promise<void> {
   }
 }
 
+/**
+ * A body busboy cannot read (no boundary, cut before its closing boundary, a broken header) is the
+ * client's fault: 400, not 500. Limits and our own refusals keep their status.
+ */
 async function fromMultipart(req: FastifyRequest): Promise<ParsedPredictRequest> {
+  try {
+    return await readMultipart(req);
+  } catch (err) {
+    const status = (err as { statusCode?: unknown }).statusCode;
+    if (err instanceof HttpError || (typeof status === 'number' && status < 500)) throw err;
+    throw new HttpError(
+      400,
+      'malformed_multipart',
+      `the multipart/form-data body cannot be read (${(err as Error).message}): send a poster file part and a plot field`,
+    );
+  }
+}
+
+async function readMultipart(req: FastifyRequest): Promise<ParsedPredictRequest> {
   const input: PredictInput = {};
   let threshold: ThresholdKind | undefined;
   for await (const part of req.parts()) {

@@ -3,7 +3,7 @@
  * titles, plots and posters, with right/wrong per movie or per genre.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { loadDataset } from '../data/load.js';
 import type { MovieRecord } from '../data/types.js';
 import { readPredictions } from '../eval/predictions.js';
@@ -11,6 +11,7 @@ import { DEFAULT_THRESHOLD, DEFAULT_THRESHOLD_POLICY } from '../eval/thresholds.
 import { RUN_FILES } from '../train/run.js';
 import type { RunEntry } from './catalog.js';
 import { HttpError } from './errors.js';
+import { redactPaths } from './redact.js';
 
 export interface BrowsedMovie {
   id: string;
@@ -64,10 +65,10 @@ export async function loadRunMovies(run: RunEntry): Promise<RunMovies> {
       const ds = await loadDataset(dataPath, { progress: false });
       records = new Map(ds.records.map((r) => [r.id, r]));
     } catch (err) {
-      datasetNote = `the run's dataset could not be read (${(err as Error).message})`;
+      datasetNote = `the run's dataset could not be read (${redactPaths((err as Error).message)})`;
     }
   } else {
-    datasetNote = `the run's dataset (${dataPath ?? 'unknown'}) is not on this machine: no true genres or posters`;
+    datasetNote = `the run's dataset (${dataPath ? basename(dataPath) : 'unknown'}) is not on this machine: no true genres or posters`;
   }
   const movies = file.rows.map((row): BrowsedMovie => {
     const rec = records.get(row.id);

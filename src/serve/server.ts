@@ -1,20 +1,26 @@
 /**
  * `mmgenre serve`: the API and the web page over trained runs, on Fastify. Predictions go through
- * a micro-batcher per run (concurrent requests share encoder and model calls); run ids are
- * checked against the catalog; every error is JSON `{error, message}`.
+ * a micro-batcher per run (concurrent requests share encoder and model calls) with a bounded
+ * queue: under more load than it can answer in time the server refuses at once (503 with
+ * Retry-After) instead of letting requests time out. Run ids are checked against the catalog;
+ * every error is JSON `{error, message}` naming movies and runs, never server paths; slow clients
+ * are cut off and connections capped.
  */
 import multipart from '@fastify/multipart';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { PredictionBatcher } from '../predict/batcher.js';
+import { BusyError, PredictionBatcher } from '../predict/batcher.js';
 import { loadPredictor } from '../predict/predictor.js';
 import { NoUsableInputError, PredictorError } from '../predict/types.js';
 import { RUN_FILES } from '../train/run.js';
 import { RunCatalog, type RunEntry } from './catalog.js';
-import { errorHandler, HttpError } from './errors.js';
+import { errorHandler, HttpError, toErrorBody } from './errors.js';
 import { MAX_POSTER_BYTES, parsePredictRequest } from './inputs.js';
 import { loadRunMovies, queryMovies, type MovieQuery, type RunMovies } from './movies.js';
+import { redactDeep, redactPaths } from './redact.js';
+import { checkHost, isLoopback, securityHeaders } from './security.js';
 import { loadStaticFiles } from './static.js';
 import { ThumbnailCache } from './thumbnails.js';
 
@@ -30,6 +36,14 @@ export interface ServeOptions {
   logger?: boolean;
   /** Largest micro-batch of concurrent predictions (default 32). */
   maxBatch?: number;
+  /** Most predictions waiting for a batch before new ones are refused with 503 (default 512). */
+  maxQueue?: number;
+  /** Longest a prediction may wait for its batch before it is refused with 503, in ms (default 800). */
+  maxWaitMs?: number;
+  /** Time a client has to send a whole request, headers and body, in ms (default 30 s). */
+  requestTimeoutMs?: number;
+  /** Open connections at most; more are closed at once (default 1024). */
+  maxConnections?: number;
 }
 
 export interface RunningServer {
@@ -64,8 +78,18 @@ function memoize<T>(cache: Map<string, Promise<T>>, key: string, make: () => Pro
   return p;
 }
 
-function readJson(path: string): unknown {
-  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as unknown) : null;
+/** A run's JSON file, or null when absent; a file that cannot be parsed is a broken run (409). */
+function readJson(path: string, runId: string): unknown {
+  if (!existsSync(path)) return null;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as unknown;
+  } catch (err) {
+    throw new HttpError(
+      409,
+      'broken_run',
+      `run '${runId}' has an unreadable ${path.split(/[\\/]/).pop()}: ${redactPaths((err as Error).message)}`,
+    );
+  }
 }
 
 function headline(evalJson: unknown): Record<string, unknown> | null {
@@ -80,16 +104,27 @@ function headline(evalJson: unknown): Record<string, unknown> | null {
 }
 
 function runSummary(e: RunEntry) {
+  let metrics: Record<string, unknown> | null = null;
+  let broken: string | null = null;
+  try {
+    metrics = headline(readJson(join(e.dir, RUN_FILES.eval), e.id));
+  } catch (err) {
+    broken = (err as Error).message;
+  }
+  if (!e.info && existsSync(join(e.dir, RUN_FILES.run)))
+    broken ??= `run '${e.id}' has an unreadable ${RUN_FILES.run}`;
   return {
     id: e.id,
     name: e.info?.name ?? e.id,
-    status: e.info?.status ?? 'unknown',
+    status: broken ? 'broken' : (e.info?.status ?? 'unknown'),
+    /** Why the run cannot be shown or used (a corrupt file), or null. */
+    broken,
     isDefault: e.isDefault,
     hasModel: e.hasModel,
     data: e.info ? { name: e.info.data.name, format: e.info.data.format, sizes: e.info.data.sizes } : null,
     inputs: e.info?.features.map((f) => ({ input: f.input, encoder: f.encoder, dim: f.dim })) ?? [],
     bestEpoch: e.info?.bestEpoch ?? null,
-    metrics: headline(readJson(join(e.dir, RUN_FILES.eval))),
+    metrics,
   };
 }
 
@@ -108,42 +143,133 @@ export async function buildApp(opts: ServeOptions): Promise<FastifyInstance> {
   const batcherFor = (run: RunEntry): Promise<PredictionBatcher> => {
     if (!run.hasModel) throw new HttpError(409, 'run_not_finished', `run '${run.id}' has no saved model yet`);
     return memoize(batchers, run.id, async () => {
+      let predictor;
       try {
-        return new PredictionBatcher(await loadPredictor(run.dir), opts.maxBatch);
+        predictor = await loadPredictor(run.dir);
       } catch (err) {
-        if (err instanceof PredictorError) throw new HttpError(409, 'run_not_predictable', err.message);
-        throw err;
+        // A run whose files cannot be loaded (corrupt model.json, missing weights) is the run's
+        // fault, not the server's: 409 with what is wrong, never a 500.
+        const why = redactPaths((err as Error).message);
+        const code = err instanceof PredictorError ? 'run_not_predictable' : 'broken_run';
+        throw new HttpError(409, code, `run '${run.id}' cannot be used for predictions: ${why}`);
       }
+      return new PredictionBatcher(predictor, {
+        maxBatch: opts.maxBatch,
+        maxQueue: opts.maxQueue,
+        maxWaitMs: opts.maxWaitMs,
+      });
     });
   };
   // Load the default run now: a broken --model fails at start-up, not on the first request.
-  await batcherFor(catalog.get(defaultId));
+  try {
+    await batcherFor(catalog.get(defaultId));
+  } catch (err) {
+    throw err instanceof HttpError ? new PredictorError(err.message) : err;
+  }
 
+  const requestTimeout = opts.requestTimeoutMs ?? 30_000;
   const app = Fastify({
     logger: opts.logger ?? false,
     // JSON bodies carry a base64 poster: 10 MB of image is ~13.4 MB of base64.
     bodyLimit: Math.ceil((MAX_POSTER_BYTES * 4) / 3) + 512 * 1024,
+    // Node's own server, for the timeouts Fastify does not pass on: a client must send its whole
+    // request (headers and body) within requestTimeout, or gets 408 and is disconnected; the
+    // check runs every quarter of that time. Connections over the cap are closed at once.
+    serverFactory: (handler) => {
+      const server = createServer(
+        {
+          requestTimeout,
+          headersTimeout: Math.min(requestTimeout, 10_000),
+          keepAliveTimeout: 5_000,
+          connectionsCheckingInterval: Math.max(100, Math.min(30_000, requestTimeout / 4)),
+        },
+        handler,
+      );
+      server.maxConnections = opts.maxConnections ?? 1024;
+      return server;
+    },
   });
-  app.setErrorHandler(errorHandler);
+  const loopback = isLoopback((opts.host ?? '127.0.0.1').toLowerCase());
+  app.setErrorHandler((err, req, reply) => {
+    const { status } = toErrorBody(err);
+    // A 500 is a bug: it goes to stderr even when request logging is off.
+    if (status >= 500 && !(err instanceof HttpError) && !opts.logger) {
+      const e = err as Error;
+      process.stderr.write(`mmgenre serve: ${req.method} ${req.url} failed: ${e.stack ?? e.message}\n`);
+    }
+    errorHandler(err, req, reply);
+  });
   app.setNotFoundHandler((req, reply) => {
     void reply
       .code(404)
       .send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` });
   });
+  // JSON bodies: the parser's own message for malformed JSON, and an honest one for keys that
+  // could rewrite prototypes (Fastify's default parser says only "not valid JSON" for both).
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') {
+      done(new HttpError(400, 'empty_request', 'the JSON body is empty'), undefined);
+      return;
+    }
+    try {
+      const value = JSON.parse(text, (key, v: unknown) => {
+        if (key === '__proto__') {
+          throw new HttpError(
+            400,
+            'forbidden_key',
+            'the JSON body has a "__proto__" key, which is refused (it could change objects\' prototypes): remove it',
+          );
+        }
+        return v;
+      }) as unknown;
+      done(null, value);
+    } catch (err) {
+      done(
+        err instanceof HttpError
+          ? err
+          : new HttpError(400, 'malformed_json', `the body is not valid JSON: ${(err as Error).message}`),
+        undefined,
+      );
+    }
+  });
   await app.register(multipart, {
     limits: { fileSize: MAX_POSTER_BYTES, files: 1, fields: 10, parts: 12 },
   });
-  app.addHook('onRequest', async () => {
+  app.addHook('onRequest', async (req) => {
     requests++;
+    if (loopback) checkHost(req);
+  });
+  // Error answers name movies and runs, never the server's files.
+  app.addHook('preSerialization', async (_req, reply, payload) =>
+    reply.statusCode >= 400 ? redactDeep(payload) : payload,
+  );
+  app.addHook('onSend', async (req, reply, payload) => {
+    const type = String(reply.getHeader('content-type') ?? '');
+    const kind = !type.startsWith('text/html') ? 'api' : req.url.includes('/report') ? 'report' : 'page';
+    securityHeaders(reply, kind === 'api' && /^\/(app\.js|style\.css)?$/.test(req.url) ? 'page' : kind);
+    return payload;
   });
 
-  for (const [route, file] of files) {
-    app.get(route, async (_req, reply) =>
+  // Each route's methods, so that another method on a known path gets 405 with Allow.
+  const methods = new Map<string, string[]>();
+  const route = (
+    method: 'GET' | 'POST',
+    url: string,
+    handler: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
+  ): void => {
+    app.route({ method, url, handler });
+    methods.set(url, [...(methods.get(url) ?? []), method]);
+  };
+
+  for (const [path, file] of files) {
+    route('GET', path, async (_req, reply) =>
       reply.type(file.type).header('cache-control', 'no-cache').send(file.body),
     );
   }
 
-  app.get('/api/health', async () => {
+  route('GET', '/api/health', async () => {
     const mem = process.memoryUsage();
     const batcher = await batchers.get(defaultId);
     return {
@@ -156,13 +282,17 @@ export async function buildApp(opts: ServeOptions): Promise<FastifyInstance> {
     };
   });
 
-  app.post('/api/predict', async (req) => {
+  route('POST', '/api/predict', async (req, reply) => {
     const q = req.query as { run?: string };
     const run = catalog.get(q.run ?? defaultId);
-    const { input, threshold } = await parsePredictRequest(req);
     const batcher = await batcherFor(run);
     const t0 = performance.now();
+    let release = (): void => {};
     try {
+      // Refused before the upload is read when the queue is full: a 503 costs next to nothing.
+      release = batcher.admit();
+      const { input, threshold } = await parsePredictRequest(req);
+      release();
       const p = await batcher.predict(input, { threshold });
       const ranked = Object.entries(p.scores)
         .sort((a, b) => b[1] - a[1])
@@ -177,31 +307,38 @@ export async function buildApp(opts: ServeOptions): Promise<FastifyInstance> {
       if (err instanceof NoUsableInputError) {
         throw new HttpError(422, 'no_usable_input', err.message, err.missing);
       }
+      if (err instanceof BusyError) {
+        void reply.header('retry-after', String(err.retryAfterSeconds));
+        throw new HttpError(503, 'busy', `${err.message}: try again in ${err.retryAfterSeconds} s`);
+      }
       throw err;
+    } finally {
+      release();
     }
   });
 
-  app.get('/api/runs', async () => ({ default: defaultId, runs: catalog.list().map(runSummary) }));
+  route('GET', '/api/runs', async () => ({ default: defaultId, runs: catalog.list().map(runSummary) }));
 
-  app.get('/api/runs/:id', async (req) => {
+  route('GET', '/api/runs/:id', async (req) => {
     const run = catalog.get((req.params as { id: string }).id);
-    return {
+    // Dataset folders, caches and options hold this machine's paths: only their names are shown.
+    return redactDeep({
       ...runSummary(run),
       info: run.info,
-      eval: readJson(join(run.dir, RUN_FILES.eval)),
-      thresholds: readJson(join(run.dir, RUN_FILES.thresholds)),
-      spec: readJson(join(run.dir, RUN_FILES.spec)),
-    };
+      eval: readJson(join(run.dir, RUN_FILES.eval), run.id),
+      thresholds: readJson(join(run.dir, RUN_FILES.thresholds), run.id),
+      spec: readJson(join(run.dir, RUN_FILES.spec), run.id),
+    });
   });
 
-  app.get('/api/runs/:id/movies', async (req) => {
+  route('GET', '/api/runs/:id/movies', async (req) => {
     const run = catalog.get((req.params as { id: string }).id);
     const m = await memoize(movies, run.id, () => loadRunMovies(run));
     const result = queryMovies(m, req.query as MovieQuery);
     return { run: run.id, labels: m.labels, thresholds: m.thresholdKind, note: m.datasetNote, ...result };
   });
 
-  app.get('/api/runs/:id/poster/:movieId', async (req, reply) => {
+  route('GET', '/api/runs/:id/poster/:movieId', async (req, reply) => {
     const { id, movieId } = req.params as { id: string; movieId: string };
     const run = catalog.get(id);
     const m = await memoize(movies, run.id, () => loadRunMovies(run));
@@ -221,7 +358,7 @@ export async function buildApp(opts: ServeOptions): Promise<FastifyInstance> {
     return reply.type('image/jpeg').header('cache-control', 'max-age=3600').send(jpeg);
   });
 
-  app.get('/api/runs/:id/report', async (req, reply) => {
+  route('GET', '/api/runs/:id/report', async (req, reply) => {
     const run = catalog.get((req.params as { id: string }).id);
     const render = await reportRenderer();
     if (!render)
@@ -229,6 +366,23 @@ export async function buildApp(opts: ServeOptions): Promise<FastifyInstance> {
     const html = await memoize(reports, run.id, () => render([run.dir], { bootstrap: 200 }));
     return reply.type('text/html; charset=utf-8').send(html);
   });
+
+  const ALL = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+  for (const [url, allowed] of methods) {
+    const allow = allowed.includes('GET') ? [...allowed, 'HEAD'] : allowed;
+    app.route({
+      method: ALL.filter((m) => !allowed.includes(m)),
+      url,
+      handler: async (req, reply) =>
+        reply
+          .code(405)
+          .header('allow', allow.join(', '))
+          .send({
+            error: 'method_not_allowed',
+            message: `${req.method} is not allowed here: use ${allow.join(' or ')}`,
+          }),
+    });
+  }
 
   return app;
 }

@@ -1,5 +1,7 @@
 /** Poster thumbnails for the movie browser: resized once with sharp, kept in a small LRU. */
 import sharp from 'sharp';
+import { MAX_POSTER_PIXELS } from '../data/image-sniff.js';
+import { readRegularFile } from '../util/regular-file.js';
 
 export class ThumbnailCache {
   private readonly cache = new Map<string, Buffer>();
@@ -18,7 +20,9 @@ export class ThumbnailCache {
       this.cache.set(path, hit);
       return hit;
     }
-    const jpeg = await sharp(path, { failOn: 'error' })
+    // Read here, regular files only: libvips opening a named pipe would block a pool thread forever.
+    const bytes = await readRegularFile(path);
+    const jpeg = await sharp(bytes, { failOn: 'error', limitInputPixels: MAX_POSTER_PIXELS })
       .rotate()
       .resize({ width: this.width, height: Math.round(this.width * 1.48), fit: 'cover' })
       .jpeg({ quality: 78 })

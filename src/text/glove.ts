@@ -15,21 +15,12 @@
  *   manifest.json source package + version + byte size, sha256 of the source and the files
  * Loading reads vectors.f32 and index.i32 straight into typed arrays (no JSON, no Map build).
  */
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { CorruptFileError } from '../util/checksum.js';
+import { acquireFileLock } from '../util/lock.js';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { threadId } from 'node:worker_threads';
 import { env } from '../env.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 
@@ -192,17 +183,6 @@ export function buildGloveCache(opts: GloveCacheOptions = {}): GloveManifest {
   return manifest;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
  * Build the cache unless a valid one exists. Several processes or worker threads may ask at
  * once (the feature cache runs encoders in workers): a lock file makes one build while the
@@ -211,29 +191,17 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function ensureGloveCache(opts: GloveCacheOptions = {}): Promise<GloveManifest> {
   const src = opts.source ?? gloveSource();
   const dir = gloveCacheDir(opts.cacheDir ?? env.cacheDir, src.version);
-  const lock = join(dir, 'build.lock');
   mkdirSync(dir, { recursive: true });
-  for (;;) {
-    const m = readGloveManifest(dir, src.version);
-    if (m) return m;
-    let fd: number;
-    try {
-      fd = openSync(lock, 'wx');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = Number(readFileSync(lock, 'utf8').split(':')[0]);
-      // Same pid with another thread id is a live sibling worker: wait for it.
-      if (owner && owner !== process.pid && !pidAlive(owner)) rmSync(lock, { force: true });
-      await sleep(200);
-      continue;
-    }
-    try {
-      writeSync(fd, `${process.pid}:${threadId}`);
-      closeSync(fd);
-      return readGloveManifest(dir, src.version) ?? buildGloveCache(opts);
-    } finally {
-      rmSync(lock, { force: true });
-    }
+  const ready = readGloveManifest(dir, src.version);
+  if (ready) return ready;
+  const release = await acquireFileLock(join(dir, 'build.lock'), {
+    purpose: 'building the GloVe cache',
+    waitMs: 10 * 60_000,
+  });
+  try {
+    return readGloveManifest(dir, src.version) ?? (await buildGloveCache(opts));
+  } finally {
+    release();
   }
 }
 
@@ -280,7 +248,8 @@ export function readGloveCache(dir: string, m: GloveManifest, topN?: number): Wo
   }
   const n = Math.min(topN ?? m.size, m.size);
   // latin1: a one-byte string, 3-4× faster to read and split than UTF-8 (see nonAsciiRows).
-  const allWords = readFileSync(join(dir, 'words.txt'), 'latin1').split('\n');
+  const wordBytes = readFileSync(join(dir, 'words.txt'));
+  const allWords = wordBytes.toString('latin1').split('\n');
   if (allWords.length !== m.size)
     throw new Error(`${dir}/words.txt: ${allWords.length} words, manifest says ${m.size}`);
   for (const i of m.nonAsciiRows) allWords[i] = Buffer.from(allWords[i], 'latin1').toString('utf8');
@@ -289,6 +258,23 @@ export function readGloveCache(dir: string, m: GloveManifest, topN?: number): Wo
   readInto(join(dir, 'vectors.f32'), new Uint8Array(matrix.buffer));
   const table = new Int32Array(m.indexSlots);
   readInto(join(dir, 'index.i32'), new Uint8Array(table.buffer));
+  // The manifest's digests, checked on every load (~0.1 s per 100 MB): a changed byte would give
+  // other features silently. Only a whole cache can be checked (topN reads a prefix).
+  if (n === m.size) {
+    const fix = `delete ${dir}: it is rebuilt from the package on next use (~20 s)`;
+    const check = (file: string, bytes: Uint8Array, want: string | undefined) => {
+      const got = createHash('sha256').update(bytes).digest('hex');
+      if (want && got !== want)
+        throw new CorruptFileError(
+          join(dir, file),
+          `its SHA-256 differs from the cache's manifest.json`,
+          fix,
+        );
+    };
+    check('vectors.f32', new Uint8Array(matrix.buffer), m.vectorsSha256);
+    check('index.i32', new Uint8Array(table.buffer), m.indexSha256);
+    check('words.txt', wordBytes, m.wordsSha256);
+  }
   const index = new HashedWordIndex(words, table, n);
   return { words, index, dim: m.dim, matrix, source: `${m.source.package}@${m.source.version}` };
 }

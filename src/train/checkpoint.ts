@@ -6,8 +6,8 @@
  * then the float32 tensors the header lists.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../util/atomic.js';
 import { MmgenreError, type MmgenreErrorOptions } from '../util/errors.js';
+import { verifyChecksum, writeFileWithChecksum } from '../util/checksum.js';
 
 const MAGIC = 'MMGCKPT1';
 
@@ -66,7 +66,7 @@ export function writeCheckpoint(path: string, ckpt: Checkpoint): void {
   for (const group of ['weights', 'optimizer', 'bestWeights'] as const) {
     for (const t of ckpt[group]) data.set(t.values, entries[k++].offset);
   }
-  writeFileAtomic(path, buf);
+  writeFileWithChecksum(path, buf);
 }
 
 export class CheckpointError extends MmgenreError {
@@ -78,6 +78,11 @@ export class CheckpointError extends MmgenreError {
 export function readCheckpoint(path: string): Checkpoint | null {
   if (!existsSync(path)) return null;
   const file = readFileSync(path);
+  verifyChecksum(
+    path,
+    file,
+    'delete it (and its .sha256) and train again without --resume, or restore it from a backup',
+  );
   const buf = new Uint8Array(file.buffer, file.byteOffset, file.byteLength);
   if (buf.length < 12 || Buffer.from(buf.subarray(0, 8)).toString('ascii') !== MAGIC) {
     throw new CheckpointError(`${path} is not an mmgenre checkpoint`);

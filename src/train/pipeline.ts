@@ -3,6 +3,8 @@
  * when missing) → model → run directory with the best model, tuned thresholds, predictions
  * and the evaluation. `trainOnData` is the same from prepared arrays (tests, benchmarks).
  */
+import { acquireFileLock } from '../util/lock.js';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { loadDataset } from '../data/load.js';
@@ -19,6 +21,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import {
   configToYaml,
   inputModality,
+  parseConfig,
   withOverrides,
   type TrainConfig,
   type TrainingOverrides,
@@ -79,16 +82,56 @@ function checkOut(out: string, resume: boolean | undefined): void {
   mkdirSync(out, { recursive: true });
 }
 
+type TrainFromConfigOptions = TrainRunOptions & {
+  overrides?: TrainingOverrides;
+  extractWorkers?: number;
+  /** Train and evaluate on these movies only (features are still extracted for all, so the cache is shared). */
+  onlyIds?: string[];
+};
+
+/**
+ * One training at a time per run folder: a second `train` into the same --out (started 40 ms
+ * later, or while the first runs) is refused at once instead of overwriting its results. A
+ * training's own nested call (trainFromConfig → trainOnData) holds it already (tracked per async
+ * call chain, so two concurrent trainings in one process still exclude each other); a lock whose
+ * holder is gone (killed: the resume path) is taken over.
+ */
+async function withRunLock<T>(out: string, work: () => Promise<T>): Promise<T> {
+  const path = join(resolve(out), RUN_LOCK_FILE);
+  const held = runLocksHeld.getStore() ?? new Set<string>();
+  if (held.has(path)) return work();
+  const release = await acquireFileLock(path, { purpose: 'a training' });
+  try {
+    return await runLocksHeld.run(new Set([...held, path]), work);
+  } finally {
+    release();
+  }
+}
+
+const runLocksHeld = new AsyncLocalStorage<Set<string>>();
+
+/** The run folder's lock file (present only while a training writes into it). */
+export const RUN_LOCK_FILE = '.train.lock';
+
 /** Train a config on a dataset directory into `opts.out`. */
 export async function trainFromConfig(
   config: TrainConfig,
   dataDir: string,
-  opts: TrainRunOptions & {
-    overrides?: TrainingOverrides;
-    extractWorkers?: number;
-    /** Train and evaluate on these movies only (features are still extracted for all, so the cache is shared). */
-    onlyIds?: string[];
-  },
+  opts: TrainFromConfigOptions,
+): Promise<TrainRunResult> {
+  // Checked again here: a config built in code (not read by parseConfig) must not train with
+  // `epochs: -1` (an untrained model marked done) or ignore `epochs: 'abc'`.
+  const checked = parseConfig(
+    config,
+    `trainFromConfig: config '${String((config as { name?: unknown })?.name)}'`,
+  );
+  return withRunLock(opts.out, () => trainFromConfigLocked(checked, dataDir, opts));
+}
+
+async function trainFromConfigLocked(
+  config: TrainConfig,
+  dataDir: string,
+  opts: TrainFromConfigOptions,
 ): Promise<TrainRunResult> {
   const named = opts.overrides ? withOverrides(config, opts.overrides) : config;
   const out = resolve(opts.out);
@@ -243,6 +286,17 @@ function restrictDataset(dataset: Dataset, ids: string[]): Dataset {
 
 /** Train prepared data into a run directory (what trainFromConfig does after loading features). */
 export async function trainOnData(
+  config: TrainConfig,
+  spec: ModelSpec,
+  data: TrainingData,
+  normalizers: Normalizer[],
+  opts: TrainRunOptions,
+  info?: RunInfo,
+): Promise<TrainRunResult> {
+  return withRunLock(opts.out, () => trainOnDataLocked(config, spec, data, normalizers, opts, info));
+}
+
+async function trainOnDataLocked(
   config: TrainConfig,
   spec: ModelSpec,
   data: TrainingData,

@@ -21,7 +21,8 @@ import { tf, tfl } from '../engine/index.js';
 import { readThresholds } from '../eval/thresholds.js';
 import type { LayersModel } from '../models/build.js';
 import type { ModelSpec } from '../models/spec.js';
-import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { writeJsonAtomic } from '../util/atomic.js';
+import { CorruptFileError, verifyChecksum, writeFileWithChecksum } from '../util/checksum.js';
 import { parseConfig, type TrainConfig } from './config.js';
 import { applyNormalizer, type Normalizer } from './data.js';
 import { MmgenreError, type MmgenreErrorOptions } from '../util/errors.js';
@@ -100,25 +101,42 @@ export async function saveLayersModel(model: LayersModel, dir: string): Promise<
       const weightData = artifacts.weightData
         ? new Uint8Array(tf.io.concatenateArrayBuffers(([] as ArrayBuffer[]).concat(artifacts.weightData)))
         : new Uint8Array(0);
-      writeFileAtomic(join(dir, 'weights.bin'), weightData);
-      writeJsonAtomic(join(dir, 'model.json'), {
+      writeFileWithChecksum(join(dir, 'weights.bin'), weightData);
+      const modelJson = {
         format: 'layers-model',
         generatedBy: `mmgenre (TensorFlow.js ${versions()['@tensorflow/tfjs-layers']})`,
         convertedBy: null,
         modelTopology: artifacts.modelTopology,
         weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
-      });
+      };
+      writeFileWithChecksum(join(dir, 'model.json'), JSON.stringify(modelJson, null, 2) + '\n');
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
     }),
   );
 }
 
+const MODEL_FIX = 'train the run again into a new --out, or restore its model/ folder from a backup';
+
 export async function loadLayersModel(dir: string): Promise<LayersModel> {
-  const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {
+  const jsonPath = join(dir, 'model.json');
+  const jsonText = readFileSync(jsonPath, 'utf8');
+  verifyChecksum(jsonPath, jsonText, MODEL_FIX);
+  let json: {
     modelTopology: object;
     weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>;
   };
-  const buffers = json.weightsManifest.flatMap((g) => g.paths.map((p) => readFileSync(join(dir, p))));
+  try {
+    json = JSON.parse(jsonText) as typeof json;
+  } catch (err) {
+    throw new CorruptFileError(jsonPath, `not JSON (${(err as Error).message})`, MODEL_FIX);
+  }
+  const buffers = json.weightsManifest.flatMap((g) =>
+    g.paths.map((p) => {
+      const bytes = readFileSync(join(dir, p));
+      verifyChecksum(join(dir, p), bytes, MODEL_FIX);
+      return bytes;
+    }),
+  );
   const weightData = tf.io.concatenateArrayBuffers(
     buffers.map((b) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer),
   );

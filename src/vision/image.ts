@@ -4,10 +4,11 @@
  * encoder was trained. Bad files become a typed ImageError so callers record a per-record error.
  */
 import sharp from 'sharp';
-import { explainDecodeFailure } from '../data/image-sniff.js';
+import { explainDecodeFailure, MAX_POSTER_PIXELS } from '../data/image-sniff.js';
 import { hdf5SourceOf } from '../data/hdf5-source.js';
 import type { MovieRecord } from '../data/types.js';
 import { MmgenreError } from '../util/errors.js';
+import { NotRegularFileError, readRegularFile } from '../util/regular-file.js';
 
 export type FitMode = 'crop' | 'pad';
 export type TensorLayout = 'NHWC' | 'NCHW';
@@ -26,8 +27,8 @@ export class ImageError extends MmgenreError {
   }
 }
 
-/** Default pixel limit: a poster is ~0.2 MP; 40 MP leaves room for scans yet refuses decompression bombs. */
-export const DEFAULT_MAX_PIXELS = 40_000_000;
+/** Default pixel limit: the one poster limit of data checks and extraction (MAX_POSTER_PIXELS). */
+export const DEFAULT_MAX_PIXELS = MAX_POSTER_PIXELS;
 
 export interface ImagePrepOptions {
   /** Output width and height in pixels (square inputs: a single number). */
@@ -107,14 +108,15 @@ export async function loadRgb(input: PosterInput, opts: ImagePrepOptions): Promi
   try {
     // failOn 'error' rejects truncated/corrupt data instead of returning a half-grey image;
     // pages: 1 takes the first frame of an animated GIF/WebP. Decoded pixels (an HDF5 file's
-    // `images`) go through the same resize and crop as a decoded JPEG.
+    // `images`) go through the same resize and crop as a decoded JPEG. A path is read here
+    // (regular files only) rather than by libvips: a named pipe would block a libuv thread forever.
     let img = (
       isRawRgb(input)
         ? sharp(Buffer.from(input.data.buffer, input.data.byteOffset, input.data.byteLength), {
             raw: { width: input.width, height: input.height, channels: 3 },
             limitInputPixels: opts.maxPixels ?? DEFAULT_MAX_PIXELS,
           })
-        : sharp(input, {
+        : sharp(typeof input === 'string' ? await readRegularFile(input) : input, {
             limitInputPixels: opts.maxPixels ?? DEFAULT_MAX_PIXELS,
             failOn: 'error',
             pages: 1,
@@ -145,6 +147,12 @@ export async function loadRgb(input: PosterInput, opts: ImagePrepOptions): Promi
 
 function toImageError(err: unknown, source: string | undefined): ImageError {
   if (err instanceof ImageError) return err;
+  if (err instanceof NotRegularFileError)
+    return new ImageError(
+      'unsupported',
+      `${source ?? 'the image'} is ${err.what}, not a regular file`,
+      source,
+    );
   const msg = err instanceof Error ? err.message : String(err);
   const where = source ? `${source}: ` : '';
   if (/ENOENT|no such file|Input file is missing/i.test(msg))

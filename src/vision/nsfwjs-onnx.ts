@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { env } from '../env.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { writeFileWithChecksum } from '../util/checksum.js';
 import { UNIT_RANGE } from './image.js';
 import { nsfwjsVersion } from './model-files.js';
 import { OnnxEncoder, onnxOptionsSchema } from './onnx-encoder.js';
@@ -35,7 +35,7 @@ class NsfwjsOnnxEncoder extends OnnxEncoder {
     this.exported ??= (async () => {
       if (existsSync(this.opts.modelPath)) return;
       const bytes = await exportNsfwjsToOnnx(this.source.model, this.source.layer);
-      writeFileAtomic(this.opts.modelPath, bytes);
+      writeFileWithChecksum(this.opts.modelPath, bytes);
     })().catch((err: unknown) => {
       this.exported = null;
       throw err;

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { verifyChecksum } from '../util/checksum.js';
 import type { InferenceSession } from 'onnxruntime-node';
 import { IMAGENET_NORM, type Normalisation, type TensorLayout } from './image.js';
 import { PosterEncoder, parseOptions, posterOptionsSchema } from './poster-encoder.js';
@@ -80,6 +81,14 @@ export class OnnxEncoder extends PosterEncoder {
   private async load(): Promise<void> {
     const path = resolve(this.opts.modelPath);
     if (!existsSync(path)) throw new Error(`ONNX model not found: ${path}`);
+    // The file's digest is part of the cache key anyway; checked against the recorded one
+    // before onnxruntime reads it (a changed byte gives other features, not an error).
+    const digest = await sha256File(path);
+    verifyChecksum(
+      path,
+      { hex: digest },
+      'delete it (and its .sha256): an exported model is exported again on next use',
+    );
     this.ort = await import('onnxruntime-node');
     this.session = await this.ort.InferenceSession.create(path, {
       intraOpNumThreads: this.opts.threads,
@@ -108,7 +117,7 @@ export class OnnxEncoder extends PosterEncoder {
     this.dim = this.rowShape.reduce((a, b) => a * b, 1);
     this.key = [
       this.name,
-      `sha256=${(await sha256File(path)).slice(0, 16)}`,
+      `sha256=${digest.slice(0, 16)}`,
       `in=${this.inputName}`,
       `out=${this.outputName}`,
       `layout=${this.layout}`,

@@ -198,12 +198,8 @@ async function predictInputOnQueue(
   const input = o.input!;
   if (input === '-')
     throw new CliError('--queue needs --input FILE or DIR (workers read the posters beside it)');
-  let read: ReadMoviesResult;
-  try {
-    read = readUnlabeledMovies(input);
-  } catch (err) {
-    return userError(err);
-  }
+  const { readUnlabeledMovies } = await import('../../predict/unlabeled.js');
+  const read: ReadMoviesResult = readUnlabeledMovies(input);
   const folder = statSync(input).isDirectory() ? input : dirname(resolve(input));
   const { predictMoviesOnQueue } = await import('../../queue/movies.js');
   const controller = new AbortController();
@@ -219,9 +215,10 @@ async function predictInputOnQueue(
       signal: controller.signal,
     });
   } catch (err) {
-    if (controller.signal.aborted) throw new CliError('interrupted: run the same command again', 130);
-    if (err instanceof MmgenreError) throw asCliError(err);
-    return userError(err);
+    if (controller.signal.aborted) {
+      throw new CliError('interrupted: run the same command again', 'interrupted');
+    }
+    throw err;
   } finally {
     process.off('SIGINT', onSigint);
   }
