@@ -7,7 +7,7 @@
 import { loadDataset } from '../data/load.js';
 import { SPLITS, type Dataset, type MovieRecord, type SplitName } from '../data/types.js';
 import { writePredictions, type PredictionRow } from '../eval/predictions.js';
-import { extractFeatures, extractSequences } from '../features/extract.js';
+import { extractFeatureSet, extractFeatures, extractSequences } from '../features/extract.js';
 import type { FeatureMatrix, SequenceFeatures } from '../features/types.js';
 import { progress } from '../util/progress.js';
 import type { InputRows } from './gate.js';
@@ -68,6 +68,18 @@ async function featuresFor(
   const n = records.length;
   const x = predictor.inputs.map((i) => emptyRows(i, n));
   const missing = predictor.inputs.map(() => new Uint8Array(n));
+  if (opts.cache !== false) {
+    // All dense inputs in one call first: two layers of one network then run it once per poster.
+    const dense = predictor.inputs
+      .filter((i) => i.kind !== 'sequence')
+      .map((i) => ({ name: i.source.encoder, options: i.source.options }));
+    if (dense.length > 1)
+      await extractFeatureSet(dataset, dense, {
+        cacheDir: opts.cacheDir,
+        workers: opts.workers,
+        progress: opts.progress !== false,
+      });
+  }
   for (let k = 0; k < predictor.inputs.length; k++) {
     const info = predictor.inputs[k];
     if (opts.cache !== false) {

@@ -10,7 +10,7 @@ import type { Dataset, SplitName } from '../data/types.js';
 import { evaluate } from '../eval/metrics.js';
 import { toPredictionRows, writePredictions, type PredictionRow } from '../eval/predictions.js';
 import { tuneThresholds, writeThresholds } from '../eval/thresholds.js';
-import { extractFeaturesWithReport, extractSequencesWithReport } from '../features/extract.js';
+import { extractFeatureSet, extractSequencesWithReport } from '../features/extract.js';
 import type { FeatureMatrix, SequenceFeatures } from '../features/types.js';
 import { getModelFamily, specFor } from '../models/registry.js';
 import type { InputSpec, ModelSpec } from '../models/spec.js';
@@ -95,20 +95,38 @@ export async function trainFromConfig(
     report: { dir: string };
   }> = [];
   const extractOpts = { workers: opts.extractWorkers, progress: opts.progress !== false };
-  for (const input of cfg.inputs) {
-    // Options fitted on the training split where the encoder needs them (TF-IDF, vocabularies).
-    const options = await prepareInputOptions(input.encoder, input.options, dataset);
-    const encoder = { name: input.encoder, options };
-    const r =
-      input.kind === 'sequence'
-        ? await extractSequencesWithReport(dataset, { ...extractOpts, encoder })
-        : await extractFeaturesWithReport(dataset, encoder, extractOpts);
-    const views: FeatureMatrix[] = [];
-    for (const view of input.trainViews ?? []) {
-      const v = { name: input.encoder, options: { ...options, ...view } };
-      views.push((await extractFeaturesWithReport(dataset, v, extractOpts)).features);
+  // Options fitted on the training split where the encoder needs them (TF-IDF, vocabularies).
+  const prepared = [];
+  for (const input of cfg.inputs)
+    prepared.push({ input, options: await prepareInputOptions(input.encoder, input.options, dataset) });
+  // Every dense input and training view in one call: variants of one network (two layers, with
+  // and without mirroring) then run it once per poster and orientation.
+  const denseSpecs = prepared.flatMap(({ input, options }) =>
+    input.kind === 'sequence'
+      ? []
+      : [options, ...(input.trainViews ?? []).map((view) => ({ ...options, ...view }))].map((o) => ({
+          name: input.encoder,
+          options: o,
+        })),
+  );
+  const dense = await extractFeatureSet(dataset, denseSpecs, extractOpts);
+  for (const { input, options } of prepared) {
+    if (input.kind === 'sequence') {
+      const r = await extractSequencesWithReport(dataset, {
+        ...extractOpts,
+        encoder: { name: input.encoder, options },
+      });
+      features.push({ input, options, features: r.features, views: [], report: r.report });
+      continue;
     }
-    features.push({ input, options, features: r.features, views, report: r.report });
+    const [r, ...views] = dense.splice(0, 1 + (input.trainViews?.length ?? 0));
+    features.push({
+      input,
+      options,
+      features: r.features,
+      views: views.map((v) => v.features),
+      report: r.report,
+    });
   }
   const assembled = assembleTrainingData(
     opts.onlyIds ? restrictDataset(dataset, opts.onlyIds) : dataset,
