@@ -25,7 +25,7 @@ import {
 import { prepareInputOptions } from './inputs.js';
 import { assembleTrainingData, rowsOf, type Normalizer, type SplitData, type TrainingData } from './data.js';
 import { RUN_FILES, saveLayersModel, versions, writeRunInfo, type RunInfo } from './run.js';
-import { CHECKPOINT_FILE, fit, predictSplit, type FitResult } from './trainer.js';
+import { CHECKPOINT_FILE, fit, predictSplit, type EpochMetrics, type FitResult } from './trainer.js';
 
 export interface TrainRunOptions {
   /** Run directory to create (or continue with `resume`). */
@@ -37,6 +37,8 @@ export interface TrainRunOptions {
   /** Stop after this many epochs in this call (tests of resume). */
   maxEpochsThisCall?: number;
   backend?: 'wasm' | 'cpu';
+  /** Called after each epoch (loss, dev scores): for progress shown by the caller. */
+  onEpoch?: (m: EpochMetrics) => void;
 }
 
 export interface TrainRunResult {
@@ -240,6 +242,7 @@ export async function trainOnData(
     progress: opts.progress ?? `train ${config.name}`,
     maxEpochsThisCall: opts.maxEpochsThisCall,
     backend: opts.backend,
+    onEpoch: opts.onEpoch,
   });
   const { built, ...fitSummary } = result;
   const summary: RunInfo = {

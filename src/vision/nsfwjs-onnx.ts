@@ -64,12 +64,16 @@ export function nsfwjsOnnxEncoder(model: 'mobilenet_v2' | 'inception_v3'): Encod
   const factory: EncoderFactory = (options?: Record<string, unknown>): OnnxEncoder => {
     const o = parseOptions(schema, name, options);
     // One exported file per set of layers: the first layer is output 'features', the others
-    // 'features:<layer>' (a single-layer file is the same as before heads existed).
-    const layers = o.heads
+    // 'features:<layer>' (a single-layer file is the same as before heads existed). Two heads may
+    // read one layer (pooled and not): the file has each layer once.
+    const headLayers = o.heads
       ? o.heads.map((h) => h.layer ?? spec.pooledOutput)
       : [o.layer ?? spec.pooledOutput];
+    const layers = [...new Set(headLayers)];
     const [layer, ...extraLayers] = layers;
-    if (new Set(layers).size !== layers.length) throw new Error(`${name}: heads name a layer twice`);
+    if (o.heads && new Set(o.heads.map((h, k) => `${headLayers[k]}:${h.pool}`)).size !== o.heads.length)
+      throw new Error(`${name}: two heads read the same layer with the same pooling`);
+    const outputOf = (l: string): string => (l === layer ? 'features' : extraOutputName(l));
     const file = `${model}-nsfwjs${nsfwjsVersion()}-${layers.map(fileSafe).join('+')}-x${ONNX_EXPORT_VERSION}.onnx`;
     const onnxOptions = onnxOptionsSchema.parse({
       ...o,
@@ -80,10 +84,7 @@ export function nsfwjsOnnxEncoder(model: 'mobilenet_v2' | 'inception_v3'): Encod
       mean: UNIT_RANGE.mean,
       std: UNIT_RANGE.std,
       layout: 'NHWC',
-      heads: o.heads?.map((h, k) => ({
-        output: k === 0 ? 'features' : extraOutputName(layers[k]),
-        pool: h.pool,
-      })),
+      heads: o.heads?.map((h, k) => ({ output: outputOf(headLayers[k]), pool: h.pool })),
     });
     return new NsfwjsOnnxEncoder(onnxOptions, { model, layer, extraLayers });
   };
