@@ -46,6 +46,8 @@ export interface PredictDatasetResult {
   skipped: SkippedMovie[];
   /** Per model input: movies of the split for which it was missing. */
   missingByInput: Record<string, number>;
+  /** Per model input: which movies those were (id and title, in split order). */
+  missingMovies: Record<string, Array<{ id: string; title: string | null }>>;
   seconds: number;
 }
 
@@ -197,6 +199,12 @@ export async function predictDataset(
     );
     const missingByInput: Record<string, number> = {};
     predictor.inputs.forEach((i, k) => (missingByInput[i.id] = missing[k].reduce((a, b) => a + b, 0)));
+    const missingMovies: PredictDatasetResult['missingMovies'] = {};
+    predictor.inputs.forEach((i, k) => {
+      missingMovies[i.id] = records
+        .filter((_, r) => missing[k][r])
+        .map((rec) => ({ id: rec.id, title: rec.title ?? null }));
+    });
     return {
       out: opts.out,
       split,
@@ -204,6 +212,7 @@ export async function predictDataset(
       rows: rows.length,
       skipped,
       missingByInput,
+      missingMovies,
       seconds: (performance.now() - t0) / 1000,
     };
   } finally {
