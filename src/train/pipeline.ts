@@ -167,7 +167,12 @@ export async function trainFromConfig(
       name: dataset.name,
       format: dataset.format,
       labels: dataset.labels,
-      sizes: { train: assembled.data.train.n, dev: assembled.data.dev.n, test: assembled.data.test?.n ?? 0 },
+      // Movies, not rows: mirrored training copies repeat a movie's id.
+      sizes: {
+        train: new Set(assembled.data.train.ids).size,
+        dev: assembled.data.dev.n,
+        test: assembled.data.test?.n ?? 0,
+      },
     },
     features: features.map((f, k) => ({
       input: f.input.id,
