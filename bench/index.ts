@@ -22,12 +22,15 @@ const AREAS = [
   'train',
   'fusion',
   'serve',
+  'queue',
 ];
+/** Areas run only when named (`npm run bench scale`): the full-size run takes an hour or more. */
+const ON_REQUEST = ['scale'];
 const here = dirname(fileURLToPath(import.meta.url));
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);
-  const areas = wanted.length ? AREAS.filter((a) => wanted.includes(a)) : AREAS;
+  const areas = wanted.length ? [...AREAS, ...ON_REQUEST].filter((a) => wanted.includes(a)) : AREAS;
   const resultsPath = join(here, 'results', 'all.json');
   const previous: Record<string, BenchRow[]> = existsSync(resultsPath)
     ? (JSON.parse(readFileSync(resultsPath, 'utf8')) as { areas: Record<string, BenchRow[]> }).areas

@@ -33,3 +33,4 @@ export * from './models/finetune.js';
 export * from './models/tfidf-linear.js';
 export * from './demo/run-demo.js';
 export * from './study/index.js';
+export * from './queue/index.js';

@@ -393,7 +393,15 @@ function buildRecords(
       continue;
     }
     const split = splitOf[i];
-    records.push({ id, plot: null, genres: movieGenres, posterPath: null, split, meta: { hdf5Index: i } });
+    records.push({
+      id,
+      plot: null,
+      genres: movieGenres,
+      posterPath: null,
+      split,
+      // Where encoders that read the file's own rows (features, sequences, images) find this movie.
+      meta: { hdf5File: path, hdf5Index: i },
+    });
     if (split) splits[split].push(id);
   }
   return { records, splits };

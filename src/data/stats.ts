@@ -3,6 +3,7 @@ import pLimit from 'p-limit';
 import { progress } from '../util/progress.js';
 import { formatTable } from './table.js';
 import { SPLITS, type Dataset, type SplitName } from './types.js';
+import { hdf5FileOf, hdf5SourceOf } from './hdf5-source.js';
 
 export interface Distribution {
   count: number;
@@ -58,17 +59,22 @@ export async function datasetStats(ds: Dataset, opts: { progress?: boolean } = {
   const perSplit = { train: ds.splits.train.length, dev: ds.splits.dev.length, test: ds.splits.test.length };
   const ratio = (a: number, b: number): number => (b ? a / b : 0);
 
+  // An HDF5 file holds no plot text nor image files: its plots are `sequences` rows (one id per
+  // word) and its posters rows of `images`, all of the file's one size.
+  const h5 = hdf5FileOf(ds.records) ? await hdf5InputSizes(ds, opts) : null;
   const plotWords = distribution(
-    ds.records.filter((r) => r.plot !== null).map((r) => plotWordCount(r.plot as string)),
+    h5?.plotWords ?? ds.records.filter((r) => r.plot !== null).map((r) => plotWordCount(r.plot as string)),
   );
 
   const { default: sharp } = await import('sharp');
   const posters = ds.records.filter((r) => r.posterPath !== null).map((r) => r.posterPath as string);
+  if (h5?.posterSize) for (let k = 0; k < h5.posterSize.count; k++) posters.push('');
   const bar = opts.progress ? progress('reading poster sizes', posters.length, { unit: 'img' }) : null;
   const limit = pLimit(16);
   const sizes = await Promise.all(
     posters.map((p) =>
       limit(async () => {
+        if (p === '') return h5?.posterSize ?? null;
         try {
           const m = await sharp(p).metadata();
           return m.width && m.height ? { width: m.width, height: m.height } : null;
@@ -113,6 +119,46 @@ export async function datasetStats(ds: Dataset, opts: { progress?: boolean } = {
         .slice(0, 5),
     },
   };
+}
+
+/** Plot lengths (`sequences` rows, read in blocks) and the poster size (`images`) of an HDF5 file's movies. */
+async function hdf5InputSizes(
+  ds: Dataset,
+  opts: { progress?: boolean },
+): Promise<{
+  plotWords: number[] | null;
+  posterSize: { width: number; height: number; count: number } | null;
+}> {
+  const { hdf5Dataset, readSequenceRows } = await import('./hdf5-rows.js');
+  const sources = ds.records.flatMap((r) => hdf5SourceOf(r) ?? []);
+  const file = sources[0].file;
+  const has = async (name: string): Promise<boolean> =>
+    hdf5Dataset(file, name).then(
+      () => true,
+      () => false,
+    );
+  let plotWords: number[] | null = null;
+  if (await has('sequences')) {
+    plotWords = [];
+    const bar = opts.progress ? progress('reading plot lengths', sources.length, { unit: 'rows' }) : null;
+    const block = 4096;
+    for (let s = 0; s < sources.length; s += block) {
+      const part = sources.slice(s, s + block);
+      for (const seq of await readSequenceRows(
+        file,
+        part.map((p) => p.index),
+      ))
+        if (seq.length > 0) plotWords.push(seq.length);
+      bar?.tick(part.length);
+    }
+    bar?.stop();
+  }
+  let posterSize: { width: number; height: number; count: number } | null = null;
+  if (await has('images')) {
+    const shape = (await hdf5Dataset(file, 'images')).shape ?? [];
+    if (shape.length === 4) posterSize = { width: shape[3], height: shape[2], count: sources.length };
+  }
+  return { plotWords, posterSize };
 }
 
 /**

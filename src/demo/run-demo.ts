@@ -30,14 +30,13 @@ import {
 } from '../train/config.js';
 import { prepareInputOptions } from '../train/inputs.js';
 import { trainMany, type TrainJob } from '../train/many.js';
-import { branchSourceRuns } from '../train/run-all.js';
 import { RUN_FILES, readRunInfo } from '../train/run.js';
 import type { EvalSummary } from '../train/pipeline.js';
 import { writeReport } from '../report/report.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { defaultWorkers } from '../util/workers.js';
 import { progress as progressBar } from '../util/progress.js';
-import { env } from '../env.js';
+import { sourceConfigsOf } from '../train/sources.js';
 
 /** The unimodal configs of the demo, then the fusions it includes when they ship. */
 export const DEMO_CONFIGS = ['poster-frozen', 'poster-finetuned', 'text-gru'] as const;
@@ -101,8 +100,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const shipped = shippedConfigNames();
   const fusions = DEMO_FUSIONS.filter((name) => shipped.includes(name)).map((name) => loadConfig(name));
   // Unimodal runs the fusions build on (their `from: {run}` branches), trained in the first stage.
-  const sources = [...new Set(fusions.flatMap((c) => branchSourceRuns(c)))];
-  const unimodal = [...DEMO_CONFIGS, ...sources].map((name) => loadConfig(name));
+  const sources = [...new Set(fusions.flatMap((c) => sourceConfigsOf(c)))];
+  const unimodal = [...new Set([...DEMO_CONFIGS, ...sources])].map((name) => loadConfig(name));
   const configs = [...unimodal, ...fusions];
   const steps = 5;
 
@@ -135,19 +134,10 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   if (epochs !== undefined) overrides.epochs = epochs;
   const runsDir = join(out, 'runs');
   const failures = new Map<string, string>();
-  // Fusions read their unimodal source runs from the runs folder (env.runsDir, also in workers).
-  const savedRunsDir = [env.runsDir, process.env.MMGENRE_RUNS_DIR] as const;
-  env.runsDir = runsDir;
-  process.env.MMGENRE_RUNS_DIR = runsDir;
-  try {
-    for (const [k, stage] of [unimodal, fusions].entries()) {
-      if (stage.length === 0 || opts.signal?.aborted) continue;
-      await trainStage(stage, k === 0 ? 'unimodal' : 'fusions');
-    }
-  } finally {
-    env.runsDir = savedRunsDir[0];
-    if (savedRunsDir[1] === undefined) delete process.env.MMGENRE_RUNS_DIR;
-    else process.env.MMGENRE_RUNS_DIR = savedRunsDir[1];
+  // Fusions find their unimodal source runs in the runs folder (train/sources.ts), trained in stage one.
+  for (const [k, stage] of [unimodal, fusions].entries()) {
+    if (stage.length === 0 || opts.signal?.aborted) continue;
+    await trainStage(stage, k === 0 ? 'unimodal' : 'fusions');
   }
 
   async function trainStage(stage: TrainConfig[], what: string): Promise<void> {
@@ -168,6 +158,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
         out: dir,
         overrides,
         resume: existsSync(join(dir, RUN_FILES.checkpoint)),
+        sourcesDir: runsDir,
       });
     }
     log(

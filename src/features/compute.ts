@@ -47,6 +47,10 @@ export interface SequenceEncoder {
   name: string;
   key: string;
   vocabSize: number;
+  /** As Encoder.bindRecords: the dataset's records, before `init`, in the planning thread only. */
+  bindRecords?(records: readonly MovieRecord[]): void;
+  /** As Encoder.inProcess. */
+  inProcess?: boolean;
   init(): Promise<void>;
   encode(records: MovieRecord[]): Promise<Array<Int32Array | { error: string }>>;
   dispose(): void;
@@ -54,12 +58,27 @@ export interface SequenceEncoder {
 
 type SequenceEncoderFactory = (options?: EncoderOptions) => SequenceEncoder | Promise<SequenceEncoder>;
 let sequenceFactory: SequenceEncoderFactory | null = null;
+const namedSequenceFactories = new Map<string, SequenceEncoderFactory>();
 
-/** Where sequence encoders come from (set by src/features/sequences.ts). */
+/** Where plot sequences come from (set by src/features/sequences.ts). */
 export function setSequenceEncoderFactory(f: SequenceEncoderFactory): void {
   sequenceFactory = f;
 }
-export function getSequenceEncoderFactory(): SequenceEncoderFactory | null {
+/** A sequence encoder under its own name (e.g. the HDF5 file's `sequences`). */
+export function registerSequenceEncoder(name: string, f: SequenceEncoderFactory): void {
+  namedSequenceFactories.set(name, f);
+}
+/** Modules that register named sequence encoders when imported. */
+const SEQUENCE_MODULES: Record<string, string> = { 'hdf5-sequences': 'hdf5-encoders' };
+
+/** The factory of sequence encoder `name` (the plot tokeniser for any other name), importing its module. */
+export async function sequenceEncoderFactory(name: string): Promise<SequenceEncoderFactory | null> {
+  const module = SEQUENCE_MODULES[name];
+  if (module) {
+    if (!namedSequenceFactories.has(name)) await import(siblingModule(import.meta.url, module).href);
+    return namedSequenceFactories.get(name) ?? null;
+  }
+  if (!sequenceFactory) await import(siblingModule(import.meta.url, 'sequences').href);
   return sequenceFactory;
 }
 
@@ -67,9 +86,9 @@ export async function buildComputer(spec: ComputerSpec, ready?: Encoder): Promis
   if (spec.module) await import(spec.module);
   if (spec.kind === 'sequence') {
     // Imported by URL: it pulls in the text module, which dense extraction never needs.
-    if (!sequenceFactory) await import(siblingModule(import.meta.url, 'sequences').href);
-    if (!sequenceFactory) throw new Error('no sequence encoder is available (src/text is not installed)');
-    const enc = await sequenceFactory(spec.options);
+    const factory = await sequenceEncoderFactory(spec.encoderName);
+    if (!factory) throw new Error('no sequence encoder is available (src/text is not installed)');
+    const enc = await factory(spec.options);
     await enc.init();
     return {
       computeChunk: async (records) => [await computeSequenceChunk(enc, records, spec.batchSize)],
@@ -97,7 +116,7 @@ function message(err: unknown): string {
  * Encode in fixed batches (the same batches on every run, so results are reproducible). A batch
  * that throws is retried record by record, so one bad input costs only its own row.
  */
-async function encodeIsolating<T>(
+export async function encodeIsolating<T>(
   encode: (records: MovieRecord[]) => Promise<Array<T | { error: string }>>,
   records: MovieRecord[],
   batchSize: number,

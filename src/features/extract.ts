@@ -12,7 +12,7 @@ import type { Dataset, MovieRecord } from '../data/types.js';
 import { env } from '../env.js';
 import { progress as progressBar } from '../util/progress.js';
 import { defaultWorkers, exitOrTerminate, siblingModule, startWorker } from '../util/workers.js';
-import { buildComputer, getSequenceEncoderFactory, type ChunkOutput, type ComputerSpec } from './compute.js';
+import { buildComputer, sequenceEncoderFactory, type ChunkOutput, type ComputerSpec } from './compute.js';
 import {
   jointGroupOf,
   jointOptionsOf,
@@ -38,6 +38,7 @@ import {
   removeStaleTemps,
   sha256,
   sourceStamps,
+  stableJson,
   writeChunk,
   writeManifest,
   writeMatrixFile,
@@ -68,6 +69,34 @@ export interface ExtractOptions {
   progress?: boolean;
   /** Check every chunk's sha256 when reading back (default true; ~1 ms per MB). */
   verify?: boolean;
+  /** Compute the pending chunks elsewhere (a job queue, src/queue) instead of worker threads here. */
+  runner?: ChunkRunner;
+}
+
+/** One extraction's pending work, handed to a ChunkRunner. */
+export interface ChunkJob {
+  /** Identifies this extraction (cache entry, chunk layout, inputs): the same when it is resumed. */
+  key: string;
+  /** The dataset's folder or file (records' posters lie inside it). */
+  datasetRoot: string;
+  /** Every chunk of the entry, in order (pending ones included). */
+  slots: ChunkSlot[];
+  pending: ChunkSlot[];
+  records: MovieRecord[];
+  spec: ComputerSpec;
+  modality: Modality;
+  /** Store a computed chunk (idempotent: a chunk already stored by this call is ignored). */
+  onChunk(slot: ChunkSlot, out: ChunkOutput): void;
+  /** Extra text after the progress bar (shards done, workers alive). */
+  status(text: string): void;
+  signal?: AbortSignal;
+}
+
+export interface ChunkRunner {
+  /** Where the chunks are computed, for the report (e.g. the queue's URL, password masked). */
+  readonly label: string;
+  /** Resolves once every pending chunk went through onChunk; rejects naming the movies that did not. */
+  run(job: ChunkJob): Promise<void>;
 }
 
 export interface MissingReason {
@@ -93,6 +122,8 @@ export interface ExtractReport {
   seconds: number;
   /** Rows computed per second of this call (0 when nothing was computed). */
   rowsPerSecond: number;
+  /** Set when the rows were computed elsewhere (ChunkRunner.label: e.g. a queue). */
+  computedOn?: string;
 }
 
 export interface ExtractResult {
@@ -147,7 +178,8 @@ export async function extractFeatureSet(
       return;
     }
     byDir.set(plan.dir, k);
-    const joint = jointGroupOf(plan.encoderName, plan.options);
+    // A queue (runner) computes one entry per job: no joining there.
+    const joint = opts.runner ? null : jointGroupOf(plan.encoderName, plan.options);
     const key = joint === null ? `#${k}` : JSON.stringify([plan.encoderName, joint]);
     groups.set(key, [...(groups.get(key) ?? []), k]);
   });
@@ -301,8 +333,10 @@ async function planDense(
   const { name, options } = normaliseSpec(spec);
   const encoder = await resolveEncoder({ name, options });
   let ready: Encoder | undefined;
-  // Some encoders only know their key (weights, resolved layer) and dim after loading.
-  if (!encoder.key || !(encoder.dim > 0)) {
+  encoder.bindRecords?.(dataset.records);
+  // Some encoders only know their key (weights, resolved layer) and dim after loading, or after
+  // reading the dataset they were bound to.
+  if (!encoder.key || !(encoder.dim > 0) || encoder.bindRecords) {
     await encoder.init();
     ready = encoder;
   }
@@ -328,7 +362,7 @@ async function planDense(
     rowShape: encoder.rowShape.length ? encoder.rowShape : [encoder.dim],
     stamps: sourceStamps(dataset.records, encoder.modality),
     ready,
-    workerModule: workerModuleFor(name),
+    workerModule: encoder.inProcess ? null : workerModuleFor(name),
   };
   if (!ready) encoder.dispose();
   return plan;
@@ -340,10 +374,10 @@ async function planSequences(
   opts: { cacheDir?: string },
 ): Promise<Plan> {
   const { name, options } = normaliseSpec(spec);
-  if (!getSequenceEncoderFactory()) await import(siblingModule(import.meta.url, 'sequences').href);
-  const factory = getSequenceEncoderFactory();
+  const factory = await sequenceEncoderFactory(name);
   if (!factory) throw new Error('plot sequences need the text module (src/text), which is not available');
   const enc = await factory(options);
+  enc.bindRecords?.(dataset.records);
   await enc.init(); // the vocabulary defines the key and vocabSize
   const identity: EntryIdentity = {
     kind: 'sequence',
@@ -366,13 +400,13 @@ async function planSequences(
     rowShape: [],
     vocabSize: enc.vocabSize,
     stamps: sourceStamps(dataset.records, 'plot'),
-    workerModule: '',
+    workerModule: enc.inProcess ? null : '',
   };
   enc.dispose();
   return plan;
 }
 
-interface ChunkSlot {
+export interface ChunkSlot {
   index: number;
   start: number;
   end: number;
@@ -516,6 +550,7 @@ async function runPlans(
           workersUsed,
           performance.now() - t0,
         );
+        if (opts.runner && o.pendingRows > 0) reports[o.index].computedOn = opts.runner.label;
       }
     }
   } finally {
@@ -614,7 +649,7 @@ async function computeEntries(
   }
   const rows = slots.reduce((a, s) => a + s.end - s.start, 0);
   const wanted = opts.workers ?? defaultWorkers();
-  const workersUsed = plan.workerModule === null ? 0 : Math.min(wanted, slots.length);
+  const workersUsed = plan.workerModule === null || opts.runner ? 0 : Math.min(wanted, slots.length);
   if (workersUsed > 0 && joint) ready?.dispose();
   const bar = progressBar(
     joint
@@ -625,6 +660,7 @@ async function computeEntries(
   );
   let rowsDone = 0;
   const onChunk = (slot: ChunkSlot, outs: ChunkOutput[]): void => {
+    if (group.every((o) => !o.pending.has(slot.index) || o.done.has(slot.index))) return; // a chunk delivered twice (a retried job) counts once
     group.forEach((o, j) => {
       if (!o.pending.has(slot.index)) return;
       const out = outs[j];
@@ -648,7 +684,29 @@ async function computeEntries(
   };
   try {
     const records = dataset.records;
-    if (workersUsed === 0) await runInProcess(slots, records, computerSpec, ready, onChunk, opts.signal);
+    if (opts.runner) {
+      const n = records.length;
+      await opts.runner.run({
+        key: sha256(
+          stableJson([
+            plan.dir,
+            first.base.chunkRows,
+            first.base.batchSize,
+            chunkSourcesHash(plan.stamps, 0, n),
+          ]),
+        ),
+        datasetRoot: dataset.root,
+        slots: first.slots,
+        pending: slots,
+        records,
+        spec: computerSpec,
+        modality: plan.modality,
+        onChunk: (slot, out) => onChunk(slot, [out]),
+        status: (text) => bar.status(text),
+        signal: opts.signal,
+      });
+    } else if (workersUsed === 0)
+      await runInProcess(slots, records, computerSpec, ready, onChunk, opts.signal);
     else await runWorkers(slots, records, computerSpec, workersUsed, onChunk, opts.signal);
   } finally {
     bar.stop();

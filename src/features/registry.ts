@@ -40,6 +40,7 @@ export function loadBuiltinEncoders(): Promise<void> {
     for (const [path, exportName] of [
       [`../vision/index${ext}`, 'visionEncoders'],
       [`../text/index${ext}`, 'textEncoders'],
+      [`./hdf5-encoders${ext}`, 'hdf5Encoders'],
     ] as const) {
       let mod: Record<string, unknown>;
       try {

@@ -36,6 +36,7 @@ import {
 import { join, resolve } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import type { Dataset, MovieRecord } from '../data/types.js';
+import { hdf5SourceOf, hdf5Stamp } from '../data/hdf5-source.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { fromFloat16, toFloat16 } from './float16.js';
 import type { Encoder, FeatureMatrix, Modality, SequenceFeatures } from './types.js';
@@ -178,7 +179,15 @@ export function entryDir(cacheDir: string, id: EntryIdentity): string {
 
 /** The input a modality reads, per record. */
 export function sourceStamps(records: MovieRecord[], modality: Modality): SourceStamp[] {
+  const fileStamps = new Map<string, string>();
   return records.map((r) => {
+    // A movie of an HDF5 file: every input is a row of that file, stale when the file changes.
+    const h5 = hdf5SourceOf(r);
+    if (h5) {
+      let s = fileStamps.get(h5.file);
+      if (s === undefined) fileStamps.set(h5.file, (s = hdf5Stamp(h5.file)));
+      return { stamp: `${s}:${h5.index}` };
+    }
     switch (modality) {
       case 'poster': {
         if (!r.posterPath) return { stamp: 'none' };

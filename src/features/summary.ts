@@ -26,7 +26,7 @@ export function formatExtractReport(r: ExtractReport, datasetName: string): stri
     const resumed = r.reusedRows > 0 ? `; ${r.reusedRows} reused from an earlier run` : '';
     lines.push(
       `computed  ${r.computedRows} rows in ${r.seconds.toFixed(1)} s (${r.rowsPerSecond.toFixed(1)} rows/s, ` +
-        `${r.workers === 0 ? 'in-process' : `${r.workers} worker${r.workers > 1 ? 's' : ''}`})${resumed}`,
+        `${r.computedOn ? r.computedOn : r.workers === 0 ? 'in-process' : `${r.workers} worker${r.workers > 1 ? 's' : ''}`})${resumed}`,
     );
   }
   lines.push(

@@ -39,6 +39,13 @@ export interface Encoder {
   key: string;
   dim: number;
   rowShape: number[];
+  /**
+   * Called with the dataset's records before `init` when the encoder's key or dim depend on the
+   * data (the HDF5 encoders learn their file and width here). Worker threads never call it.
+   */
+  bindRecords?(records: readonly MovieRecord[]): void;
+  /** Compute in the calling thread: reading stored rows costs less than starting a worker. */
+  inProcess?: boolean;
   /** Prepare weights (load model, build GloVe cache...). Idempotent. */
   init(): Promise<void>;
   /**

@@ -6,13 +6,14 @@
  */
 import { loadDataset } from '../data/load.js';
 import { SPLITS, type Dataset, type MovieRecord, type SplitName } from '../data/types.js';
-import { writePredictions, type PredictionRow } from '../eval/predictions.js';
+import { writePredictions } from '../eval/predictions.js';
 import { extractFeatureSet, extractFeatures, extractSequences } from '../features/extract.js';
 import type { FeatureMatrix, SequenceFeatures } from '../features/types.js';
 import { progress } from '../util/progress.js';
 import type { InputRows } from './gate.js';
 import { loadPredictor, type Predictor } from './predictor.js';
-import { emptyRows, pickRows, setRow } from './scorer.js';
+import { emptyRows, setRow } from './scorer.js';
+import { scoreRows, type SkippedMovie } from './shard.js';
 import type { MissingInput } from './types.js';
 
 export interface PredictDatasetOptions {
@@ -31,11 +32,6 @@ export interface PredictDatasetOptions {
   predictor?: Predictor;
 }
 
-export interface SkippedMovie {
-  id: string;
-  missing: MissingInput[];
-}
-
 export interface PredictDatasetResult {
   out: string;
   split: SplitName | 'all';
@@ -47,14 +43,13 @@ export interface PredictDatasetResult {
   /** Per model input: movies of the split for which it was missing. */
   missingByInput: Record<string, number>;
   /** Per model input: which movies those were (id and title, in split order). */
-  missingMovies: Record<string, Array<{ id: string; title: string | null }>>;
+  missingMovies?: Record<string, Array<{ id: string; title: string | null }>>;
   seconds: number;
 }
 
-const FORWARD_BATCH = 512;
 const ENCODE_BATCH = 32;
 
-function splitRecords(dataset: Dataset, split: SplitName | 'all'): MovieRecord[] {
+export function splitRecords(dataset: Dataset, split: SplitName | 'all'): MovieRecord[] {
   if (split === 'all') return dataset.records;
   const byId = new Map(dataset.records.map((r) => [r.id, r]));
   return dataset.splits[split].flatMap((id) => byId.get(id) ?? []);
@@ -118,23 +113,6 @@ async function featuresFor(
   return { x, missing };
 }
 
-/**
- * The forward batches: with a sequence input, rows sorted by length as the trainer's inference
- * batches are (little recurrence spent on padding); otherwise in order.
- */
-function forwardBatches(predictor: Predictor, x: InputRows[], good: number[]): number[][] {
-  const k = predictor.inputs.findIndex((i) => i.kind === 'sequence');
-  const order = [...good];
-  if (k >= 0) {
-    const seq = x[k] as Int32Array[];
-    order.sort((a, b) => seq[a].length - seq[b].length || a - b);
-  }
-  const batches: number[][] = [];
-  for (let start = 0; start < order.length; start += FORWARD_BATCH)
-    batches.push(order.slice(start, start + FORWARD_BATCH));
-  return batches;
-}
-
 /** Why each of these movies has no usable input (re-encoded one by one: there are few). */
 async function reasonsFor(predictor: Predictor, records: MovieRecord[]): Promise<SkippedMovie[]> {
   const out: SkippedMovie[] = [];
@@ -172,26 +150,7 @@ export async function predictDataset(
       throw new Error(`${dataset.root}: the ${split} split has no movie to predict`);
     }
     const { x, missing } = await featuresFor(predictor, dataset, records, opts);
-    const usable = records.map((_, r) => missing.some((m) => !m[r]));
-    const L = predictor.labels.length;
-    const good = usable.flatMap((ok, r) => (ok ? [r] : []));
-    const byRow = new Map<number, PredictionRow>();
-    for (const batch of forwardBatches(predictor, x, good)) {
-      const result = predictor.predictFeatures(
-        x.map((m, k) => pickRows(m, predictor.inputs[k].dim, batch)),
-        missing.map((m) => Uint8Array.from(batch, (r) => m[r])),
-        batch.length,
-      );
-      batch.forEach((r, j) => {
-        const scores: Record<string, number> = {};
-        predictor.labels.forEach((l, c) => (scores[l] = result.probs[j * L + c]));
-        const row: PredictionRow = { id: records[r].id, scores };
-        // The report reads a GMU's gate from here (the poster's share, mean z over the units).
-        if (result.shares) row.gate = predictor.gateField(result.shares, j);
-        byRow.set(r, row);
-      });
-    }
-    const rows = good.map((r) => byRow.get(r)!);
+    const { rows, usable } = scoreRows(predictor, records, x, missing);
     writePredictions(opts.out, rows);
     const skipped = await reasonsFor(
       predictor,
@@ -199,7 +158,7 @@ export async function predictDataset(
     );
     const missingByInput: Record<string, number> = {};
     predictor.inputs.forEach((i, k) => (missingByInput[i.id] = missing[k].reduce((a, b) => a + b, 0)));
-    const missingMovies: PredictDatasetResult['missingMovies'] = {};
+    const missingMovies: NonNullable<PredictDatasetResult['missingMovies']> = {};
     predictor.inputs.forEach((i, k) => {
       missingMovies[i.id] = records
         .filter((_, r) => missing[k][r])

@@ -5,3 +5,6 @@ export * from './dataset.js';
 export * from './format.js';
 export * from './batcher.js';
 export { findGate, type GateInfo, type ForwardResult } from './gate.js';
+export * from './default-model.js';
+export * from './unlabeled.js';
+export * from './shard.js';

@@ -8,9 +8,12 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { initEngine } from '../engine/index.js';
+import { DEFAULT_THRESHOLD_POLICY } from '../eval/thresholds.js';
+import { defaultModelDir } from './default-model.js';
 import { SEQUENCE_ENCODER } from '../features/extract.js';
 import { loadBuiltinEncoders, createEncoder } from '../features/registry.js';
 import { plotSequenceEncoder } from '../features/sequences.js';
+import { HDF5_SEQUENCE_ENCODER, hdf5SequenceEncoder } from '../features/hdf5-encoders.js';
 import '../models/index.js'; // registers the custom layers (the recurrent encoder) a saved model may use
 import { isLateRun } from '../models/fusion/late.js';
 import type { InputSpec } from '../models/spec.js';
@@ -40,7 +43,7 @@ export type { PredictorEncoder, PredictorInputInfo } from './scorer.js';
 export type { InputRows } from './gate.js';
 
 export interface PredictOptions {
-  /** Default: the predictor's (tuned when the run has thresholds.json, else 0.5). */
+  /** Default: the predictor's (DEFAULT_THRESHOLD_POLICY, 0.5, unless it was loaded with another). */
   threshold?: ThresholdKind;
 }
 
@@ -84,6 +87,9 @@ export interface Predictor {
 async function encoderFor(runDir: string, input: InputSpec): Promise<PredictorEncoder> {
   const { source } = input;
   if (source.kind === 'sequence') {
+    // The file's own token ids: readable only for movies of an HDF5 file (predict --data FILE.hdf5).
+    if (source.encoder === HDF5_SEQUENCE_ENCODER)
+      return hdf5SequenceEncoder({ maxLen: input.shape[0], ...(source.options ?? {}) });
     if (source.encoder !== SEQUENCE_ENCODER) {
       throw new PredictorError(
         `run ${runDir}: input '${input.id}' reads sequences from '${source.encoder}'; only '${SEQUENCE_ENCODER}' can be encoded from raw inputs`,
@@ -102,7 +108,9 @@ async function encoderFor(runDir: string, input: InputSpec): Promise<PredictorEn
   const enc = createEncoder(source.encoder, source.options);
   try {
     await enc.init();
-    if (enc.dim !== input.shape[0]) {
+    // An encoder that learns its width from the data (an HDF5 file's rows) is checked when it reads them.
+    const widthFromData = enc.bindRecords !== undefined;
+    if (!widthFromData && enc.dim !== input.shape[0]) {
       throw new PredictorError(
         `input '${input.id}': encoder '${enc.name}' gives ${enc.dim} values but the model was trained on ${input.shape[0]}`,
       );
@@ -164,10 +172,14 @@ async function loadModelScorer(runDir: string): Promise<Scorer> {
   };
 }
 
-/** Load a finished run for prediction (model, normalisers, thresholds, encoders). */
-export async function loadPredictor(runDir: string, opts: PredictorOptions = {}): Promise<Predictor> {
+/**
+ * Load a finished run for prediction (model, normalisers, thresholds, encoders). Without a run,
+ * the model shipped with the package (models/default, see its MODEL_CARD.md):
+ * `const clf = await loadPredictor(); await clf.predict([{ poster, plot }])`.
+ */
+export async function loadPredictor(runDir?: string, opts: PredictorOptions = {}): Promise<Predictor> {
   await initEngine({ backend: opts.backend });
-  const dir = resolve(runDir);
+  const dir = resolve(runDir ?? defaultModelDir());
   const scorer = isLateRun(dir)
     ? await loadLateScorer(dir, (d) => loadPredictor(d, { backend: opts.backend, threshold: '0.5' }))
     : await loadModelScorer(dir);
@@ -182,7 +194,7 @@ export async function loadPredictor(runDir: string, opts: PredictorOptions = {})
 function predictorOf(scorer: Scorer, opts: PredictorOptions): Predictor {
   const { labels, inputs, encoders } = scorer;
   const hasTunedThresholds = scorer.tuned !== null;
-  const defaultKind: ThresholdKind = opts.threshold ?? (hasTunedThresholds ? 'tuned' : '0.5');
+  const defaultKind: ThresholdKind = opts.threshold ?? DEFAULT_THRESHOLD_POLICY;
   if (defaultKind === 'tuned' && !hasTunedThresholds) {
     throw new PredictorError(`run ${scorer.dir} has no ${RUN_FILES.thresholds}: use the 0.5 threshold`);
   }

@@ -8,7 +8,7 @@ import { loadDataset } from '../data/load.js';
 import type { MovieRecord } from '../data/types.js';
 import type { PredictInput, Prediction } from '../predict/types.js';
 import { readPredictions } from '../eval/predictions.js';
-import { readThresholds } from '../eval/thresholds.js';
+import { DEFAULT_THRESHOLD, DEFAULT_THRESHOLD_POLICY } from '../eval/thresholds.js';
 import { RUN_FILES } from '../train/run.js';
 import type { RunEntry } from './catalog.js';
 import { HttpError } from './errors.js';
@@ -102,9 +102,8 @@ export async function loadRunMovies(run: RunEntry): Promise<RunMovies> {
   }
   const file = readPredictions(predsPath);
   const labels = run.info?.data.labels ?? file.labels;
-  const thrPath = join(run.dir, RUN_FILES.thresholds);
-  const tuned = existsSync(thrPath);
-  const thresholds = tuned ? readThresholds(thrPath, labels).thresholds : labels.map(() => 0.5);
+  // The one default policy (DEFAULT_THRESHOLD_POLICY): the paper's 0.5 for every genre.
+  const thresholds = labels.map(() => DEFAULT_THRESHOLD);
   let records = new Map<string, MovieRecord>();
   let datasetNote: string | null = null;
   const dataPath = run.info?.data.path;
@@ -152,7 +151,7 @@ export async function loadRunMovies(run: RunEntry): Promise<RunMovies> {
   const rows = new Map(file.rows.map((row, i) => [row.id, { row, movie: movies[i] }]));
   return {
     labels,
-    thresholdKind: tuned ? 'tuned' : '0.5',
+    thresholdKind: DEFAULT_THRESHOLD_POLICY,
     datasetNote,
     movies,
     hasTruth: movies.some((mv) => mv.trueGenres !== null),

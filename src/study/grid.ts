@@ -252,10 +252,7 @@ export async function runGrid(opts: GridOptions): Promise<GridReport> {
   const states = jobs.map(runState);
   for (const j of jobs) writeFileAtomic(j.configPath, j.configYaml);
 
-  // The workers read their features from the same cache as the extraction above (they take
-  // the cache folder from the environment they are started with).
-  const savedCacheEnv = process.env.MMGENRE_CACHE_DIR;
-  if (opts.cacheDir) process.env.MMGENRE_CACHE_DIR = resolve(opts.cacheDir);
+  // The workers read their features from the same cache as the extraction above (passed per job).
   const todo = jobs.filter((_, k) => states[k].status !== 'done');
   const tt0 = performance.now();
   const bar = progress(`grid: ${todo.length} trainings (${workers} at once)`, todo.length, {
@@ -268,6 +265,7 @@ export async function runGrid(opts: GridOptions): Promise<GridReport> {
     out: j.dir,
     resume: states[jobs.indexOf(j)].status === 'resume',
     ...(j.onlyIds ? { onlyIds: j.onlyIds } : {}),
+    ...(opts.cacheDir ? { cacheDir: resolve(opts.cacheDir) } : {}),
   }));
   const errors = new Map<string, string>();
   let outcomes: Awaited<ReturnType<typeof trainMany>>;
@@ -279,10 +277,6 @@ export async function runGrid(opts: GridOptions): Promise<GridReport> {
     });
   } finally {
     bar.stop();
-    if (opts.cacheDir) {
-      if (savedCacheEnv === undefined) delete process.env.MMGENRE_CACHE_DIR;
-      else process.env.MMGENRE_CACHE_DIR = savedCacheEnv;
-    }
   }
   outcomes.forEach((o, k) => {
     if (!o.ok) errors.set(todo[k].name, o.error);

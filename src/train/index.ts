@@ -9,3 +9,4 @@ export * from './many.js';
 export * from './synthetic.js';
 export * from './inputs.js';
 export * from './onnx-step.js';
+export * from './sources.js';

@@ -18,6 +18,10 @@ export interface TrainJob {
   backend?: 'wasm' | 'cpu';
   /** Train and evaluate on these movies only (e.g. those with a poster). */
   onlyIds?: string[];
+  /** Where the runs the config reads are found or trained (default: beside `out`). */
+  sourcesDir?: string;
+  /** Feature cache folder (default env.cacheDir). */
+  cacheDir?: string;
 }
 
 export type TrainJobOutcome =

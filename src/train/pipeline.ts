@@ -4,13 +4,15 @@
  * and the evaluation. `trainOnData` is the same from prepared arrays (tests, benchmarks).
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { loadDataset } from '../data/load.js';
 import type { Dataset, SplitName } from '../data/types.js';
 import { evaluate } from '../eval/metrics.js';
 import { toPredictionRows, writePredictions, type PredictionRow } from '../eval/predictions.js';
-import { tuneThresholds, writeThresholds } from '../eval/thresholds.js';
+import { ROBUST_TUNING, tuneThresholds, writeThresholds } from '../eval/thresholds.js';
 import { extractFeatureSet, extractSequencesWithReport } from '../features/extract.js';
+import { HDF5_MATRIX_ENCODERS, HDF5_SEQUENCE_ENCODER, isHdf5Encoder } from '../features/hdf5-encoders.js';
+import { MmgenreError } from '../util/errors.js';
 import type { FeatureMatrix, SequenceFeatures } from '../features/types.js';
 import { getModelFamily, specFor } from '../models/registry.js';
 import type { InputSpec, ModelSpec } from '../models/spec.js';
@@ -24,7 +26,8 @@ import {
 } from './config.js';
 import { prepareInputOptions } from './inputs.js';
 import { assembleTrainingData, rowsOf, type Normalizer, type SplitData, type TrainingData } from './data.js';
-import { RUN_FILES, saveLayersModel, versions, writeRunInfo, type RunInfo } from './run.js';
+import { readRunInfo, RUN_FILES, saveLayersModel, versions, writeRunInfo, type RunInfo } from './run.js';
+import { ensureSourceRuns, withSourceDirs } from './sources.js';
 import { CHECKPOINT_FILE, fit, predictSplit, type EpochMetrics, type FitResult } from './trainer.js';
 
 export interface TrainRunOptions {
@@ -37,6 +40,13 @@ export interface TrainRunOptions {
   /** Stop after this many epochs in this call (tests of resume). */
   maxEpochsThisCall?: number;
   backend?: 'wasm' | 'cpu';
+  /**
+   * Where the runs this config reads (a fusion's source runs, a late fusion's experts) are found,
+   * and trained first when missing. Default: the folder that holds `out`.
+   */
+  sourcesDir?: string;
+  /** Feature cache folder (default env.cacheDir). */
+  cacheDir?: string;
   /** Called after each epoch (loss, dev scores): for progress shown by the caller. */
   onEpoch?: (m: EpochMetrics) => void;
 }
@@ -83,12 +93,37 @@ export async function trainFromConfig(
     onlyIds?: string[];
   },
 ): Promise<TrainRunResult> {
-  const cfg = opts.overrides ? withOverrides(config, opts.overrides) : config;
+  const named = opts.overrides ? withOverrides(config, opts.overrides) : config;
   const out = resolve(opts.out);
+  // The runs this one reads: found in the sources folder, or trained there first.
+  const sourcesDir = resolve(opts.sourcesDir ?? dirname(out));
+  const sources = await ensureSourceRuns(named, {
+    sourcesDir,
+    seedOffset: named.training.seed - config.training.seed,
+    epochs: opts.overrides?.epochs,
+    train: (c, dir, resume) =>
+      trainFromConfig(c, dataDir, {
+        out: dir,
+        resume,
+        signal: opts.signal,
+        progress: opts.progress === false ? false : `train ${c.name}`,
+        backend: opts.backend,
+        extractWorkers: opts.extractWorkers,
+        cacheDir: opts.cacheDir,
+        sourcesDir,
+      }),
+  });
+  const cfg = withSourceDirs(named, sourcesDir);
   const ownTrainer = getModelFamily(cfg.model.type).train;
-  if (ownTrainer) return ownTrainer(cfg, dataDir, { ...opts, out });
+  if (ownTrainer) {
+    const r = await ownTrainer(cfg, dataDir, { ...opts, out });
+    if (sources.length > 0 && existsSync(join(out, RUN_FILES.run)))
+      writeRunInfo(out, { ...readRunInfo(out), sources });
+    return r;
+  }
   checkOut(out, opts.resume);
   const dataset = await loadDataset(dataDir);
+  checkHdf5Inputs(cfg, dataset);
   const features: Array<{
     input: (typeof cfg.inputs)[number];
     options: Record<string, unknown>;
@@ -96,7 +131,11 @@ export async function trainFromConfig(
     views: FeatureMatrix[];
     report: { dir: string };
   }> = [];
-  const extractOpts = { workers: opts.extractWorkers, progress: opts.progress !== false };
+  const extractOpts = {
+    workers: opts.extractWorkers,
+    progress: opts.progress !== false,
+    cacheDir: opts.cacheDir,
+  };
   // Options fitted on the training split where the encoder needs them (TF-IDF, vocabularies).
   const prepared = [];
   for (const input of cfg.inputs)
@@ -189,8 +228,35 @@ export async function trainFromConfig(
     versions: versions(),
     seed: cfg.training.seed,
     droppedTrain: assembled.droppedTrain.length,
+    ...(sources.length > 0 ? { sources } : {}),
   };
-  return trainOnData(cfg, spec, assembled.data, assembled.normalizers, { ...opts, out }, info);
+  // config.yaml keeps the source runs' names (run.json says where they were found).
+  return trainOnData(named, spec, assembled.data, assembled.normalizers, { ...opts, out }, info);
+}
+
+/**
+ * An MM-IMDB HDF5 file has posters (`images`) but no plot text: a plot input must read the file's
+ * own plot features, or every movie would lack its plot and none would be left to train on.
+ */
+const HDF5_PLOT_ENCODERS = [
+  ...Object.entries(HDF5_MATRIX_ENCODERS)
+    .filter(([, d]) => d.modality === 'plot')
+    .map(([name]) => name),
+  HDF5_SEQUENCE_ENCODER,
+];
+
+function checkHdf5Inputs(cfg: TrainConfig, dataset: Dataset): void {
+  if (dataset.format !== 'mmimdb-hdf5') return;
+  for (const input of cfg.inputs) {
+    if (inputModality(input) === 'poster' || isHdf5Encoder(input.encoder)) continue;
+    throw new MmgenreError(
+      'input',
+      `config ${cfg.name}: input '${input.id}' reads the plot text with '${input.encoder}', and the HDF5 file ${dataset.name} holds no plot text, only its precomputed plot features`,
+      {
+        hint: `train one of the configs/paper-*.yaml configs, whose plot inputs read the file's own rows (${HDF5_PLOT_ENCODERS.join(', ')}); poster encoders read the file's images`,
+      },
+    );
+  }
 }
 
 /** The dataset with only the movies in `ids` (records and splits). */
@@ -270,8 +336,13 @@ export async function trainOnData(
   const devProb = predictSplit(built.model, data.dev, data.dims);
   const devTrue = rowsOf(data.dev.y, data.dev.n, L);
   const devRows = rowsOf(devProb, data.dev.n, L);
-  const thresholds = tuneThresholds(devTrue, devRows);
-  writeThresholds(join(out, RUN_FILES.thresholds), { labels: data.labels, thresholds, tunedOn: 'dev' });
+  const thresholds = tuneThresholds(devTrue, devRows, ROBUST_TUNING);
+  writeThresholds(join(out, RUN_FILES.thresholds), {
+    labels: data.labels,
+    thresholds,
+    tunedOn: 'dev',
+    policy: { ...ROBUST_TUNING },
+  });
   const annotate = getModelFamily(spec.family).annotate;
   const rowsWithExtras = (split: SplitData, rows: Float32Array[]): PredictionRow[] => {
     const extras = annotate?.(built.model, spec, split.x, split.missing, split.n);

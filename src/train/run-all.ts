@@ -5,8 +5,8 @@
  * unimodal runs they combine, and every fusion is also scored with the poster removed and
  * with the plot removed from the test split.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { loadDataset } from '../data/load.js';
 import { initEngine } from '../engine/index.js';
 import { multiHot } from '../data/genres.js';
@@ -17,15 +17,17 @@ import { evaluate } from '../eval/metrics.js';
 import { pairedBootstrapF1 } from '../eval/bootstrap.js';
 import { readPredictions } from '../eval/predictions.js';
 import { buildRunEval, writeRunEval, type RunEvalFile } from '../eval/run-eval.js';
-import { readThresholds, tuneThresholds } from '../eval/thresholds.js';
+import { readThresholds, ROBUST_TUNING, tuneThresholds } from '../eval/thresholds.js';
 import { extractFeatureSet, extractSequences } from '../features/extract.js';
 import { isLateRun, predictLateRun } from '../models/fusion/late.js';
 import { predictRaw, rawInputsFor } from '../models/fusion/predictor.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
-import { configToYaml, inputModality, loadConfig, shippedConfigNames, type TrainConfig } from './config.js';
+import { inputModality, loadConfig, shippedConfigNames, type TrainConfig } from './config.js';
 import { prepareInputOptions } from './inputs.js';
 import { trainMany, type TrainJob, type TrainJobOutcome } from './many.js';
+import { sourceConfigsOf, sourceRunsOf } from './sources.js';
 import { loadRun, RUN_FILES } from './run.js';
+import { formatPaperTable, paperRowComparison, type PaperRowComparison } from './paper-rows.js';
 
 export interface RunAllOptions {
   data: string;
@@ -88,6 +90,8 @@ export interface RunAllSummary {
   }>;
   /** Each GMU config against every other config, paired on the test movies (see `pairedAgainst`). */
   paired?: PairedComparison[];
+  /** Runs of configs that mirror a row of the paper's Table 2, beside that row (first seed). */
+  paper?: PaperRowComparison[];
 }
 
 /** Test macro-F1 at 0.5 of config `a` minus that of `b` (seed ensembles), with a paired bootstrap. */
@@ -121,7 +125,7 @@ export function seedEnsemble(dirs: string[], dataset: Dataset): SeedEnsemble {
   const test = averaged(RUN_FILES.predictionsTest);
   const devTruth = truthRows(dataset, dev.ids);
   const testTruth = truthRows(dataset, test.ids);
-  const thresholds = tuneThresholds(devTruth, dev.probs);
+  const thresholds = tuneThresholds(devTruth, dev.probs, ROBUST_TUNING);
   const macro = (t: Uint8Array[], p: Float32Array[], th: number | number[]) =>
     evaluate(t, p, dataset.labels, { threshold: th }).f1.macro;
   return {
@@ -205,32 +209,8 @@ export function pairedAgainst(
 
 const isLate = (c: TrainConfig): boolean => c.model.type === 'late';
 
-/** Run names a fusion's branches are taken from (`branches.<id>.from.run`, relative ones only). */
-export function branchSourceRuns(c: TrainConfig): string[] {
-  const branches = (c.model as { branches?: Record<string, { from?: { run?: string } }> }).branches ?? {};
-  return Object.values(branches)
-    .map((b) => b.from?.run)
-    .filter((r): r is string => typeof r === 'string' && !isAbsolute(r));
-}
-
 /** Trains after the runs it reads (late fusion's experts, branches taken from trained runs). */
-const trainsLater = (c: TrainConfig): boolean => isLate(c) || branchSourceRuns(c).length > 0;
-
-/**
- * The config with every relative `branches.<id>.from.run` pointed at the run of that name in
- * `seedDir` (the same seed's folder), written beside the run; returns the file's path.
- */
-function resolveBranchSources(c: TrainConfig, seedDir: string): string {
-  const model = structuredClone(c.model) as TrainConfig['model'] & {
-    branches?: Record<string, { from?: { run: string } }>;
-  };
-  for (const b of Object.values(model.branches ?? {}))
-    if (b.from && !isAbsolute(b.from.run)) b.from.run = join(seedDir, b.from.run);
-  mkdirSync(seedDir, { recursive: true });
-  const path = join(seedDir, `${c.name}.resolved.yaml`);
-  writeFileAtomic(path, configToYaml({ ...c, model }));
-  return path;
-}
+const trainsLater = (c: TrainConfig): boolean => isLate(c) || sourceRunsOf(c, '.').length > 0;
 
 /** How many modalities a config reads (several inputs of one modality, e.g. two poster layers, count once). */
 function modalityCount(c: TrainConfig): number {
@@ -242,8 +222,19 @@ const kindOf = (c: TrainConfig): 'unimodal' | 'multimodal' =>
 
 /** Shipped configs run-all trains by default: the unimodal ones (one modality) and the fusions. */
 export function defaultRunAllConfigs(): string[] {
-  const names = shippedConfigNames();
+  const names = shippedConfigNames().filter((n) => !n.startsWith(PAPER_PREFIX));
   return names.filter((n) => n.startsWith('fusion-') || modalityCount(loadConfig(n)) === 1);
+}
+
+/** The paper's rows on an MM-IMDB HDF5 file's own features (`--configs paper`). */
+const PAPER_PREFIX = 'paper-';
+export function paperConfigs(): string[] {
+  return shippedConfigNames().filter((n) => n.startsWith(PAPER_PREFIX));
+}
+
+/** Named sets `--configs` accepts besides config names: `paper`. */
+function expandConfigSets(names: string[]): string[] {
+  return names.flatMap((n) => (n === 'paper' ? paperConfigs() : [n]));
 }
 
 /** Extract (into the cache) every input the configs need, once, before any training starts. */
@@ -348,15 +339,18 @@ export async function runAll(opts: RunAllOptions): Promise<RunAllSummary> {
   const out = resolve(opts.out);
   const seeds = Math.max(1, opts.seeds ?? 1);
   const dataset = await loadDataset(opts.data);
-  const names = opts.configs && opts.configs.length > 0 ? [...opts.configs] : defaultRunAllConfigs();
+  const names =
+    opts.configs && opts.configs.length > 0 ? expandConfigSets(opts.configs) : defaultRunAllConfigs();
   const configs = names.map((n) => loadConfig(n));
   // Runs a fusion's branches come from are trained first, in the same seed folders.
   for (const c of [...configs])
-    for (const run of branchSourceRuns(c))
-      if (!configs.some((x) => x.name === run)) {
-        names.push(run);
-        configs.push(loadConfig(run));
+    for (const source of sourceConfigsOf(c)) {
+      const sc = loadConfig(source);
+      if (!configs.some((x) => x.name === sc.name)) {
+        names.push(source);
+        configs.push(sc);
       }
+    }
   await extractAll(dataset, configs, opts);
 
   // One folder per seed when there are several, so late fusion finds its experts beside it.
@@ -365,10 +359,9 @@ export async function runAll(opts: RunAllOptions): Promise<RunAllSummary> {
   const jobsFor = (list: TrainConfig[]): Array<TrainJob & { configName: string; seed: number }> =>
     list.flatMap((c, i) =>
       Array.from({ length: seeds }, (_, k) => ({
-        config:
-          branchSourceRuns(c).length > 0
-            ? resolveBranchSources(c, dirname(dirOf(c, k)))
-            : (names[configs.indexOf(c)] ?? String(i)),
+        config: names[configs.indexOf(c)] ?? String(i),
+        // Source runs are the same seed's runs of their configs, beside this one (train/sources.ts).
+        sourcesDir: dirname(dirOf(c, k)),
         configName: c.name,
         seed: c.training.seed + k,
         data: resolve(opts.data),
@@ -450,6 +443,10 @@ export async function runAll(opts: RunAllOptions): Promise<RunAllSummary> {
       seeds > 1 ? { ...p, perSeed: perSeedDifferences(entries, p.a, p.b) } : p,
     ),
   };
+  const paper = entries
+    .filter((e) => e.test && e.seed === configs.find((c) => c.name === e.config)?.training.seed)
+    .flatMap((e) => paperRowComparison(e.config, e.dir, dataset) ?? []);
+  if (paper.length > 0) summary.paper = paper;
   writeJsonAtomic(join(out, 'summary.json'), summary);
   writeFileAtomic(join(out, 'summary.md'), formatRunAllMarkdown(summary));
   return summary;
@@ -553,6 +550,7 @@ export function formatPairedTable(summary: RunAllSummary): string {
 /** The whole text report: comparison table, modality-removed table, per-config summary, failures. */
 export function formatRunAll(summary: RunAllSummary): string {
   const parts = [
+    ...(summary.paper ? [formatPaperTable(summary.paper), ''] : []),
     formatCompare(summary.compare),
     '',
     formatRemovedTable(summary),

@@ -67,6 +67,8 @@ export interface RunInfo {
   gradientEngine?: string;
   /** Training movies left out because every input was missing. */
   droppedTrain?: number;
+  /** The runs this one read (a fusion's source runs, a late fusion's experts), as found or trained. */
+  sources?: Array<{ role: string; ref: string; dir: string; seed?: number; trained: boolean }>;
 }
 
 export function versions(): Record<string, string> {

@@ -18,6 +18,8 @@ try {
     signal: controller.signal,
     backend: job.backend,
     onlyIds: job.onlyIds,
+    sourcesDir: job.sourcesDir,
+    cacheDir: job.cacheDir,
     // One thread per training: the parallelism is across trainings.
     extractWorkers: 0,
     progress: false,

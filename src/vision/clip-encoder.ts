@@ -17,7 +17,7 @@ import { z } from 'zod';
 import type { MovieRecord } from '../data/types.js';
 import type { Encoder } from '../features/types.js';
 import { env } from '../env.js';
-import { ImageError, loadRgbBatch } from './image.js';
+import { ImageError, loadRgbBatch, posterInputs, type PosterInput } from './image.js';
 import { parseOptions, posterOptionsSchema, type EncodeResult } from './poster-encoder.js';
 
 const PACKAGE = '@huggingface/transformers';
@@ -102,10 +102,18 @@ export class ClipEncoder implements Encoder {
   async encode(records: MovieRecord[]): Promise<EncodeResult[]> {
     await this.init();
     const out = new Array<EncodeResult>(records.length);
-    const todo = records.flatMap((r, i) => (r.posterPath ? [i] : []));
-    for (let i = 0; i < records.length; i++) if (!records[i].posterPath) out[i] = { error: 'no poster' };
+    const todo: number[] = [];
+    const inputs: PosterInput[] = [];
+    (await posterInputs(records)).forEach((input, i) => {
+      if (input instanceof ImageError) out[i] = { error: input.message };
+      else if (input === null) out[i] = { error: 'no poster' };
+      else {
+        todo.push(i);
+        inputs.push(input);
+      }
+    });
     const images = await loadRgbBatch(
-      todo.map((i) => records[i].posterPath as string),
+      inputs,
       {
         size: this.opts.decodeSize,
         fit: this.opts.fit,

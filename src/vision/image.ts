@@ -5,6 +5,8 @@
  */
 import sharp from 'sharp';
 import { explainDecodeFailure } from '../data/image-sniff.js';
+import { hdf5SourceOf } from '../data/hdf5-source.js';
+import type { MovieRecord } from '../data/types.js';
 
 export type FitMode = 'crop' | 'pad';
 export type TensorLayout = 'NHWC' | 'NCHW';
@@ -39,6 +41,49 @@ export interface ImagePrepOptions {
   background?: { r: number; g: number; b: number };
 }
 
+/** Decoded RGB pixels (interleaved HWC bytes) at their own size, e.g. a row of an HDF5 file's `images`. */
+export interface RawRgb {
+  width: number;
+  height: number;
+  data: Uint8Array;
+  raw: true;
+}
+
+/** What a poster can be read from: a path, the file's bytes, or decoded pixels. */
+export type PosterInput = string | Buffer | RawRgb;
+
+function isRawRgb(x: PosterInput): x is RawRgb {
+  return typeof x === 'object' && !Buffer.isBuffer(x) && (x as RawRgb).raw === true;
+}
+
+/**
+ * Where each record's poster comes from: its file, the row of the HDF5 file it was loaded from
+ * (`images`), or null (no poster). Rows that cannot be read become ImageErrors.
+ */
+export async function posterInputs(
+  records: readonly MovieRecord[],
+): Promise<Array<PosterInput | ImageError | null>> {
+  const out: Array<PosterInput | ImageError | null> = records.map((r) => r.posterPath);
+  const fromFile = records.flatMap((r, k) => {
+    const s = r.posterPath ? null : hdf5SourceOf(r);
+    return s ? [{ k, ...s }] : [];
+  });
+  if (fromFile.length === 0) return out;
+  // Loaded only for HDF5 data: the HDF5 library is not needed to read image files.
+  const { readImage } = await import('../data/hdf5-rows.js');
+  for (const { k, file, index } of fromFile) {
+    try {
+      out[k] = { ...(await readImage(file, index)), raw: true };
+    } catch (err) {
+      out[k] = new ImageError(
+        'missing',
+        `${file}: row ${index} of 'images' unreadable (${err instanceof Error ? err.message : String(err)})`,
+      );
+    }
+  }
+  return out;
+}
+
 /** A decoded, resized RGB image: interleaved HWC bytes. */
 export interface RgbImage {
   width: number;
@@ -54,18 +99,26 @@ function dims(size: ImagePrepOptions['size']): { width: number; height: number }
  * Decode `input` (a path or the file's bytes) into `size` RGB bytes.
  * Throws ImageError for missing, corrupt, truncated, unsupported or oversized images.
  */
-export async function loadRgb(input: string | Buffer, opts: ImagePrepOptions): Promise<RgbImage> {
+export async function loadRgb(input: PosterInput, opts: ImagePrepOptions): Promise<RgbImage> {
   const { width, height } = dims(opts.size);
   const background = opts.background ?? { r: 0, g: 0, b: 0 };
   const source = typeof input === 'string' ? input : undefined;
   try {
     // failOn 'error' rejects truncated/corrupt data instead of returning a half-grey image;
-    // pages: 1 takes the first frame of an animated GIF/WebP.
-    let img = sharp(input, {
-      limitInputPixels: opts.maxPixels ?? DEFAULT_MAX_PIXELS,
-      failOn: 'error',
-      pages: 1,
-    })
+    // pages: 1 takes the first frame of an animated GIF/WebP. Decoded pixels (an HDF5 file's
+    // `images`) go through the same resize and crop as a decoded JPEG.
+    let img = (
+      isRawRgb(input)
+        ? sharp(Buffer.from(input.data.buffer, input.data.byteOffset, input.data.byteLength), {
+            raw: { width: input.width, height: input.height, channels: 3 },
+            limitInputPixels: opts.maxPixels ?? DEFAULT_MAX_PIXELS,
+          })
+        : sharp(input, {
+            limitInputPixels: opts.maxPixels ?? DEFAULT_MAX_PIXELS,
+            failOn: 'error',
+            pages: 1,
+          })
+    )
       .rotate() // EXIF orientation
       .toColourspace('srgb') // CMYK (with its ICC profile) and greyscale → sRGB
       .flatten({ background })
@@ -150,7 +203,7 @@ export function writeNormalised(
  * each slot holds the image or the ImageError it raised.
  */
 export async function loadRgbBatch(
-  inputs: Array<string | Buffer>,
+  inputs: PosterInput[],
   opts: ImagePrepOptions,
   concurrency = 4,
 ): Promise<Array<RgbImage | ImageError>> {
@@ -162,7 +215,8 @@ export async function loadRgbBatch(
       try {
         results[i] = await loadRgb(inputs[i], opts);
       } catch (err) {
-        results[i] = toImageError(err, typeof inputs[i] === 'string' ? inputs[i] : undefined);
+        const input = inputs[i];
+        results[i] = toImageError(err, typeof input === 'string' ? input : undefined);
       }
     }
   }

@@ -10,7 +10,9 @@ import {
   DEFAULT_MAX_PIXELS,
   ImageError,
   loadRgbBatch,
+  posterInputs,
   writeNormalised,
+  type PosterInput,
   type FitMode,
   type Normalisation,
   type RgbImage,
@@ -75,12 +77,17 @@ export abstract class PosterEncoder implements Encoder {
     await this.init();
     const out = new Array<EncodeResult>(records.length);
     const todo: number[] = [];
-    for (let i = 0; i < records.length; i++) {
-      if (records[i].posterPath) todo.push(i);
-      else out[i] = { error: 'no poster' };
-    }
+    const inputs: PosterInput[] = [];
+    (await posterInputs(records)).forEach((input, i) => {
+      if (input instanceof ImageError) out[i] = { error: input.message };
+      else if (input === null) out[i] = { error: 'no poster' };
+      else {
+        todo.push(i);
+        inputs.push(input);
+      }
+    });
     const images = await loadRgbBatch(
-      todo.map((i) => records[i].posterPath as string),
+      inputs,
       {
         size: this.inputSize,
         fit: this.opts.fit as FitMode,

@@ -4,7 +4,13 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mulberry32 } from '../../src/eval/bootstrap.js';
 import { macroF1, evaluate } from '../../src/eval/metrics.js';
-import { readThresholds, tuneThresholds, writeThresholds } from '../../src/eval/thresholds.js';
+import {
+  DEFAULT_THRESHOLD_POLICY,
+  readThresholds,
+  ROBUST_TUNING,
+  tuneThresholds,
+  writeThresholds,
+} from '../../src/eval/thresholds.js';
 import { tempDir } from '../helpers/shared.js';
 
 /** Miscalibrated scores: positives around 0.35, negatives around 0.15, so 0.5 predicts almost nothing. */
@@ -71,4 +77,19 @@ test("thresholds.json round-trips, reorders to the caller's labels and names mis
   assert.throws(() => readThresholds(path), /same length/);
   writeFileSync(path, '{"labels": [');
   assert.throws(() => readThresholds(path), /cannot read thresholds file/);
+});
+
+test('robust tuning: a genre with few dev positives keeps 0.5, a tuned cut is shrunk toward 0.5', () => {
+  // Genre 0: one positive with a tiny score (raw tuning would cut at ~0.0005); genre 1: 30 positives.
+  const n = 60;
+  const yTrue = Array.from({ length: n }, (_, i) => [i === 0 ? 1 : 0, i < 30 ? 1 : 0]);
+  const yProb = Array.from({ length: n }, (_, i) => [i === 0 ? 0.001 : 0.0001, i < 30 ? 0.3 : 0.1]);
+  const raw = tuneThresholds(yTrue, yProb);
+  assert.ok(raw[0] < 0.01, `raw tuning invents the rare genre: ${raw[0]}`);
+  const robust = tuneThresholds(yTrue, yProb, ROBUST_TUNING);
+  assert.equal(robust[0], 0.5);
+  // raw cut for genre 1 is 0.2 (midpoint of 0.3 and 0.1); 30 positives, pseudo-count 20.
+  assert.ok(Math.abs(raw[1] - 0.2) < 1e-9);
+  assert.ok(Math.abs(robust[1] - (30 * 0.2 + 20 * 0.5) / 50) < 1e-9, String(robust[1]));
+  assert.equal(DEFAULT_THRESHOLD_POLICY, '0.5');
 });

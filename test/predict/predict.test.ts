@@ -47,7 +47,7 @@ describe('predict from raw inputs', { timeout: 240_000 }, () => {
     assertClose(p.scores, m.scores);
     assert.deepEqual(p.inputsUsed, ['poster', 'plot']);
     assert.deepEqual(p.inputsMissing, []);
-    assert.equal(p.thresholds.kind, 'tuned');
+    assert.equal(p.thresholds.kind, '0.5', 'the one default policy: 0.5');
     // genres: exactly those at or above their threshold, most probable first
     const expected = Object.entries(p.scores)
       .filter(([g, s]) => s >= p.thresholds.values[g])

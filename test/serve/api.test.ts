@@ -115,7 +115,7 @@ describe('mmgenre serve API', { timeout: 240_000 }, () => {
     const r = await call('/api/predict', { method: 'POST', body: form });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.deepEqual(r.body.inputsUsed, ['poster', 'plot']);
-    assert.equal(r.body.thresholds.kind, 'tuned');
+    assert.equal(r.body.thresholds.kind, '0.5', 'the one default policy');
     for (const g of Object.keys(m.scores)) assert.ok(Math.abs(r.body.scores[g] - m.scores[g]) < 1e-5, g);
     // Cross-check with the CLI-independent library path: the JSON body with a base64 poster.
     const j = await call('/api/predict?threshold=0.5', {

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
+import { MmgenreError } from '../../util/errors.js';
 import { group } from './index.js';
+import { asCliError } from './worker.js';
 
 interface ExtractFlags {
   data: string;
@@ -14,6 +16,8 @@ interface ExtractFlags {
   batchSize?: number;
   chunkRows?: number;
   json?: boolean;
+  queue?: string;
+  shardRows?: number;
 }
 
 function intArg(name: string, min: number) {
@@ -77,6 +81,8 @@ export function register(program: Command): void {
       intArg('chunk-rows', 1),
     )
     .option('--json', 'print the summary as JSON')
+    .option('--queue <url>', 'compute on queue workers (mmgenre worker): redis://HOST:PORT/DB or rediss://…')
+    .option('--shard-rows <n>', 'with --queue: movies per job (default 256)', intArg('shard-rows', 1))
     .action(async (f: ExtractFlags) => {
       if (f.dtype !== 'float32' && f.dtype !== 'float16') {
         throw new CliError(`--dtype must be float32 or float16, got '${f.dtype}'`);
@@ -101,6 +107,12 @@ export function register(program: Command): void {
         chunkRows: f.chunkRows,
         signal: controller.signal,
         progress: !f.json,
+        runner: f.queue
+          ? (await import('../../queue/features.js')).queueChunkRunner({
+              queue: f.queue,
+              shardRows: f.shardRows,
+            })
+          : undefined,
       };
       const options = encoderOptions(f);
       try {
@@ -123,6 +135,7 @@ export function register(program: Command): void {
           f.json ? JSON.stringify(report, null, 2) + '\n' : formatExtractReport(report, dataset.name),
         );
       } catch (err) {
+        if (err instanceof MmgenreError) throw asCliError(err);
         if (controller.signal.aborted) {
           throw new CliError(
             'interrupted: finished chunks are kept; run the same command again to continue',

@@ -3,13 +3,26 @@ import { existsSync, readFileSync } from 'node:fs';
 import { SPLITS, type SplitName } from '../../data/types.js';
 import { DatasetFormatError } from '../../data/load.js';
 import { formatPrediction } from '../../predict/format.js';
-import { loadPredictor, predictDataset } from '../../predict/index.js';
+import { loadPredictor, predictDataset, type PredictDatasetResult } from '../../predict/index.js';
+import { MmgenreError } from '../../util/errors.js';
 import { NoUsableInputError, PredictorError, type ThresholdKind } from '../../predict/types.js';
 import { RunNotFoundError } from '../../train/run.js';
 import { CliError } from '../errors.js';
+import { DEFAULT_THRESHOLD_POLICY } from '../../eval/thresholds.js';
+import { defaultModelDir } from '../../predict/default-model.js';
+import {
+  parseMoviesJsonl,
+  predictMovies,
+  readUnlabeledMovies,
+  type ReadMoviesResult,
+  type UnreadableMovie,
+} from '../../predict/unlabeled.js';
+import { writeFileAtomic } from '../../util/atomic.js';
+import { asCliError } from './worker.js';
 
 interface PredictCliOptions {
-  model: string;
+  model?: string;
+  input?: string;
   poster?: string;
   plot?: string;
   plotFile?: string;
@@ -22,6 +35,8 @@ interface PredictCliOptions {
   split: string;
   cache: boolean;
   workers?: string;
+  queue?: string;
+  shardRows?: string;
 }
 
 function parseThreshold(t: string | undefined): ThresholdKind | undefined {
@@ -30,8 +45,23 @@ function parseThreshold(t: string | undefined): ThresholdKind | undefined {
   throw new CliError(`--threshold must be 0.5 or tuned, got "${t}"`);
 }
 
+/** The run to predict with: --model, or the model shipped with the package. */
+function modelDir(o: PredictCliOptions): string {
+  if (o.model !== undefined) {
+    if (!existsSync(o.model)) throw new CliError(`run directory not found: ${o.model}`);
+    return o.model;
+  }
+  try {
+    return defaultModelDir();
+  } catch (err) {
+    return userError(err);
+  }
+}
+
 /** Library errors a user can fix become CliErrors (no stack trace). */
 function userError(err: unknown): never {
+  if (err instanceof MmgenreError)
+    throw new CliError(err.hint ? `${err.message}\n${err.hint}` : err.message, err.exitCode);
   if (
     err instanceof RunNotFoundError ||
     err instanceof PredictorError ||
@@ -50,27 +80,61 @@ export function register(program: Command): void {
     .description(
       'predict genres with a trained run: one movie (--poster and/or --plot) or every movie of a dataset (--data --out)',
     )
-    .requiredOption('--model <run>', 'run directory (from mmgenre train)')
+    .option('--model <run>', 'run directory (from mmgenre train); default: the model shipped with mmgenre')
+    .option(
+      '--input <path>',
+      'unlabeled movies (no genres, no split): a .jsonl or .csv file (id, title, plot, poster path), a folder of <id>.json / <id>.jpeg files, or - for JSON Lines on stdin; one JSON line out per movie',
+    )
     .option('--poster <file>', 'poster image (JPEG, PNG, WebP, GIF...)')
     .option('--plot <text>', 'plot synopsis')
     .option('--plot-file <file>', 'read the plot synopsis from a text file')
     .option('--title <text>', 'movie title (for models that read it)')
-    .option('--threshold <kind>', '0.5 or tuned (default: tuned when the run has thresholds.json)')
+    .option(
+      '--threshold <kind>',
+      "0.5 (default, the paper's) or tuned (per genre on dev, only genres with >= 20 dev positives)",
+    )
     .option('--json', 'print the prediction as JSON')
     .option('--top <n>', 'show only the n most probable genres')
     .option('--data <dir>', 'predict every movie of this dataset (any supported layout)')
-    .option('--out <file>', 'predictions JSON Lines to write (with --data)')
+    .option('--out <file>', 'predictions JSON Lines to write (with --data; with --input, default stdout)')
     .option('--split <name>', `with --data: ${SPLITS.join(', ')} or all`, 'test')
     .option('--no-cache', 'with --data: encode directly, without the feature cache')
     .option('--workers <n>', 'with --data: worker threads for feature extraction')
+    .option('--queue <url>', 'with --data: predict on queue workers (mmgenre worker): redis://HOST:PORT/DB')
+    .option('--shard-rows <n>', 'with --queue: movies per job (default 256)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ mmgenre predict --poster poster.jpg --plot "A retired detective is pulled back for one last case."
+  $ mmgenre predict --input movies.jsonl --out predictions.jsonl
+  $ cat movies.jsonl | mmgenre predict --input - > predictions.jsonl
+  $ mmgenre predict --model runs/fusion-gmu --data ../shared/datasets/mmimdb-sample --out preds.jsonl
+
+Without --model, the model shipped with mmgenre is used (models/default, see its MODEL_CARD.md).
+With --input, the exit status is 0 when every movie was predicted, 1 when some could not be
+(each is listed with its reason), 2 when the input cannot be read at all.`,
+    )
     .action(async (o: PredictCliOptions) => {
       const threshold = parseThreshold(o.threshold);
-      if (!existsSync(o.model)) throw new CliError(`run directory not found: ${o.model}`);
+      const model = modelDir(o);
+      if (o.input !== undefined) {
+        if (
+          o.data !== undefined ||
+          o.poster !== undefined ||
+          o.plot !== undefined ||
+          o.plotFile !== undefined
+        )
+          throw new CliError('--input predicts the movies it lists: leave out --data, --poster and --plot');
+        await predictInputCommand(model, o.input, o.out, threshold);
+        return;
+      }
       if (o.data !== undefined) {
-        await predictDatasetCommand(o);
+        await predictDatasetCommand(o, model);
         return;
       }
       if (o.out) throw new CliError('--out goes with --data (predictions of a whole dataset)');
+      if (o.queue) throw new CliError('--queue goes with --data (predictions of a whole dataset)');
       if (o.plot !== undefined && o.plotFile !== undefined)
         throw new CliError('give --plot or --plot-file, not both');
       let plot = o.plot;
@@ -91,7 +155,7 @@ export function register(program: Command): void {
         if (!Number.isInteger(top) || top < 1)
           throw new CliError(`--top must be a positive whole number, got "${o.top}"`);
       }
-      const predictor = await loadPredictor(o.model, { threshold }).catch(userError);
+      const predictor = await loadPredictor(model, { threshold }).catch(userError);
       try {
         const [prediction] = await predictor
           .predict([{ poster: o.poster, plot, title: o.title }], { threshold })
@@ -100,7 +164,7 @@ export function register(program: Command): void {
           process.stdout.write(`${JSON.stringify({ run: predictor.name, ...prediction }, null, 2)}\n`);
         else
           process.stdout.write(
-            `run: ${predictor.name} (${predictor.dir})\n${formatPrediction(prediction, { top })}\n`,
+            `run: ${predictor.name} (${o.model === undefined ? 'the model shipped with mmgenre, ' : ''}${predictor.dir})\n${formatPrediction(prediction, { top })}\n`,
           );
       } finally {
         predictor.dispose();
@@ -108,7 +172,57 @@ export function register(program: Command): void {
     });
 }
 
-async function predictDatasetCommand(o: PredictCliOptions): Promise<void> {
+/** `predict --input`: unlabeled movies from a file, a folder or stdin, one JSON line each. */
+async function predictInputCommand(
+  model: string,
+  input: string,
+  out: string | undefined,
+  threshold: ThresholdKind | undefined,
+): Promise<void> {
+  let read: ReadMoviesResult;
+  try {
+    read = input === '-' ? parseMoviesJsonl(await readStdin(), process.cwd()) : readUnlabeledMovies(input);
+  } catch (err) {
+    return userError(err);
+  }
+  const predictor = await loadPredictor(model, { threshold }).catch(userError);
+  const lines: string[] = [];
+  const toStdout = out === undefined || out === '-';
+  const emit = (line: object): void => {
+    const text = `${JSON.stringify(line)}\n`;
+    if (toStdout) process.stdout.write(text);
+    else lines.push(text);
+  };
+  let failed: UnreadableMovie[];
+  let predicted: number;
+  try {
+    for (const bad of read.unreadable) emit(bad);
+    ({ predicted, failed } = await predictMovies(predictor, read.movies, emit));
+  } finally {
+    predictor.dispose();
+  }
+  if (!toStdout) writeFileAtomic(out!, lines.join(''));
+  const problems = [...read.unreadable, ...failed];
+  process.stderr.write(
+    `mmgenre: predicted ${predicted} movie(s) with ${predictor.name} (thresholds ${threshold ?? DEFAULT_THRESHOLD_POLICY})${toStdout ? '' : ` -> ${out}`}\n`,
+  );
+  if (problems.length > 0) {
+    process.stderr.write(`mmgenre: ${problems.length} movie(s) could not be predicted:\n`);
+    for (const p of problems) process.stderr.write(`  ${p.id}: ${p.error}\n`);
+    process.exitCode = predicted > 0 ? 1 : 2;
+  }
+}
+
+function readStdin(): Promise<string> {
+  return new Promise((resolveText, reject) => {
+    const chunks: Buffer[] = [];
+    process.stdin.on('data', (c: Buffer) => chunks.push(c));
+    process.stdin.on('end', () => resolveText(Buffer.concat(chunks).toString('utf8')));
+    process.stdin.on('error', reject);
+  });
+}
+
+async function predictDatasetCommand(o: PredictCliOptions, model: string): Promise<void> {
   if (!o.out) throw new CliError('--data needs --out FILE (the predictions JSON Lines to write)');
   if (o.poster !== undefined || o.plot !== undefined || o.plotFile !== undefined) {
     throw new CliError('--data predicts a whole dataset: leave out --poster/--plot');
@@ -123,16 +237,19 @@ async function predictDatasetCommand(o: PredictCliOptions): Promise<void> {
     if (!Number.isInteger(workers) || workers < 0)
       throw new CliError(`--workers must be a whole number, got "${o.workers}"`);
   }
-  const r = await predictDataset(o.model, o.data!, { out: o.out, split, cache: o.cache, workers }).catch(
-    userError,
-  );
-  // Name the movies an input was missing for (the first ten), not only how many.
-  const missing = Object.entries(r.missingMovies)
-    .filter(([, movies]) => movies.length > 0)
-    .map(([input, movies]) => {
+  const r = o.queue
+    ? await predictOnQueue(o, model, split)
+    : await predictDataset(model, o.data!, { out: o.out, split, cache: o.cache, workers }).catch(userError);
+  // Name the movies an input was missing for (the first ten), not only how many (the queue path
+  // knows counts only).
+  const missing = Object.entries(r.missingByInput)
+    .filter(([, count]) => count > 0)
+    .map(([input, count]) => {
+      const movies = r.missingMovies?.[input];
+      if (!movies) return `${input} missing for ${count}`;
       const named = movies.slice(0, 10).map((m) => (m.title ? `${m.id} (${m.title})` : m.id));
       const more = movies.length > 10 ? `, ... and ${movies.length - 10} more` : '';
-      return `${input} missing for ${movies.length}: ${named.join(', ')}${more}`;
+      return `${input} missing for ${count}: ${named.join(', ')}${more}`;
     });
   process.stdout.write(
     `predicted ${r.rows} movie(s) of ${r.dataset.root} (${r.dataset.format}, split ${r.split}) in ${r.seconds.toFixed(1)} s → ${r.out}\n` +
@@ -144,5 +261,41 @@ async function predictDatasetCommand(o: PredictCliOptions): Promise<void> {
       process.stdout.write(`  ${s.id}: ${s.missing.map((m) => `${m.input}: ${m.reason}`).join('; ')}\n`);
     }
     if (r.skipped.length > 10) process.stdout.write(`  ... and ${r.skipped.length - 10} more\n`);
+  }
+}
+
+async function predictOnQueue(
+  o: PredictCliOptions,
+  model: string,
+  split: SplitName | 'all',
+): Promise<PredictDatasetResult> {
+  let shardRows: number | undefined;
+  if (o.shardRows !== undefined) {
+    shardRows = Number(o.shardRows);
+    if (!Number.isInteger(shardRows) || shardRows < 1)
+      throw new CliError(`--shard-rows must be a positive whole number, got "${o.shardRows}"`);
+  }
+  const { predictDatasetOnQueue } = await import('../../queue/predict.js');
+  const controller = new AbortController();
+  const onSigint = (): void => controller.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    return await predictDatasetOnQueue(model, o.data!, {
+      queue: o.queue!,
+      out: o.out!,
+      split,
+      shardRows,
+      signal: controller.signal,
+    });
+  } catch (err) {
+    if (controller.signal.aborted)
+      throw new CliError(
+        'interrupted: finished shards are kept; run the same command again to continue',
+        130,
+      );
+    if (err instanceof MmgenreError) throw asCliError(err);
+    return userError(err);
+  } finally {
+    process.off('SIGINT', onSigint);
   }
 }

@@ -4,9 +4,11 @@ import { startServer } from '../../serve/server.js';
 import { PredictorError } from '../../predict/types.js';
 import { RunNotFoundError } from '../../train/run.js';
 import { CliError } from '../errors.js';
+import { defaultModelDir } from '../../predict/default-model.js';
+import type { MmgenreError } from '../../util/errors.js';
 
 interface ServeCliOptions {
-  model: string;
+  model?: string;
   runs?: string;
   port: string;
   host: string;
@@ -20,7 +22,7 @@ export function register(program: Command): void {
     .description(
       'web page and HTTP API: predict genres from a poster and a plot, browse runs and their test movies',
     )
-    .requiredOption('--model <run>', 'run directory used for predictions')
+    .option('--model <run>', 'run directory used for predictions; default: the model shipped with mmgenre')
     .option('--runs <dir>', 'folder of runs to list and browse as well')
     .option('--port <n>', 'port (0: any free port)', '8080')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
@@ -29,11 +31,21 @@ export function register(program: Command): void {
       const port = Number(o.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535)
         throw new CliError(`--port must be 0..65535, got "${o.port}"`);
-      if (!existsSync(o.model)) throw new CliError(`run directory not found: ${o.model}`);
+      if (o.model !== undefined && !existsSync(o.model))
+        throw new CliError(`run directory not found: ${o.model}`);
+      let model = o.model;
+      if (model === undefined) {
+        try {
+          model = defaultModelDir();
+        } catch (err) {
+          const e = err as MmgenreError;
+          throw new CliError(e.hint ? `${e.message}\n${e.hint}` : e.message, e.exitCode);
+        }
+      }
       if (o.runs !== undefined && !existsSync(o.runs)) throw new CliError(`runs folder not found: ${o.runs}`);
       let server;
       try {
-        server = await startServer({ model: o.model, runsDir: o.runs, port, host: o.host, logger: o.log });
+        server = await startServer({ model, runsDir: o.runs, port, host: o.host, logger: o.log });
       } catch (err) {
         if (err instanceof RunNotFoundError || err instanceof PredictorError) throw new CliError(err.message);
         const code = (err as NodeJS.ErrnoException).code;

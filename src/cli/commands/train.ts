@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CliError } from '../errors.js';
+import { MmgenreError } from '../../util/errors.js';
 import {
   ConfigError,
   loadConfig,
@@ -8,6 +9,9 @@ import {
   trainFromConfig,
   trainMany,
   CheckpointError,
+  ensureSourceRuns,
+  SourceRunError,
+  withOverrides,
   type TrainJob,
   type TrainingOverrides,
   type TrainRunResult,
@@ -39,6 +43,7 @@ interface TrainFlags {
   workers?: number;
   backend?: 'wasm' | 'cpu';
   engine?: 'auto' | 'onnx' | 'tfjs';
+  sources?: string;
 }
 
 function row(name: string, r: TrainRunResult): string {
@@ -79,6 +84,10 @@ export function register(program: Command): void {
     .option('--batch-size <n>', 'batch size', intArg('batch-size'))
     .option('--resume', "continue from the run directory's last checkpoint")
     .option(
+      '--sources <dir>',
+      'folder of the runs a fusion reads (e.g. text-mlp2-meanglove for fusion-gmu): used when finished there, trained there first when missing (default: the folder holding --out)',
+    )
+    .option(
       '--workers <n>',
       'parallel trainings when there are several jobs (default: every core)',
       intArg('workers'),
@@ -117,6 +126,7 @@ export function register(program: Command): void {
               signal: controller.signal,
               backend: flags.backend,
               extractWorkers: flags.workers,
+              sourcesDir: flags.sources,
             });
             process.stdout.write(HEADER + row(config.name, r) + '\n');
             process.stdout.write(`(* = thresholds tuned on dev)  run directory: ${r.dir}\n`);
@@ -130,7 +140,13 @@ export function register(program: Command): void {
         for (const c of flags.config) {
           const name = loadConfig(c).name;
           for (const seed of seeds) {
+            // Each seed reads source runs of its own seed: one sources folder per seed.
+            const sourcesDir =
+              seeds.length > 1
+                ? join(flags.sources ?? flags.out, `sources-s${seed ?? 'default'}`)
+                : (flags.sources ?? flags.out);
             jobs.push({
+              sourcesDir,
               config: c,
               data: flags.data,
               out: join(flags.out, seed === undefined ? name : `${name}-s${seed}`),
@@ -140,6 +156,17 @@ export function register(program: Command): void {
             });
           }
         }
+        // Source runs first, one at a time here, so that parallel jobs never train the same one.
+        for (const job of jobs)
+          await ensureSourceRuns(withOverrides(loadConfig(job.config), job.overrides ?? {}), {
+            sourcesDir: resolve(job.sourcesDir!),
+            seedOffset:
+              (job.overrides?.seed ?? loadConfig(job.config).training.seed) -
+              loadConfig(job.config).training.seed,
+            epochs: job.overrides?.epochs,
+            train: (c, out, resume) =>
+              trainFromConfig(c, job.data, { out, resume, backend: job.backend, sourcesDir: job.sourcesDir }),
+          });
         const controller = new AbortController();
         process.once('SIGINT', () => controller.abort());
         const outcomes = await trainMany(jobs, {
@@ -162,10 +189,13 @@ export function register(program: Command): void {
           err instanceof ConfigError ||
           err instanceof RunExistsError ||
           err instanceof CheckpointError ||
+          err instanceof SourceRunError ||
           err instanceof DatasetFormatError
         ) {
           throw new CliError(err.message);
         }
+        if (err instanceof MmgenreError)
+          throw new CliError(err.hint ? `${err.message}\n${err.hint}` : err.message, err.exitCode);
         throw err;
       }
     });

@@ -6,7 +6,7 @@
  * modalities drop out of the average (the weights are renormalised over present experts).
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { initEngine } from '../../engine/index.js';
 import { loadDataset } from '../../data/load.js';
@@ -14,7 +14,7 @@ import { multiHot } from '../../data/genres.js';
 import type { Dataset } from '../../data/types.js';
 import { evaluate } from '../../eval/metrics.js';
 import { toPredictionRows, writePredictions } from '../../eval/predictions.js';
-import { tuneThresholds, writeThresholds } from '../../eval/thresholds.js';
+import { ROBUST_TUNING, tuneThresholds, writeThresholds } from '../../eval/thresholds.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../util/atomic.js';
 import type { TrainConfig } from '../../train/config.js';
 import type { TrainRunOptions, TrainRunResult } from '../../train/pipeline.js';
@@ -172,34 +172,19 @@ export interface LateExperts {
   dirs: string[];
 }
 
-/** Open (training first where absent) the expert runs of a late-fusion config. */
-async function expertsFor(
-  config: TrainConfig,
-  o: LateOptions,
-  dataDir: string,
-  out: string,
-  opts: TrainRunOptions,
-): Promise<LateExperts> {
-  const { loadConfig } = await import('../../train/config.js');
-  // Imported here: the trainer imports the model registry, which imports this module.
-  const { trainFromConfig } = await import('../../train/pipeline.js');
+/**
+ * Open the expert runs of a late-fusion config. The training pipeline has already found (or
+ * trained) them and given `experts` as their run directories (train/sources.ts).
+ */
+async function expertsFor(config: TrainConfig, o: LateOptions): Promise<LateExperts> {
   const ids: string[] = [];
   const runs: LoadedRun[] = [];
   const dirs: string[] = [];
   for (const input of config.inputs) {
-    const name = o.experts[input.id];
-    if (!name) throw new Error(`model.experts: no expert run for input '${input.id}'`);
-    const expertConfig = loadConfig(name);
-    const dir = join(dirname(out), expertConfig.name);
-    if (!finished(dir)) {
-      await trainFromConfig(expertConfig, dataDir, {
-        out: dir,
-        resume: existsSync(dir),
-        progress: opts.progress,
-        backend: opts.backend,
-        signal: opts.signal,
-      });
-    }
+    const dir = o.experts[input.id];
+    if (!dir) throw new Error(`model.experts: no expert run for input '${input.id}'`);
+    if (!finished(dir))
+      throw new Error(`model.experts.${input.id}: ${dir} is not a finished run (train it first)`);
     const run = await loadRun(dir);
     ids.push(input.id);
     runs.push(run);
@@ -281,7 +266,7 @@ async function trainLate(
   const out = resolve(opts.out);
   mkdirSync(out, { recursive: true });
   const dataset = await loadDataset(dataDir);
-  const experts = await expertsFor(config, o, dataDir, out, opts);
+  const experts = await expertsFor(config, o);
   const labels = dataset.labels;
   const L = labels.length;
   const byId = new Set(dataset.records.map((r) => r.id));
@@ -303,13 +288,18 @@ async function trainLate(
   const devProb = combineLate(dev.probs, dev.missing, weights, devIds.length, L);
   const devTrue = rows(devY, devIds.length, L);
   const devRows = rows(devProb, devIds.length, L);
-  const thresholds = tuneThresholds(devTrue, devRows);
+  const thresholds = tuneThresholds(devTrue, devRows, ROBUST_TUNING);
 
   const inputs = experts.runs.map((r, k) => ({ ...r.spec.inputs[0], id: experts.ids[k] }));
   writeFileAtomic(join(out, RUN_FILES.config), (await import('../../train/config.js')).configToYaml(config));
   writeJsonAtomic(join(out, RUN_FILES.spec), lateSpec(o, labels, inputs));
   writeJsonAtomic(join(out, LATE_FILE), lateFile);
-  writeThresholds(join(out, RUN_FILES.thresholds), { labels, thresholds, tunedOn: 'dev' });
+  writeThresholds(join(out, RUN_FILES.thresholds), {
+    labels,
+    thresholds,
+    tunedOn: 'dev',
+    policy: { ...ROBUST_TUNING },
+  });
   const annotated = (ids: string[], probsFlat: Float32Array, missing: Uint8Array[]) =>
     toPredictionRows(ids, rows(probsFlat, ids.length, L), labels).map((row, r) => ({
       ...row,
