@@ -262,10 +262,11 @@ async function extractAll(configs: TrainConfig[], dataset: Dataset, workers?: nu
 }
 
 /**
- * What the demo costs, measured on a 2-core machine (see docs/demo.md), scaled to the cores
- * here: the defaults (600 synthetic movies) and --quick (150). Other sizes scale by movies.
+ * What the demo cost on a shared 2-core machine: the defaults (600 synthetic movies) took 8 min 49 s,
+ * --quick (150 movies, 3 epochs) 2 min 47 s with the machine's load average at 9. Scaled to the
+ * movies asked for and the cores here; a busy machine takes longer, and the training bar's ETA says.
  */
-export const DEMO_MEASURED = { movies: 600, seconds: 420, quickMovies: 150, quickSeconds: 120, cores: 2 };
+export const DEMO_MEASURED = { movies: 600, seconds: 529, quickMovies: 150, quickSeconds: 167, cores: 2 };
 
 export function estimateLine(syntheticMovies: number | null, quick: boolean, cores: number): string {
   const m = DEMO_MEASURED;
@@ -275,7 +276,7 @@ export function estimateLine(syntheticMovies: number | null, quick: boolean, cor
   const seconds =
     (refSeconds * (syntheticMovies / refMovies) * m.cores) / Math.max(1, Math.min(cores, m.cores * 2));
   const minutes = Math.max(1, Math.round(seconds / 60));
-  return `estimated time: about ${minutes} min (measured ${Math.round(refSeconds / 60)} min for ${refMovies} movies on ${m.cores} cores; a slower or busy machine takes longer)`;
+  return `estimated time: about ${minutes} min (${Math.round(refSeconds / 60)} min for ${refMovies} movies measured on ${m.cores} cores; a slower or busy machine takes longer)`;
 }
 
 /** Commands to try next, with this demo's paths (a real test movie of the dataset for predict). */
