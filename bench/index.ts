@@ -17,6 +17,7 @@ const AREAS = [
   'text',
   'vision',
   'features',
+  'cold',
   'engine',
   'train',
   'fusion',
@@ -48,7 +49,7 @@ async function main(): Promise<void> {
     process.stderr.write(`running ${area} ...\n`);
     const t0 = performance.now();
     try {
-      results[area] = await (fn as () => Promise<BenchRow[]>)();
+      results[area] = withPytorchNote(await (fn as () => Promise<BenchRow[]>)());
     } catch (err) {
       process.stderr.write(`bench ${area} failed: ${err instanceof Error ? err.message : String(err)}\n`);
       continue;
@@ -62,6 +63,21 @@ async function main(): Promise<void> {
     areas: results,
   });
   process.stdout.write(`\nwritten: ${resultsPath}\n`);
+}
+
+/**
+ * Rows compared with PyTorch use figures measured once (PyTorch cannot run here): say so in the
+ * row, and how to re-measure them.
+ */
+export const PYTORCH_FIXED =
+  'PyTorch figures are fixed numbers measured on one day (PyTorch 1.13, CPU, 2 cores), not re-run by this bench; re-measure on your machine: python3 bench/pytorch/measure.py';
+
+function withPytorchNote(rows: BenchRow[]): BenchRow[] {
+  return rows.map((r) =>
+    r.note && /pytorch/i.test(r.note) && !r.note.includes(PYTORCH_FIXED)
+      ? { ...r, note: `${r.note}; ${PYTORCH_FIXED}` }
+      : r,
+  );
 }
 
 function printTable(area: string, rows: BenchRow[], before: BenchRow[] | undefined): void {

@@ -17,6 +17,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { MMIMDB_DROPPED_GENRES, MMIMDB_GENRES } from './genres.js';
 import { DatasetFormatError, type LoadOptions } from './load.js';
+import { isPlaceholderPlot } from './placeholder.js';
 import { checkPosters, type PosterCandidate } from './posters.js';
 import { SPLITS, type Dataset, type MovieRecord, type RecordIssue, type SplitName } from './types.js';
 
@@ -349,6 +350,16 @@ function pickPlot(raw: unknown, id: string, file: string, issues: RecordIssue[])
       id,
       file,
       message: `'plot' is empty; the movie keeps its poster, without a plot`,
+    });
+    return null;
+  }
+  if (isPlaceholderPlot(best)) {
+    issues.push({
+      kind: 'placeholder-plot',
+      severity: 'warning',
+      id,
+      file,
+      message: `the plot is only a placeholder ('${best.replace(/::.*$/s, '').trim()}'); the movie keeps its poster, without a plot`,
     });
     return null;
   }

@@ -25,6 +25,7 @@ export type IssueKind =
   | 'missing-json'
   | 'missing-plot'
   | 'empty-plot'
+  | 'placeholder-plot'
   | 'missing-poster'
   | 'corrupt-poster'
   | 'poster-format-mismatch'

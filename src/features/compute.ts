@@ -29,10 +29,16 @@ export interface ComputerSpec {
   dtype: FeatureDtype;
   dim: number;
   batchSize: number;
+  /**
+   * A joint encoder (several cache entries from one pass): the widths its row is cut into, one
+   * chunk output per part. Absent: one output of `dim`.
+   */
+  split?: number[];
 }
 
 export interface ChunkComputer {
-  computeChunk(records: MovieRecord[]): Promise<ChunkOutput>;
+  /** One output per part of `split` (one without it). */
+  computeChunk(records: MovieRecord[]): Promise<ChunkOutput[]>;
   dispose(): void;
 }
 
@@ -85,7 +91,7 @@ export async function buildComputer(spec: ComputerSpec, ready?: Encoder): Promis
     const enc = await factory(spec.options);
     await enc.init();
     return {
-      computeChunk: (records) => computeSequenceChunk(enc, records, spec.batchSize),
+      computeChunk: async (records) => [await computeSequenceChunk(enc, records, spec.batchSize)],
       dispose: () => enc.dispose(),
     };
   }
@@ -151,7 +157,7 @@ async function computeDenseChunk(
   encoder: Encoder,
   records: MovieRecord[],
   spec: ComputerSpec,
-): Promise<ChunkOutput> {
+): Promise<ChunkOutput[]> {
   const results = await encodeIsolating((b) => encoder.encode(b), records, spec.batchSize);
   const rows = new Float32Array(records.length * spec.dim); // rows of missing records stay zero
   const errors: Record<string, string> = {};
@@ -182,7 +188,20 @@ async function computeDenseChunk(
       }
     }
   });
-  return { bytes: encodeRows(rows, spec.dtype), errors, contentHashes };
+  if (!spec.split) return [{ bytes: encodeRows(rows, spec.dtype), errors, contentHashes }];
+  // Cut each joint row into its parts; every part shares the records' errors and hashes.
+  let offset = 0;
+  return spec.split.map((width) => {
+    const part = new Float32Array(records.length * width);
+    for (let i = 0; i < records.length; i++)
+      part.set(rows.subarray(i * spec.dim + offset, i * spec.dim + offset + width), i * width);
+    offset += width;
+    return {
+      bytes: encodeRows(part, spec.dtype),
+      errors: { ...errors },
+      contentHashes: { ...contentHashes },
+    };
+  });
 }
 
 async function computeSequenceChunk(

@@ -13,7 +13,14 @@ import { env } from '../env.js';
 import { progress as progressBar } from '../util/progress.js';
 import { defaultWorkers, exitOrTerminate, siblingModule, startWorker } from '../util/workers.js';
 import { buildComputer, sequenceEncoderFactory, type ChunkOutput, type ComputerSpec } from './compute.js';
-import { normaliseSpec, resolveEncoder, workerModuleFor, type EncoderSpec } from './registry.js';
+import {
+  jointGroupOf,
+  jointOptionsOf,
+  normaliseSpec,
+  resolveEncoder,
+  workerModuleFor,
+  type EncoderSpec,
+} from './registry.js';
 import {
   acquireLock,
   bytesPerValue,
@@ -113,11 +120,11 @@ export interface ExtractReport {
   reusedRows: number;
   noop: boolean;
   workers: number;
-  /** Set when the rows were computed elsewhere (ChunkRunner.label: e.g. a queue). */
-  computedOn?: string;
   seconds: number;
   /** Rows computed per second of this call (0 when nothing was computed). */
   rowsPerSecond: number;
+  /** Set when the rows were computed elsewhere (ChunkRunner.label: e.g. a queue). */
+  computedOn?: string;
 }
 
 export interface ExtractResult {
@@ -144,9 +151,53 @@ export async function extractFeaturesWithReport(
 ): Promise<ExtractResult> {
   const t0 = performance.now();
   const plan = await planDense(dataset, spec, opts);
-  const report = await runPlan(dataset, plan, opts, t0);
+  const [report] = await runPlans(dataset, [plan], opts, t0);
   const m = readManifest(plan.dir)!;
   return { features: readMatrix(plan.dir, m, false), report };
+}
+
+/**
+ * Several encoders' features at once, one result per spec in order. Variants of one encoder that
+ * it can compute in one pass (two layers of one network on the same image: see
+ * EncoderFactory.jointGroup) are computed together, each poster read and run through the network
+ * once for all of them; their cache entries are the same as those of one-by-one extraction.
+ */
+export async function extractFeatureSet(
+  dataset: Dataset,
+  specs: EncoderSpec[],
+  opts: ExtractOptions = {},
+): Promise<ExtractResult[]> {
+  const t0 = performance.now();
+  const plans: Plan[] = [];
+  for (const spec of specs) plans.push(await planDense(dataset, spec, opts));
+  // The same entry asked for twice is computed once.
+  const byDir = new Map<string, number>();
+  const groups = new Map<string, number[]>();
+  plans.forEach((plan, k) => {
+    if (byDir.has(plan.dir)) {
+      plan.ready?.dispose();
+      return;
+    }
+    byDir.set(plan.dir, k);
+    // A queue (runner) computes one entry per job: no joining there.
+    const joint = opts.runner ? null : jointGroupOf(plan.encoderName, plan.options);
+    const key = joint === null ? `#${k}` : JSON.stringify([plan.encoderName, joint]);
+    groups.set(key, [...(groups.get(key) ?? []), k]);
+  });
+  const reports = new Map<number, ExtractReport>();
+  for (const members of groups.values()) {
+    const rs = await runPlans(
+      dataset,
+      members.map((k) => plans[k]),
+      opts,
+      t0,
+    );
+    members.forEach((k, j) => reports.set(k, rs[j]));
+  }
+  return plans.map((plan) => {
+    const report = reports.get(byDir.get(plan.dir)!)!;
+    return { features: readMatrix(plan.dir, readManifest(plan.dir)!, false), report };
+  });
 }
 
 /** Token-id sequences of the plots (for the recurrent models), cached like dense features. */
@@ -163,7 +214,7 @@ export async function extractSequencesWithReport(
 ): Promise<{ features: SequenceFeatures; report: ExtractReport }> {
   const t0 = performance.now();
   const plan = await planSequences(dataset, opts.encoder ?? SEQUENCE_ENCODER, opts);
-  const report = await runPlan(dataset, plan, opts, t0);
+  const [report] = await runPlans(dataset, [plan], opts, t0);
   const m = readManifest(plan.dir)!;
   return { features: readSequences(plan.dir, m, false), report };
 }
@@ -416,148 +467,252 @@ function compatible(m: FeatureManifest, plan: Plan): boolean {
   );
 }
 
-/** `t0`: when the call started (loading the encoder to learn its key counts in the reported time). */
-async function runPlan(
+/** An entry whose lock is held: what is already good and what is left to compute. */
+interface OpenEntry {
+  index: number;
+  plan: Plan;
+  base: FeatureManifest;
+  slots: ChunkSlot[];
+  done: Map<number, { rec: ChunkRecord; source: 'chunk' | 'matrix' }>;
+  pending: Set<number>;
+  pendingRows: number;
+}
+
+/** A finished entry whose every chunk is fresh and whose matrix is intact, or null. */
+function finishedEntry(plan: Plan, verify: boolean): FeatureManifest | null {
+  let m = readManifest(plan.dir);
+  if (m && !compatible(m, plan)) m = null;
+  return m?.complete && staleChunks(m, plan).length === 0 && matrixIntact(plan.dir, m, verify) ? m : null;
+}
+
+/**
+ * Fill the cache entries of `plans` (one report each, in order). Plans given together are
+ * variants of one encoder that can be computed in one pass (see extractFeatureSet): the chunks
+ * any of them lacks are computed once by the joint encoder and written to each entry that lacks
+ * them. `t0`: when the call started (loading the encoder to learn its key counts in the time).
+ */
+async function runPlans(
   dataset: Dataset,
-  plan: Plan,
+  plans: Plan[],
   opts: ExtractOptions,
   t0: number,
-): Promise<ExtractReport> {
+): Promise<ExtractReport[]> {
   const verify = opts.verify ?? true;
-  const n = plan.identity.ids.length;
+  const n = dataset.records.length;
+  const reports = new Array<ExtractReport>(plans.length);
+  const reuse = (k: number, m: FeatureManifest): void => {
+    plans[k].ready?.dispose();
+    reports[k] = makeReport(plans[k], m, 0, n, 0, performance.now() - t0);
+  };
+  const work: number[] = [];
+  plans.forEach((plan, k) => {
+    const m = finishedEntry(plan, verify);
+    if (m) reuse(k, m);
+    else work.push(k);
+  });
+  if (!work.length) return reports;
+
+  const releases: Array<() => void> = [];
+  try {
+    // Locks in a fixed order, so that two processes joining overlapping entries cannot deadlock.
+    for (const k of [...work].sort((a, b) => (plans[a].dir < plans[b].dir ? -1 : 1))) {
+      releases.push(
+        await acquireLock(plans[k].dir, {
+          onWait: (holder) => {
+            if (opts.progress !== false && !env.quiet)
+              process.stderr.write(`waiting for ${holder}, which is extracting the same features\n`);
+          },
+        }),
+      );
+    }
+    const open: OpenEntry[] = [];
+    for (const k of work) {
+      // Re-read under the lock: whoever held it may have finished or advanced the work.
+      const m = finishedEntry(plans[k], verify);
+      if (m) reuse(k, m);
+      else open.push(openEntry(dataset, plans[k], k, opts, verify));
+    }
+    // Entries computed together must cut the same chunks and encoder batches.
+    const groups = new Map<string, OpenEntry[]>();
+    for (const o of open) {
+      const key = `${o.base.chunkRows}/${o.base.batchSize}`;
+      groups.set(key, [...(groups.get(key) ?? []), o]);
+    }
+    for (const group of groups.values()) {
+      const { computeSeconds, workersUsed } = await computeEntries(dataset, group, opts);
+      for (const o of group) {
+        const finished = finish(o.plan, o.base, o.slots, o.done, computeSeconds / group.length);
+        reports[o.index] = makeReport(
+          o.plan,
+          finished,
+          o.pendingRows,
+          n - o.pendingRows,
+          workersUsed,
+          performance.now() - t0,
+        );
+        if (opts.runner && o.pendingRows > 0) reports[o.index].computedOn = opts.runner.label;
+      }
+    }
+  } finally {
+    for (const release of releases.reverse()) release();
+  }
+  return reports;
+}
+
+/** Under the entry's lock: start or reuse its manifest and find the chunks still to compute. */
+function openEntry(
+  dataset: Dataset,
+  plan: Plan,
+  index: number,
+  opts: ExtractOptions,
+  verify: boolean,
+): OpenEntry {
   let manifest = readManifest(plan.dir);
   if (manifest && !compatible(manifest, plan)) manifest = null;
-
-  // Fast path: finished, every chunk fresh, matrix intact.
-  if (
-    manifest?.complete &&
-    staleChunks(manifest, plan).length === 0 &&
-    matrixIntact(plan.dir, manifest, verify)
-  ) {
-    plan.ready?.dispose();
-    return makeReport(plan, manifest, 0, n, 0, performance.now() - t0);
+  removeStaleTemps(plan.dir);
+  const chunkRows = manifest?.chunkRows ?? opts.chunkRows ?? DEFAULT_CHUNK_ROWS;
+  const batchSize = manifest?.batchSize ?? opts.batchSize ?? DEFAULT_BATCH;
+  const base = manifest ?? newManifest(dataset, plan, chunkRows, batchSize);
+  if (!manifest) {
+    removeChunks(plan.dir); // chunks of an incompatible or unreadable earlier entry
+    writeManifest(plan.dir, base);
   }
+  const slots = chunkSlots(plan.identity.ids.length, chunkRows);
+  // What is already good: chunk files on disk, or slices of an earlier finished matrix.
+  const onDisk = readChunkRecords(plan.dir, verify);
+  const fromMatrix = validMatrixChunks(plan.dir, base);
+  const done = new Map<number, { rec: ChunkRecord; source: 'chunk' | 'matrix' }>();
+  for (const s of slots) {
+    const fresh = chunkSourcesHash(plan.stamps, s.start, s.end);
+    const c = onDisk.get(s.index);
+    const mc = fromMatrix.get(s.index);
+    if (c && c.start === s.start && c.end === s.end && c.sourcesHash === fresh)
+      done.set(s.index, { rec: c, source: 'chunk' });
+    else if (mc && mc.sourcesHash === fresh) done.set(s.index, { rec: mc, source: 'matrix' });
+  }
+  const pending = slots.filter((s) => !done.has(s.index));
+  return {
+    index,
+    plan,
+    base,
+    slots,
+    done,
+    pending: new Set(pending.map((s) => s.index)),
+    pendingRows: pending.reduce((a, s) => a + s.end - s.start, 0),
+  };
+}
 
-  const release = await acquireLock(plan.dir, {
-    onWait: (holder) => {
-      if (opts.progress !== false && !env.quiet)
-        process.stderr.write(`waiting for ${holder}, which is extracting the same features\n`);
-    },
-  });
-  try {
-    // Re-read under the lock: whoever held it may have finished or advanced the work.
-    manifest = readManifest(plan.dir);
-    if (manifest && !compatible(manifest, plan)) manifest = null;
-    if (
-      manifest?.complete &&
-      staleChunks(manifest, plan).length === 0 &&
-      matrixIntact(plan.dir, manifest, verify)
-    ) {
-      plan.ready?.dispose();
-      return makeReport(plan, manifest, 0, n, 0, performance.now() - t0);
-    }
-    removeStaleTemps(plan.dir);
-    const chunkRows = manifest?.chunkRows ?? opts.chunkRows ?? DEFAULT_CHUNK_ROWS;
-    const batchSize = manifest?.batchSize ?? opts.batchSize ?? DEFAULT_BATCH;
-    const base = manifest ?? newManifest(dataset, plan, chunkRows, batchSize);
-    if (!manifest) {
-      removeChunks(plan.dir); // chunks of an incompatible or unreadable earlier entry
-      writeManifest(plan.dir, base);
-    }
-    const slots = chunkSlots(n, chunkRows);
-    // What is already good: chunk files on disk, or slices of an earlier finished matrix.
-    const onDisk = readChunkRecords(plan.dir, verify);
-    const fromMatrix = validMatrixChunks(plan.dir, base);
-    const done = new Map<number, { rec: ChunkRecord; source: 'chunk' | 'matrix' }>();
-    for (const s of slots) {
-      const fresh = chunkSourcesHash(plan.stamps, s.start, s.end);
-      const c = onDisk.get(s.index);
-      const mc = fromMatrix.get(s.index);
-      if (c && c.start === s.start && c.end === s.end && c.sourcesHash === fresh)
-        done.set(s.index, { rec: c, source: 'chunk' });
-      else if (mc && mc.sourcesHash === fresh) done.set(s.index, { rec: mc, source: 'matrix' });
-    }
-    const pending = slots.filter((s) => !done.has(s.index));
-    const pendingRows = pending.reduce((a, s) => a + s.end - s.start, 0);
-
-    let computeSeconds = 0;
-    let workersUsed = 0;
-    if (pending.length) {
-      const tc = performance.now();
-      const computerSpec: ComputerSpec = {
-        kind: plan.kind,
-        encoderName: plan.encoderName,
-        options: plan.options,
-        module: plan.workerModule ?? '',
-        dtype: plan.dtype === 'float16' ? 'float16' : 'float32',
-        dim: plan.dim,
-        batchSize,
-      };
-      const wanted = opts.workers ?? defaultWorkers();
-      workersUsed = plan.workerModule === null || opts.runner ? 0 : Math.min(wanted, pending.length);
-      const bar = progressBar(`features ${plan.encoderName}`, pendingRows, {
-        unit: 'rows',
-        silent: opts.progress === false,
-      });
-      let rowsDone = 0;
-      const onChunk = (slot: ChunkSlot, out: ChunkOutput): void => {
-        if (done.has(slot.index)) return; // a chunk delivered twice (a retried job) counts once
-        const rec: ChunkRecord = {
-          index: slot.index,
-          start: slot.start,
-          end: slot.end,
-          bytes: out.bytes.length,
-          sha256: sha256(out.bytes),
-          sourcesHash: chunkSourcesHash(plan.stamps, slot.start, slot.end),
-          errors: out.errors,
-          contentHashes: out.contentHashes,
-          values: out.values,
-        };
-        writeChunk(plan.dir, rec, out.bytes);
-        done.set(slot.index, { rec, source: 'chunk' });
-        rowsDone += slot.end - slot.start;
-        bar.tick(slot.end - slot.start);
-        opts.onProgress?.(rowsDone, pendingRows);
-      };
-      try {
-        const records = dataset.records;
-        if (opts.runner) {
-          await opts.runner.run({
-            key: sha256(stableJson([plan.dir, chunkRows, batchSize, chunkSourcesHash(plan.stamps, 0, n)])),
-            datasetRoot: dataset.root,
-            slots,
-            pending,
-            records,
-            spec: computerSpec,
-            modality: plan.modality,
-            onChunk,
-            status: (text) => bar.status(text),
-            signal: opts.signal,
-          });
-        } else if (workersUsed === 0)
-          await runInProcess(pending, records, computerSpec, plan.ready, onChunk, opts.signal);
-        else await runWorkers(pending, records, computerSpec, workersUsed, onChunk, opts.signal);
-      } finally {
-        bar.stop();
-        plan.ready?.dispose();
-      }
-      computeSeconds = (performance.now() - tc) / 1000;
-    } else plan.ready?.dispose();
-
-    const finished = finish(plan, base, slots, done, computeSeconds);
-    const report = makeReport(
-      plan,
-      finished,
-      pendingRows,
-      n - pendingRows,
-      workersUsed,
-      performance.now() - t0,
+/**
+ * Compute the chunks any entry of `group` lacks: with one entry, by its own encoder; with
+ * several, by one joint encoder whose rows are cut into each entry's part (one network run per
+ * poster for all of them).
+ */
+async function computeEntries(
+  dataset: Dataset,
+  group: OpenEntry[],
+  opts: ExtractOptions,
+): Promise<{ computeSeconds: number; workersUsed: number }> {
+  const first = group[0];
+  const slots = first.slots.filter((s) => group.some((o) => o.pending.has(s.index)));
+  if (!slots.length) {
+    for (const o of group) o.plan.ready?.dispose();
+    return { computeSeconds: 0, workersUsed: 0 };
+  }
+  const tc = performance.now();
+  const plan = first.plan;
+  const joint = group.length > 1;
+  const computerSpec: ComputerSpec = {
+    kind: plan.kind,
+    encoderName: plan.encoderName,
+    options: plan.options,
+    module: plan.workerModule ?? '',
+    dtype: plan.dtype === 'float16' ? 'float16' : 'float32',
+    dim: plan.dim,
+    batchSize: first.base.batchSize,
+  };
+  let ready = plan.ready;
+  if (joint) {
+    for (const o of group) o.plan.ready?.dispose();
+    computerSpec.options = jointOptionsOf(
+      plan.encoderName,
+      group.map((o) => o.plan.options),
     );
-    if (opts.runner && pendingRows > 0) report.computedOn = opts.runner.label;
-    return report;
-  } finally {
-    release();
+    computerSpec.split = group.map((o) => o.plan.dim);
+    computerSpec.dim = computerSpec.split.reduce((a, b) => a + b, 0);
+    // Prepared here once (an exported model file, say), not by every worker at the same time.
+    ready = await resolveEncoder({ name: plan.encoderName, options: computerSpec.options });
+    await ready.init();
+    if (ready.dim !== computerSpec.dim)
+      throw new Error(
+        `joint ${plan.encoderName} encoder gives rows of ${ready.dim}, expected ${computerSpec.dim}`,
+      );
   }
+  const rows = slots.reduce((a, s) => a + s.end - s.start, 0);
+  const wanted = opts.workers ?? defaultWorkers();
+  const workersUsed = plan.workerModule === null || opts.runner ? 0 : Math.min(wanted, slots.length);
+  if (workersUsed > 0 && joint) ready?.dispose();
+  const bar = progressBar(
+    joint
+      ? `features ${plan.encoderName} (${group.length} layers, one pass)`
+      : `features ${plan.encoderName}`,
+    rows,
+    { unit: 'rows', silent: opts.progress === false },
+  );
+  let rowsDone = 0;
+  const onChunk = (slot: ChunkSlot, outs: ChunkOutput[]): void => {
+    if (group.every((o) => !o.pending.has(slot.index) || o.done.has(slot.index))) return; // a chunk delivered twice (a retried job) counts once
+    group.forEach((o, j) => {
+      if (!o.pending.has(slot.index)) return;
+      const out = outs[j];
+      const rec: ChunkRecord = {
+        index: slot.index,
+        start: slot.start,
+        end: slot.end,
+        bytes: out.bytes.length,
+        sha256: sha256(out.bytes),
+        sourcesHash: chunkSourcesHash(o.plan.stamps, slot.start, slot.end),
+        errors: out.errors,
+        contentHashes: out.contentHashes,
+        values: out.values,
+      };
+      writeChunk(o.plan.dir, rec, out.bytes);
+      o.done.set(slot.index, { rec, source: 'chunk' });
+    });
+    rowsDone += slot.end - slot.start;
+    bar.tick(slot.end - slot.start);
+    opts.onProgress?.(rowsDone, rows);
+  };
+  try {
+    const records = dataset.records;
+    if (opts.runner) {
+      const n = records.length;
+      await opts.runner.run({
+        key: sha256(
+          stableJson([
+            plan.dir,
+            first.base.chunkRows,
+            first.base.batchSize,
+            chunkSourcesHash(plan.stamps, 0, n),
+          ]),
+        ),
+        datasetRoot: dataset.root,
+        slots: first.slots,
+        pending: slots,
+        records,
+        spec: computerSpec,
+        modality: plan.modality,
+        onChunk: (slot, out) => onChunk(slot, [out]),
+        status: (text) => bar.status(text),
+        signal: opts.signal,
+      });
+    } else if (workersUsed === 0)
+      await runInProcess(slots, records, computerSpec, ready, onChunk, opts.signal);
+    else await runWorkers(slots, records, computerSpec, workersUsed, onChunk, opts.signal);
+  } finally {
+    bar.stop();
+    ready?.dispose();
+  }
+  return { computeSeconds: (performance.now() - tc) / 1000, workersUsed };
 }
 
 function matrixIntact(dir: string, m: FeatureManifest, verify: boolean): boolean {
@@ -693,7 +848,7 @@ async function runInProcess(
   records: MovieRecord[],
   spec: ComputerSpec,
   ready: Encoder | undefined,
-  onChunk: (slot: ChunkSlot, out: ChunkOutput) => void,
+  onChunk: (slot: ChunkSlot, outs: ChunkOutput[]) => void,
   signal?: AbortSignal,
 ): Promise<void> {
   const computer = await buildComputer(spec, ready);
@@ -709,14 +864,7 @@ async function runInProcess(
 
 type Reply =
   | { type: 'ready' }
-  | {
-      type: 'done';
-      index: number;
-      bytes: Uint8Array;
-      errors: Record<string, string>;
-      contentHashes: Record<string, string>;
-      values?: number;
-    }
+  | { type: 'done'; index: number; outputs: ChunkOutput[] }
   | { type: 'fatal'; message: string; stack?: string };
 
 /** Hand chunks out to `count` workers, each taking the next pending chunk when it is free. */
@@ -725,7 +873,7 @@ async function runWorkers(
   records: MovieRecord[],
   spec: ComputerSpec,
   count: number,
-  onChunk: (slot: ChunkSlot, out: ChunkOutput) => void,
+  onChunk: (slot: ChunkSlot, outs: ChunkOutput[]) => void,
   signal?: AbortSignal,
 ): Promise<void> {
   const queue = [...pending];
@@ -768,7 +916,7 @@ async function runWorkers(
           fail(e);
         } else if (msg.type === 'done' && current && msg.index === current.index) {
           try {
-            onChunk(current, msg);
+            onChunk(current, msg.outputs);
             current = undefined;
           } catch (err) {
             return fail(err instanceof Error ? err : new Error(String(err)));

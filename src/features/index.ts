@@ -2,6 +2,7 @@
 export {
   extractFeatures,
   extractFeaturesWithReport,
+  extractFeatureSet,
   extractSequences,
   extractSequencesWithReport,
   loadFeatures,

@@ -8,7 +8,15 @@ import type { Encoder } from './types.js';
 import { MmgenreError } from '../util/errors.js';
 
 export type EncoderOptions = Record<string, unknown>;
-export type EncoderFactory = (options?: EncoderOptions) => Encoder;
+export type EncoderFactory = ((options?: EncoderOptions) => Encoder) & {
+  /**
+   * For encoders that can compute several of their variants in one pass (two layers of one
+   * network): variants with the same group can be joined; null never joins.
+   */
+  jointGroup?: (options: EncoderOptions) => string | null;
+  /** Options of one encoder whose row is the rows of `variants`, concatenated in that order. */
+  jointOptions?: (variants: EncoderOptions[]) => EncoderOptions;
+};
 
 /** How callers name an encoder: a registry name, or a name with options (e.g. `{ layer, flip }`). */
 export type EncoderSpec = string | { name: string; options?: EncoderOptions };
@@ -98,6 +106,22 @@ export async function resolveEncoder(spec: EncoderSpec): Promise<Encoder> {
 export function normaliseSpec(spec: EncoderSpec): { name: string; options: EncoderOptions } {
   if (typeof spec === 'string') return { name: spec, options: {} };
   return { name: spec.name, options: { ...(spec.options ?? {}) } };
+}
+
+/**
+ * The group key under which `name` with `options` may be computed together with other variants
+ * of the same encoder (see EncoderFactory.jointGroup), or null.
+ */
+export function jointGroupOf(name: string, options: EncoderOptions): string | null {
+  const f = registry.get(name)?.factory;
+  return f?.jointGroup && f.jointOptions ? f.jointGroup(options) : null;
+}
+
+/** Options of the encoder that computes `variants` of `name` in one pass (same jointGroupOf). */
+export function jointOptionsOf(name: string, variants: EncoderOptions[]): EncoderOptions {
+  const f = registry.get(name)?.factory;
+  if (!f?.jointOptions) throw new Error(`encoder '${name}' cannot compute several variants at once`);
+  return f.jointOptions(variants);
 }
 
 /**

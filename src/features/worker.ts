@@ -5,19 +5,12 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { MovieRecord } from '../data/types.js';
-import { buildComputer, type ComputerSpec } from './compute.js';
+import { buildComputer, type ChunkOutput, type ComputerSpec } from './compute.js';
 
 export type WorkerRequest = { type: 'chunk'; index: number; records: MovieRecord[] } | { type: 'stop' };
 export type WorkerReply =
   | { type: 'ready' }
-  | {
-      type: 'done';
-      index: number;
-      bytes: Uint8Array;
-      errors: Record<string, string>;
-      contentHashes: Record<string, string>;
-      values?: number;
-    }
+  | { type: 'done'; index: number; outputs: ChunkOutput[] }
   | { type: 'fatal'; message: string; stack?: string };
 
 const port = parentPort;
@@ -36,9 +29,12 @@ try {
       port.close();
       return;
     }
-    computer.computeChunk(msg.records).then((out) => {
-      const reply: WorkerReply = { type: 'done', index: msg.index, ...out };
-      port.postMessage(reply, [out.bytes.buffer as ArrayBuffer]);
+    computer.computeChunk(msg.records).then((outputs) => {
+      const reply: WorkerReply = { type: 'done', index: msg.index, outputs };
+      port.postMessage(
+        reply,
+        outputs.map((o) => o.bytes.buffer as ArrayBuffer),
+      );
     }, fatal);
   });
   port.postMessage({ type: 'ready' } satisfies WorkerReply);

@@ -7,7 +7,7 @@
 import { loadDataset } from '../data/load.js';
 import { SPLITS, type Dataset, type MovieRecord, type SplitName } from '../data/types.js';
 import { writePredictions } from '../eval/predictions.js';
-import { extractFeatures, extractSequences } from '../features/extract.js';
+import { extractFeatureSet, extractFeatures, extractSequences } from '../features/extract.js';
 import type { FeatureMatrix, SequenceFeatures } from '../features/types.js';
 import { progress } from '../util/progress.js';
 import type { InputRows } from './gate.js';
@@ -42,6 +42,8 @@ export interface PredictDatasetResult {
   skipped: SkippedMovie[];
   /** Per model input: movies of the split for which it was missing. */
   missingByInput: Record<string, number>;
+  /** Per model input: which movies those were (id and title, in split order). */
+  missingMovies?: Record<string, Array<{ id: string; title: string | null }>>;
   seconds: number;
 }
 
@@ -63,6 +65,18 @@ async function featuresFor(
   const n = records.length;
   const x = predictor.inputs.map((i) => emptyRows(i, n));
   const missing = predictor.inputs.map(() => new Uint8Array(n));
+  if (opts.cache !== false) {
+    // All dense inputs in one call first: two layers of one network then run it once per poster.
+    const dense = predictor.inputs
+      .filter((i) => i.kind !== 'sequence')
+      .map((i) => ({ name: i.source.encoder, options: i.source.options }));
+    if (dense.length > 1)
+      await extractFeatureSet(dataset, dense, {
+        cacheDir: opts.cacheDir,
+        workers: opts.workers,
+        progress: opts.progress !== false,
+      });
+  }
   for (let k = 0; k < predictor.inputs.length; k++) {
     const info = predictor.inputs[k];
     if (opts.cache !== false) {
@@ -144,6 +158,12 @@ export async function predictDataset(
     );
     const missingByInput: Record<string, number> = {};
     predictor.inputs.forEach((i, k) => (missingByInput[i.id] = missing[k].reduce((a, b) => a + b, 0)));
+    const missingMovies: NonNullable<PredictDatasetResult['missingMovies']> = {};
+    predictor.inputs.forEach((i, k) => {
+      missingMovies[i.id] = records
+        .filter((_, r) => missing[k][r])
+        .map((rec) => ({ id: rec.id, title: rec.title ?? null }));
+    });
     return {
       out: opts.out,
       split,
@@ -151,6 +171,7 @@ export async function predictDataset(
       rows: rows.length,
       skipped,
       missingByInput,
+      missingMovies,
       seconds: (performance.now() - t0) / 1000,
     };
   } finally {

@@ -108,7 +108,8 @@ export async function runQueueWorker(opts: QueueWorkerOptions): Promise<QueueWor
     const parts: Uint8Array[] = [];
     for (const chunk of data.chunks) {
       const recs = chunk.records.map((r) => fromJobRecord(r, folder));
-      const out = await computer.computeChunk(recs.map((r) => r.record));
+      // A queue job computes one cache entry (joint extraction runs in process): its one output.
+      const [out] = await computer.computeChunk(recs.map((r) => r.record));
       // A refused poster path is that movie's error, never the shard's.
       if (data.modality === 'poster')
         for (const r of recs) if (r.refused) out.errors[r.record.id] = r.refused;

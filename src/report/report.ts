@@ -3,6 +3,7 @@
  * (CSS, SVG charts rendered server-side, posters as data: URIs) and there is no script, so the
  * file opens offline and `serve` can hand out the same string.
  */
+import { datasetLabel } from './dataset-label.js';
 import { basename } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import { buildReportContext, type ReportContext, type ReportOptions } from './context.js';
@@ -35,6 +36,7 @@ export function renderOverviewSection(ctx: ReportContext): ReportSection {
   const rows = ctx.runs.map((run, k) => {
     const i = run.info;
     const ds = ctx.datasets[k];
+    // Movies per split (runs trained before this counted mirrored training copies as movies).
     const sizes = i?.data.sizes
       ? Object.entries(i.data.sizes)
           .map(([s, n]) => `${s} ${n}`)
@@ -43,7 +45,7 @@ export function renderOverviewSection(ctx: ReportContext): ReportSection {
     const cells = [
       `<b>${escapeHtml(run.name)}</b><div class="cite">${escapeHtml(basename(run.dir))}</div>`,
       escapeHtml(run.spec?.title ?? '–'),
-      escapeHtml(ds?.name ?? i?.data.name ?? '–'),
+      escapeHtml(datasetLabel(ds ?? (i ? { name: i.data.name, root: i.data.path } : null), '–')),
       escapeHtml(sizes),
       escapeHtml(i?.status ?? '–'),
       i?.epochsRun !== undefined

@@ -27,7 +27,10 @@ div.cite { font-size:11px; color:var(--muted); font-weight:400; }
 span.badge.different { display:inline-block; margin-left:6px; padding:1px 6px; border-radius:9px; font-size:11px; background:#fef3c7; color:#92400e; border:1px solid #fcd34d; }
 figure.chart { margin:10px 0 16px; }
 div.chart-frame { overflow-x:auto; }
-div.chart-frame > svg { display:block; max-width:none; }
+/* Wide charts (the model diagram, the PR-curve grid) shrink to the content width; every SVG has a viewBox. */
+div.chart-frame > svg { display:block; max-width:100%; height:auto; }
+details.published { margin-top:8px; }
+details.published summary { cursor:pointer; color:var(--accent); font-size:13px; }
 figcaption { font-size:12.5px; color:var(--muted); margin-top:4px; }
 div.examples { display:grid; grid-template-columns:repeat(auto-fill,minmax(380px,1fr)); gap:12px; }
 article.example { display:flex; gap:12px; border:1px solid var(--line); border-radius:8px; padding:10px; background:#fff; }
@@ -48,4 +51,12 @@ article.example.wrong { border-left:4px solid #dc2626; }
 h4.examples-title { margin:14px 0 6px; font-size:14px; color:#334155; }
 table.runs td { font-size:12.5px; }
 footer { color:var(--muted); font-size:12px; text-align:center; padding:16px; }
+@media print {
+  nav.toc { display:none; }
+  body { background:#fff; }
+  main { max-width:none; padding:0; }
+  .report-section { border:none; padding:0; margin:12px 0; break-inside:auto; }
+  figure.chart { break-inside:avoid; }
+  div.chart-frame { overflow:visible; }
+}
 `;

@@ -18,7 +18,7 @@ import { RUN_FILES } from '../train/run.js';
 import { RunCatalog, type RunEntry } from './catalog.js';
 import { errorHandler, HttpError, toErrorBody } from './errors.js';
 import { MAX_POSTER_BYTES, parsePredictRequest } from './inputs.js';
-import { loadRunMovies, queryMovies, type MovieQuery, type RunMovies } from './movies.js';
+import { loadRunMovies, movieView, queryMovies, type MovieQuery, type RunMovies } from './movies.js';
 import { redactDeep, redactPaths } from './redact.js';
 import { checkHost, isLoopback, securityHeaders } from './security.js';
 import { loadStaticFiles } from './static.js';
@@ -336,6 +336,14 @@ export async function buildApp(opts: ServeOptions): Promise<FastifyInstance> {
     const m = await memoize(movies, run.id, () => loadRunMovies(run));
     const result = queryMovies(m, req.query as MovieQuery);
     return { run: run.id, labels: m.labels, thresholds: m.thresholdKind, note: m.datasetNote, ...result };
+  });
+
+  // One movie in full for the page's movie view, with the gate per genre from the run's model.
+  route('GET', '/api/runs/:id/movies/:movieId', async (req) => {
+    const { id, movieId } = req.params as { id: string; movieId: string };
+    const run = catalog.get(id);
+    const m = await memoize(movies, run.id, () => loadRunMovies(run));
+    return movieView(run, m, movieId, async (input) => (await batcherFor(run)).predict(input));
   });
 
   route('GET', '/api/runs/:id/poster/:movieId', async (req, reply) => {

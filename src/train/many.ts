@@ -6,6 +6,7 @@ import type { Worker } from 'node:worker_threads';
 import { defaultWorkers, exitOrTerminate, siblingModule, startWorker } from '../util/workers.js';
 import type { TrainingOverrides } from './config.js';
 import type { TrainRunResult } from './pipeline.js';
+import type { EpochMetrics } from './trainer.js';
 
 export interface TrainJob {
   /** Shipped config name or YAML path. */
@@ -29,12 +30,18 @@ export type TrainJobOutcome =
 
 /** Message a training worker posts when done. */
 export type TrainWorkerReply = { ok: true; result: TrainRunResult } | { ok: false; error: string };
+/** Message a training worker posts after each epoch. */
+export type TrainWorkerEpoch = { epoch: EpochMetrics };
 
 export interface TrainManyOptions {
   /** Parallel trainings (default: every core). */
   workers?: number;
   /** Called as each job ends, in completion order. */
   onDone?(outcome: TrainJobOutcome): void;
+  /** Called after each epoch of each job (for progress). */
+  onEpoch?(job: TrainJob, metrics: EpochMetrics): void;
+  /** Called as each job's worker starts. */
+  onStart?(job: TrainJob): void;
   signal?: AbortSignal;
 }
 
@@ -48,8 +55,11 @@ export async function trainMany(jobs: TrainJob[], opts: TrainManyOptions = {}): 
   opts.signal?.addEventListener('abort', onAbort);
   const runOne = (job: TrainJob): Promise<TrainJobOutcome> =>
     new Promise((resolveJob) => {
-      const worker = startWorker(siblingModule(import.meta.url, 'worker'), { workerData: job });
+      const worker = startWorker(siblingModule(import.meta.url, 'worker'), {
+        workerData: { ...job, reportEpochs: opts.onEpoch !== undefined },
+      });
       live.add(worker);
+      opts.onStart?.(job);
       let settled = false;
       const settle = (o: TrainJobOutcome): void => {
         if (settled) return;
@@ -60,7 +70,11 @@ export async function trainMany(jobs: TrainJob[], opts: TrainManyOptions = {}): 
       // The job settles when its worker has exited: the worker closes its port after replying
       // and ends by itself (see exitOrTerminate).
       let outcome: TrainJobOutcome | null = null;
-      worker.on('message', (reply: TrainWorkerReply) => {
+      worker.on('message', (reply: TrainWorkerReply | TrainWorkerEpoch) => {
+        if ('epoch' in reply) {
+          opts.onEpoch?.(job, reply.epoch);
+          return;
+        }
         outcome = reply.ok ? { job, ok: true, result: reply.result } : { job, ok: false, error: reply.error };
         void exitOrTerminate(worker);
       });

@@ -12,7 +12,7 @@ import type { Dataset, SplitName } from '../data/types.js';
 import { evaluate } from '../eval/metrics.js';
 import { toPredictionRows, writePredictions, type PredictionRow } from '../eval/predictions.js';
 import { ROBUST_TUNING, tuneThresholds, writeThresholds } from '../eval/thresholds.js';
-import { extractFeaturesWithReport, extractSequencesWithReport } from '../features/extract.js';
+import { extractFeatureSet, extractSequencesWithReport } from '../features/extract.js';
 import { HDF5_MATRIX_ENCODERS, HDF5_SEQUENCE_ENCODER, isHdf5Encoder } from '../features/hdf5-encoders.js';
 import type { FeatureMatrix, SequenceFeatures } from '../features/types.js';
 import { getModelFamily, specFor } from '../models/registry.js';
@@ -30,7 +30,7 @@ import { prepareInputOptions } from './inputs.js';
 import { assembleTrainingData, rowsOf, type Normalizer, type SplitData, type TrainingData } from './data.js';
 import { readRunInfo, RUN_FILES, saveLayersModel, versions, writeRunInfo, type RunInfo } from './run.js';
 import { ensureSourceRuns, withSourceDirs } from './sources.js';
-import { CHECKPOINT_FILE, fit, predictSplit, type FitResult } from './trainer.js';
+import { CHECKPOINT_FILE, fit, predictSplit, type EpochMetrics, type FitResult } from './trainer.js';
 import { MmgenreError, type MmgenreErrorOptions } from '../util/errors.js';
 
 export interface TrainRunOptions {
@@ -50,6 +50,8 @@ export interface TrainRunOptions {
   sourcesDir?: string;
   /** Feature cache folder (default env.cacheDir). */
   cacheDir?: string;
+  /** Called after each epoch (loss, dev scores): for progress shown by the caller. */
+  onEpoch?: (m: EpochMetrics) => void;
 }
 
 export interface TrainRunResult {
@@ -176,20 +178,38 @@ async function trainFromConfigLocked(
     progress: opts.progress !== false,
     cacheDir: opts.cacheDir,
   };
-  for (const input of cfg.inputs) {
-    // Options fitted on the training split where the encoder needs them (TF-IDF, vocabularies).
-    const options = await prepareInputOptions(input.encoder, input.options, dataset);
-    const encoder = { name: input.encoder, options };
-    const r =
-      input.kind === 'sequence'
-        ? await extractSequencesWithReport(dataset, { ...extractOpts, encoder })
-        : await extractFeaturesWithReport(dataset, encoder, extractOpts);
-    const views: FeatureMatrix[] = [];
-    for (const view of input.trainViews ?? []) {
-      const v = { name: input.encoder, options: { ...options, ...view } };
-      views.push((await extractFeaturesWithReport(dataset, v, extractOpts)).features);
+  // Options fitted on the training split where the encoder needs them (TF-IDF, vocabularies).
+  const prepared = [];
+  for (const input of cfg.inputs)
+    prepared.push({ input, options: await prepareInputOptions(input.encoder, input.options, dataset) });
+  // Every dense input and training view in one call: variants of one network (two layers, with
+  // and without mirroring) then run it once per poster and orientation.
+  const denseSpecs = prepared.flatMap(({ input, options }) =>
+    input.kind === 'sequence'
+      ? []
+      : [options, ...(input.trainViews ?? []).map((view) => ({ ...options, ...view }))].map((o) => ({
+          name: input.encoder,
+          options: o,
+        })),
+  );
+  const dense = await extractFeatureSet(dataset, denseSpecs, extractOpts);
+  for (const { input, options } of prepared) {
+    if (input.kind === 'sequence') {
+      const r = await extractSequencesWithReport(dataset, {
+        ...extractOpts,
+        encoder: { name: input.encoder, options },
+      });
+      features.push({ input, options, features: r.features, views: [], report: r.report });
+      continue;
     }
-    features.push({ input, options, features: r.features, views, report: r.report });
+    const [r, ...views] = dense.splice(0, 1 + (input.trainViews?.length ?? 0));
+    features.push({
+      input,
+      options,
+      features: r.features,
+      views: views.map((v) => v.features),
+      report: r.report,
+    });
   }
   const assembled = assembleTrainingData(
     opts.onlyIds ? restrictDataset(dataset, opts.onlyIds) : dataset,
@@ -228,7 +248,12 @@ async function trainFromConfigLocked(
       name: dataset.name,
       format: dataset.format,
       labels: dataset.labels,
-      sizes: { train: assembled.data.train.n, dev: assembled.data.dev.n, test: assembled.data.test?.n ?? 0 },
+      // Movies, not rows: mirrored training copies repeat a movie's id.
+      sizes: {
+        train: new Set(assembled.data.train.ids).size,
+        dev: assembled.data.dev.n,
+        test: assembled.data.test?.n ?? 0,
+      },
     },
     features: features.map((f, k) => ({
       input: f.input.id,
@@ -341,6 +366,7 @@ async function trainOnDataLocked(
     progress: opts.progress ?? `train ${config.name}`,
     maxEpochsThisCall: opts.maxEpochsThisCall,
     backend: opts.backend,
+    onEpoch: opts.onEpoch,
   });
   const { built, ...fitSummary } = result;
   const summary: RunInfo = {

@@ -18,7 +18,7 @@ import { pairedBootstrapF1 } from '../eval/bootstrap.js';
 import { readPredictions } from '../eval/predictions.js';
 import { buildRunEval, writeRunEval, type RunEvalFile } from '../eval/run-eval.js';
 import { readThresholds, ROBUST_TUNING, tuneThresholds } from '../eval/thresholds.js';
-import { extractFeatures, extractSequences } from '../features/extract.js';
+import { extractFeatureSet, extractSequences } from '../features/extract.js';
 import { isLateRun, predictLateRun } from '../models/fusion/late.js';
 import { predictRaw, rawInputsFor } from '../models/fusion/predictor.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
@@ -240,6 +240,8 @@ function expandConfigSets(names: string[]): string[] {
 /** Extract (into the cache) every input the configs need, once, before any training starts. */
 async function extractAll(dataset: Dataset, configs: TrainConfig[], opts: RunAllOptions): Promise<void> {
   const seen = new Set<string>();
+  const extractOpts = { workers: opts.extractWorkers, progress: opts.progress !== false };
+  const dense: Array<{ name: string; options: Record<string, unknown> }> = [];
   for (const c of configs) {
     if (isLate(c)) continue;
     for (const input of c.inputs) {
@@ -247,18 +249,15 @@ async function extractAll(dataset: Dataset, configs: TrainConfig[], opts: RunAll
       const key = JSON.stringify([input.kind, input.encoder, options]);
       if (seen.has(key)) continue;
       seen.add(key);
-      const extractOpts = { workers: opts.extractWorkers, progress: opts.progress !== false };
       if (input.kind === 'sequence')
         await extractSequences(dataset, { ...extractOpts, encoder: { name: input.encoder, options } });
-      else await extractFeatures(dataset, { name: input.encoder, options }, extractOpts);
-      for (const view of input.trainViews ?? [])
-        await extractFeatures(
-          dataset,
-          { name: input.encoder, options: { ...options, ...view } },
-          extractOpts,
-        );
+      else
+        for (const o of [options, ...(input.trainViews ?? []).map((view) => ({ ...options, ...view }))])
+          dense.push({ name: input.encoder, options: o });
     }
   }
+  // In one call, so that variants of one network run it once per poster and orientation.
+  await extractFeatureSet(dataset, dense, extractOpts);
 }
 
 function truthRows(dataset: Dataset, ids: string[]): Uint8Array[] {

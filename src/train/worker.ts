@@ -1,10 +1,10 @@
 /** Worker thread of trainMany: trains one job and posts the result. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadConfig } from './config.js';
-import type { TrainJob, TrainWorkerReply } from './many.js';
+import type { TrainJob, TrainWorkerEpoch, TrainWorkerReply } from './many.js';
 import { trainFromConfig } from './pipeline.js';
 
-const job = workerData as TrainJob;
+const job = workerData as TrainJob & { reportEpochs?: boolean };
 const controller = new AbortController();
 parentPort!.on('message', (m: { type: string }) => {
   if (m.type === 'abort') controller.abort();
@@ -23,6 +23,9 @@ try {
     // One thread per training: the parallelism is across trainings.
     extractWorkers: 0,
     progress: false,
+    onEpoch: job.reportEpochs
+      ? (epoch) => parentPort!.postMessage({ epoch } satisfies TrainWorkerEpoch)
+      : undefined,
   });
   parentPort!.postMessage({ ok: true, result } satisfies TrainWorkerReply);
 } catch (err) {

@@ -37,6 +37,14 @@ export const onnxOptionsSchema = posterOptionsSchema.extend({
    * channel; channels are last for an NHWC model, first for an NCHW one.
    */
   pool: z.enum(['none', 'mean']).default('none'),
+  /**
+   * Several outputs of one run of the model, each pooled as given, concatenated per image in this
+   * order (replaces outputName/pool): how two layers of one network are computed in one pass.
+   */
+  heads: z
+    .array(z.object({ output: z.string().min(1), pool: z.enum(['none', 'mean']).default('none') }))
+    .min(1)
+    .optional(),
 });
 export type OnnxEncoderOptions = z.infer<typeof onnxOptionsSchema>;
 
@@ -61,6 +69,8 @@ export class OnnxEncoder extends PosterEncoder {
   private loading: Promise<void> | null = null;
   /** The model's own row shape (before pooling). */
   private outputShape: number[] = [];
+  /** With `heads`: each output's name, pooling, own row shape and width in the concatenated row. */
+  private headShapes: Array<{ output: string; pool: 'none' | 'mean'; shape: number[]; dim: number }> = [];
 
   constructor(protected override readonly opts: OnnxEncoderOptions) {
     super(opts);
@@ -102,9 +112,39 @@ export class OnnxEncoder extends PosterEncoder {
       return wanted;
     };
     this.inputName = pick(this.opts.inputName, this.session.inputNames, 'input');
+    const s = this.opts.inputSize;
+    if (this.opts.heads) {
+      const names = this.session.outputNames;
+      for (const h of this.opts.heads) pick(h.output, names, 'output');
+      const probe = await this.runOutputs(
+        new Float32Array(3 * s * s),
+        1,
+        this.opts.heads.map((h) => h.output),
+      );
+      this.headShapes = this.opts.heads.map((h, k) => {
+        const shape = probe[k].dims.slice(1);
+        if (h.pool === 'mean' && shape.length !== 3)
+          throw new Error(
+            `pool 'mean' needs a feature map; output '${h.output}' has rows of shape [${shape}]`,
+          );
+        const channels = this.layout === 'NHWC' ? shape[2] : shape[0];
+        return { ...h, shape, dim: h.pool === 'mean' ? channels : shape.reduce((a, b) => a * b, 1) };
+      });
+      this.dim = this.headShapes.reduce((a, h) => a + h.dim, 0);
+      this.rowShape = [this.dim];
+      this.key = [
+        this.name,
+        `sha256=${(await sha256File(path)).slice(0, 16)}`,
+        `in=${this.inputName}`,
+        `heads=${this.opts.heads.map((h) => `${h.output}:${h.pool}`).join(',')}`,
+        `layout=${this.layout}`,
+        this.preprocessingKey(),
+        `v${CODE_VERSION}`,
+      ].join('|');
+      return;
+    }
     this.outputName = pick(this.opts.outputName, this.session.outputNames, 'output');
     // Output shapes may be symbolic: learn the row shape by running one blank image.
-    const s = this.opts.inputSize;
     const probe = await this.runRaw(new Float32Array(3 * s * s), 1);
     this.outputShape = probe.dims.slice(1);
     if (this.opts.pool === 'mean') {
@@ -128,10 +168,10 @@ export class OnnxEncoder extends PosterEncoder {
     ].join('|');
   }
 
-  /** Spatial means of n feature maps of `outputShape`, channel by channel. */
-  private poolMean(data: Float32Array, n: number): Float32Array {
-    const size = this.outputShape.reduce((a, b) => a * b, 1);
-    const channels = this.dim;
+  /** Spatial means of n feature maps of `shape`, channel by channel. */
+  private poolMean(data: Float32Array, n: number, shape = this.outputShape): Float32Array {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const channels = this.layout === 'NHWC' ? shape[2] : shape[0];
     const positions = size / channels;
     const channelsLast = this.layout === 'NHWC';
     const out = new Float32Array(n * channels);
@@ -148,23 +188,49 @@ export class OnnxEncoder extends PosterEncoder {
   }
 
   private async runRaw(pixels: Float32Array, n: number): Promise<{ data: Float32Array; dims: number[] }> {
+    return (await this.runOutputs(pixels, n, [this.outputName]))[0];
+  }
+
+  /** One run of the model, returning the named outputs (copied out of onnxruntime's buffers). */
+  private async runOutputs(
+    pixels: Float32Array,
+    n: number,
+    names: string[],
+  ): Promise<Array<{ data: Float32Array; dims: number[] }>> {
     if (!this.session || !this.ort) throw new Error('encoder not initialised');
     const s = this.opts.inputSize;
     const dims = this.layout === 'NCHW' ? [n, 3, s, s] : [n, s, s, 3];
     const input = new this.ort.Tensor('float32', pixels, dims);
-    const result = await this.session.run({ [this.inputName]: input }, [this.outputName]);
-    const out = result[this.outputName];
+    const result = await this.session.run({ [this.inputName]: input }, names);
     try {
-      if (out.type !== 'float32')
-        throw new Error(`output '${this.outputName}' is ${out.type}, expected float32`);
-      return { data: out.data as Float32Array, dims: [...out.dims] };
+      return names.map((name) => {
+        const out = result[name];
+        if (out.type !== 'float32') throw new Error(`output '${name}' is ${out.type}, expected float32`);
+        return { data: out.data as Float32Array, dims: [...out.dims] };
+      });
     } finally {
       input.dispose();
-      out.dispose();
+      for (const name of names) result[name]?.dispose();
     }
   }
 
   protected async run(pixels: Float32Array, n: number): Promise<Float32Array> {
+    if (this.headShapes.length) {
+      const outs = await this.runOutputs(
+        pixels,
+        n,
+        this.headShapes.map((h) => h.output),
+      );
+      const rows = new Float32Array(n * this.dim);
+      let offset = 0;
+      this.headShapes.forEach((h, k) => {
+        const part = h.pool === 'mean' ? this.poolMean(outs[k].data, n, h.shape) : outs[k].data;
+        for (let r = 0; r < n; r++)
+          rows.set(part.subarray(r * h.dim, (r + 1) * h.dim), r * this.dim + offset);
+        offset += h.dim;
+      });
+      return rows;
+    }
     const { data } = await this.runRaw(pixels, n);
     return this.opts.pool === 'mean' ? this.poolMean(data, n) : data;
   }

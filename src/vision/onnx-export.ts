@@ -39,17 +39,28 @@ function pair(v: unknown): [number, number] {
   return Array.isArray(v) ? [Number(v[0]), Number(v[1])] : [Number(v), Number(v)];
 }
 
+/** Name of the graph output that holds `layer`'s activation when it is one of several outputs. */
+export function extraOutputName(layer: string): string {
+  return `features:${layer}`;
+}
+
 /**
  * Build the ONNX graph of `model` up to `outputLayer` (its activation becomes output 'features').
+ * `extraLayers` become further outputs (`features:<layer>`), so that one run of the network
+ * yields several of its layers; without them the graph is exactly the single-output one.
  */
-export function layersModelToOnnx(model: LayersModel, outputLayer: string): OnnxGraph {
+export function layersModelToOnnx(
+  model: LayersModel,
+  outputLayer: string,
+  extraLayers: string[] = [],
+): OnnxGraph {
   const byName = new Map(model.layers.map((l) => [l.name, l]));
-  const target = byName.get(outputLayer);
-  if (!target) throw new Error(`no layer '${outputLayer}' to export`);
+  for (const name of [outputLayer, ...extraLayers])
+    if (!byName.has(name)) throw new Error(`no layer '${name}' to export`);
   const parents = (l: AnyLayer): string[] => l.inboundNodes[0]?.inboundLayers.map((p) => p.name) ?? [];
-  // Keep only the ancestors of the output layer (model.layers is in topological order).
+  // Keep only the ancestors of the output layers (model.layers is in topological order).
   const needed = new Set<string>();
-  const stack = [outputLayer];
+  const stack = [outputLayer, ...extraLayers];
   while (stack.length) {
     const n = stack.pop() as string;
     if (needed.has(n)) continue;
@@ -214,34 +225,47 @@ export function layersModelToOnnx(model: LayersModel, outputLayer: string): Onnx
     const shape = layer.outputShape as Array<number | null>;
     if (shape.length === 4) rank4.add(name);
   }
-  let final = out.get(outputLayer) as string;
-  if (rank4.has(outputLayer)) {
-    nodes.push({
-      op: 'Transpose',
-      inputs: [final],
-      outputs: ['features/nhwc'],
-      attrs: { perm: [0, 2, 3, 1] },
-    });
-    final = 'features/nhwc';
-  }
-  nodes.push({ op: 'Identity', inputs: [final], outputs: ['features'] });
-  const outShape = (target.outputShape as Array<number | null>).slice(1) as number[];
+  const outputs: OnnxGraph['outputs'] = [];
+  const addOutput = (layer: string, output: string): void => {
+    let final = out.get(layer) as string;
+    if (rank4.has(layer)) {
+      nodes.push({
+        op: 'Transpose',
+        inputs: [final],
+        outputs: [`${output}/nhwc`],
+        attrs: { perm: [0, 2, 3, 1] },
+      });
+      final = `${output}/nhwc`;
+    }
+    nodes.push({ op: 'Identity', inputs: [final], outputs: [output] });
+    const shape = ((byName.get(layer) as AnyLayer).outputShape as Array<number | null>).slice(1) as number[];
+    outputs.push({ name: output, shape: ['N', ...shape] });
+  };
+  addOutput(outputLayer, 'features');
+  for (const layer of extraLayers) addOutput(layer, extraOutputName(layer));
   return {
-    name: `${model.name}:${outputLayer}`,
+    name: `${model.name}:${[outputLayer, ...extraLayers].join('+')}`,
     inputs: [{ name: 'input', shape: ['N', ...inputShape] }],
-    outputs: [{ name: 'features', shape: ['N', ...outShape] }],
+    outputs,
     nodes,
     initializers: inits,
   };
 }
 
-/** Load the bundled nsfwjs model `name` and return ONNX bytes of it truncated at `outputLayer`. */
-export async function exportNsfwjsToOnnx(name: string, outputLayer: string): Promise<Uint8Array> {
+/**
+ * Load the bundled nsfwjs model `name` and return ONNX bytes of it truncated at `outputLayer`
+ * (with `extraLayers` as further outputs).
+ */
+export async function exportNsfwjsToOnnx(
+  name: string,
+  outputLayer: string,
+  extraLayers: string[] = [],
+): Promise<Uint8Array> {
   await initEngine();
   const model = await loadLayersModel(fileSystemModelHandler(nsfwjsModelDir(name)));
   try {
     return encodeOnnxModel(
-      layersModelToOnnx(model, outputLayer),
+      layersModelToOnnx(model, outputLayer, extraLayers),
       `mmgenre onnx-export v${ONNX_EXPORT_VERSION}`,
     );
   } finally {

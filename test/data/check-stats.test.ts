@@ -89,6 +89,15 @@ describe('CLI: data check and data stats', () => {
       assert.equal(report.postersVerified, false);
       assert.equal(report.perGenre.find((g) => g.genre === 'Film-Noir')?.total, 1);
       assert.equal(report.perGenre.reduce((a, g) => a + g.total, 0) > 1645, true);
+      // "N/A" plots are placeholders: warnings naming the movies, which keep their posters.
+      const placeholder = report.issues.find((i) => i.kind === 'placeholder-plot');
+      assert.equal(placeholder?.severity, 'warning');
+      assert.equal(placeholder?.count, 28);
+      assert.match(placeholder!.examples[0].message, /placeholder \('N\/A'\)/);
+      assert.ok(placeholder!.examples[0].id);
+      assert.equal(report.withPlot, 1645 - 28);
+      const text = runCli(['data', 'check', MMIMDB_SAMPLE, '--no-verify-posters']);
+      assert.match(text.stdout, /placeholder-plot\s+warning\s+28/);
     },
   );
 

@@ -199,11 +199,16 @@ describe('MM-IMDB directory: what is not a dataset', () => {
 
 describe('MM-IMDB directory: the real sample', { skip: skipUnless(MMIMDB_SAMPLE) }, () => {
   // Load time is measured by bench/data.ts (a timed test would be flaky on a busy CI machine).
-  test('1,645 valid movies, 967 / 174 / 504, no issue', async () => {
+  test('1,645 valid movies, 967 / 174 / 504; the only issues are 28 "N/A" plots (placeholders)', async () => {
     const ds = await loadDataset(MMIMDB_SAMPLE);
     assert.equal(ds.records.length, 1645);
     assert.deepEqual([ds.splits.train.length, ds.splits.dev.length, ds.splits.test.length], [967, 174, 504]);
-    assert.deepEqual(ds.issues, []);
+    assert.deepEqual(
+      [...new Set(ds.issues.map((i) => `${i.kind}/${i.severity}`))],
+      ['placeholder-plot/warning'],
+    );
+    assert.equal(ds.issues.length, 28);
+    for (const issue of ds.issues) assert.equal(ds.records.find((r) => r.id === issue.id)?.plot, null);
     const robin = ds.records.find((r) => r.id === '0029843');
     assert.equal(robin?.title, 'The Adventures of Robin Hood');
     assert.deepEqual(robin?.genres, ['Action', 'Adventure', 'Romance']);

@@ -58,6 +58,11 @@ test('the report of two trained runs has every section, self-contained, with the
   assert.match(headline, /different test set/);
   assert.match(headline, /GMU/);
   assert.equal(headline.match(/class="ours"/g)?.length, 4, 'two runs × (0.5, tuned)');
+  // The paper's GMU row beside ours; the other published rows folded into <details>.
+  const [main, folded] = headline.split('<details class="published">');
+  assert.equal(main.match(/data-published=/g)?.length, 1);
+  assert.match(main, /data-published="arevalo2017\/mm-gmu"/);
+  assert.ok((folded?.match(/data-published=/g)?.length ?? 0) > 10, 'the rest are one click away');
 
   for (const [id, chart] of [
     ['curves', 'curves'],
@@ -150,6 +155,9 @@ test('the gate is read in each shape a prediction row may carry it', () => {
   assert.equal(posterShare(row({ plot: 1 }), 'Comedy'), undefined);
   assert.equal(posterShare({ id: 'm', scores: {} }, 'Drama'), undefined);
   assert.deepEqual(posterShare(row(1.5), 'Drama'), { error: 'gate 1.5 is not a number in [0, 1]' });
+  // float32 rounding just outside [0, 1] is clamped, not dropped.
+  assert.equal(posterShare(row(1.0000000055933924), 'Drama'), 1);
+  assert.equal(posterShare(row(-3e-9), 'Drama'), 0);
   assert.match((posterShare(row([0.2]), 'Drama') as { error: string }).error, /number or an object/);
 });
 
@@ -188,7 +196,7 @@ test(
       writeFileSync(file, await renderReport([fx.gated, fx.plain], { data: fx.dataDir, bootstrap: 100 }));
     const browser = await launchChromium();
     try {
-      const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       const fetched: string[] = [];
       page.on('request', (req) => {
         if (!req.url().startsWith('file:') && !req.url().startsWith('data:')) fetched.push(req.url());
@@ -213,8 +221,10 @@ test(
       const kinds = new Set(charts.map((c) => c.kind));
       for (const k of ['curves', 'per-genre', 'pr-curves', 'cooccurrence', 'gate', 'diagram'])
         assert.ok(kinds.has(k), `${k} chart on the page`);
+      const content = await page.$eval('main .report-section', (sct) => sct.clientWidth);
       for (const c of charts) {
         assert.ok(c.width > 100 && c.height > 50, `${c.kind} chart has a size (${c.width}×${c.height})`);
+        assert.ok(c.width <= content, `${c.kind} chart fits the content width (${c.width} ≤ ${content})`);
         assert.ok(c.marks > 10, `${c.kind} chart draws marks`);
         assert.equal(c.parseError, false, `${c.kind} SVG parses in the browser`);
       }
@@ -227,6 +237,16 @@ test(
       const artifacts = join(ROOT, 'test-artifacts');
       mkdirSync(artifacts, { recursive: true });
       await page.screenshot({ path: join(artifacts, 'report.png'), fullPage: true });
+      // Printed on A4, nothing is cut at the right edge either.
+      await page.emulateMedia({ media: 'print' });
+      await page.setViewportSize({ width: 794, height: 1123 });
+      const printed = await page.$$eval('figure.chart svg', (svgs) =>
+        svgs.map((s) => s.getBoundingClientRect().right),
+      );
+      assert.ok(
+        printed.every((right) => right <= 794),
+        `charts within an A4 page: ${printed.join(', ')}`,
+      );
     } finally {
       await browser.close();
     }

@@ -53,8 +53,10 @@ export function register(program: Command): void {
             workers: positive('workers', opts.workers),
             signal: controller.signal,
           });
+          const took = `${Math.floor(r.seconds / 60)} min ${Math.round(r.seconds % 60)} s`;
           process.stdout.write(
-            `${r.report}\n\neverything is in ${r.out} (report.txt, demo.json, runs/, data-check.txt) · ${r.seconds.toFixed(0)} s\n`,
+            `${r.report}\n\neverything is in ${r.out} (${r.reportHtml ? 'report.html, ' : ''}report.txt, demo.json, runs/, data-check.txt) · took ${took}\n` +
+              `\nNext:\n${r.nextSteps.map((c) => `  ${c}`).join('\n')}\n`,
           );
           if (r.rows.some((row) => row.status === 'failed')) process.exitCode = 1;
         } finally {

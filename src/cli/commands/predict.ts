@@ -267,12 +267,20 @@ async function predictDatasetCommand(o: PredictCliOptions, model: string): Promi
     : await (
         await import('../../predict/index.js')
       ).predictDataset(model, o.data!, { out: o.out, split, cache: o.cache, workers });
+  // Name the movies an input was missing for (the first ten), not only how many (the queue path
+  // knows counts only).
   const missing = Object.entries(r.missingByInput)
-    .map(([input, count]) => `${input} missing for ${count}`)
-    .join(', ');
+    .filter(([, count]) => count > 0)
+    .map(([input, count]) => {
+      const movies = r.missingMovies?.[input];
+      if (!movies) return `${input} missing for ${count}`;
+      const named = movies.slice(0, 10).map((m) => (m.title ? `${m.id} (${m.title})` : m.id));
+      const more = movies.length > 10 ? `, ... and ${movies.length - 10} more` : '';
+      return `${input} missing for ${count}: ${named.join(', ')}${more}`;
+    });
   process.stdout.write(
     `predicted ${r.rows} movie(s) of ${r.dataset.root} (${r.dataset.format}, split ${r.split}) in ${r.seconds.toFixed(1)} s → ${r.out}\n` +
-      `${missing}\n`,
+      (missing.length ? `${missing.join('\n')}\n` : 'every input present for every movie\n'),
   );
   if (r.skipped.length > 0) {
     process.stdout.write(`skipped ${r.skipped.length} movie(s) with no usable input:\n`);

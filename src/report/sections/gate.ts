@@ -25,9 +25,12 @@ export interface GatePoint {
 export function posterShare(row: PredictionRow, genre: string): number | undefined | { error: string } {
   const g = row.gate;
   if (g === undefined || g === null) return undefined;
+  // A share computed in float32 can land a hair outside [0, 1] (1.0000000056): that is rounding,
+  // clamped; anything further out is malformed.
+  const NOISE = 1e-6;
   const check = (v: unknown): number | { error: string } =>
-    typeof v === 'number' && v >= 0 && v <= 1
-      ? v
+    typeof v === 'number' && v >= -NOISE && v <= 1 + NOISE
+      ? Math.min(1, Math.max(0, v))
       : { error: `gate ${JSON.stringify(v)} is not a number in [0, 1]` };
   if (typeof g === 'number') return check(g);
   if (typeof g === 'object' && !Array.isArray(g)) {

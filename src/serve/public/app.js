@@ -187,6 +187,116 @@ async function predict(event) {
   }
 }
 
+/** Bars of every genre's probability with its threshold tick; `true` marks true genres when known. */
+function genreBars(items) {
+  return items.map((g) =>
+    el(
+      'li',
+      {
+        class: [g.predicted ? 'predicted-genre' : '', g.true ? 'true-genre' : ''].join(' ').trim(),
+        'data-genre': g.genre,
+      },
+      el(
+        'span',
+        { class: 'name' },
+        g.genre,
+        g.true ? el('span', { class: 'true-mark', title: 'a true genre' }, ' ●') : null,
+      ),
+      el(
+        'span',
+        { class: 'bar-track', title: `threshold ${g.threshold.toFixed(2)}` },
+        el('span', { class: 'bar-fill', style: `width:${(g.probability * 100).toFixed(1)}%` }),
+        el('span', {
+          class: 'bar-threshold',
+          style: `left:calc(${(g.threshold * 100).toFixed(1)}% - 1px)`,
+        }),
+      ),
+      el('span', { class: 'prob' }, pct(g.probability)),
+    ),
+  );
+}
+
+const MODALITY_COLORS = { poster: 'var(--poster)', plot: 'var(--plot)' };
+const colorOf = (m, k) => MODALITY_COLORS[m] || (k ? '#7a869e' : '#2f9e8f');
+
+/**
+ * The gate: the share bar (gate averaged over its units) and, per genre, each input's signed part
+ * of the genre's score as a diverging bar (right: pushed towards the genre).
+ */
+function gateView(contributions, genreContributions, genres) {
+  const entries = Object.entries(contributions);
+  const bar = el(
+    'div',
+    { class: 'share-bar', 'data-testid': 'share-bar' },
+    entries.map(([m, share], k) =>
+      el(
+        'div',
+        { style: `flex:${Math.max(share, 0.0001)};background:${colorOf(m, k)}`, 'data-modality': m },
+        share >= 0.12 ? `${m} ${pct(share)}` : '',
+      ),
+    ),
+  );
+  const legend = el(
+    'div',
+    { class: 'share-legend' },
+    `Share of the fused representation: ${entries.map(([m, share]) => `${m} ${pct(share)}`).join(' · ')}`,
+  );
+  let perGenre = null;
+  if (genreContributions) {
+    const shown = genres.filter((g) => genreContributions[g]).slice(0, 8);
+    const max = Math.max(
+      1e-9,
+      ...shown.flatMap((g) => Object.values(genreContributions[g]).map((v) => Math.abs(v))),
+    );
+    perGenre = el(
+      'table',
+      { class: 'gate-table', 'data-testid': 'gate-table' },
+      el(
+        'thead',
+        {},
+        el(
+          'tr',
+          {},
+          el('th', {}, 'Genre'),
+          ...entries.map(([m], k) =>
+            el('th', { style: `color:${colorOf(m, k)}` }, `${m}: pushed down ← → up`),
+          ),
+        ),
+      ),
+      el(
+        'tbody',
+        {},
+        shown.map((g) =>
+          el(
+            'tr',
+            { 'data-genre': g },
+            el('td', { class: 'name' }, g),
+            ...entries.map(([m], k) => {
+              const v = genreContributions[g][m] || 0;
+              const w = (Math.abs(v) / max) * 50;
+              return el(
+                'td',
+                {
+                  class: 'diverging',
+                  title: `${m}: ${v >= 0 ? '+' : ''}${v.toFixed(2)} on the score of ${g}`,
+                },
+                el('span', { class: 'axis' }),
+                el('span', {
+                  class: 'part',
+                  style: `background:${colorOf(m, k)};width:${w.toFixed(1)}%;${v >= 0 ? 'left:50%' : `left:${(50 - w).toFixed(1)}%`}`,
+                }),
+                el('span', { class: 'value' }, `${v >= 0 ? '+' : ''}${v.toFixed(2)}`),
+              );
+            }),
+          ),
+        ),
+      ),
+    );
+  }
+  const help = document.querySelector('#contributions .gate-help');
+  return [bar, legend, perGenre, help ? help.cloneNode(true) : null];
+}
+
 function renderResult(r) {
   $('result').hidden = false;
   $('predicted-genres').replaceChildren(
@@ -194,43 +304,20 @@ function renderResult(r) {
       ? r.genres.map((g) => el('span', { class: 'chip' }, g))
       : [el('span', { class: 'note' }, 'No genre above its threshold.')]),
   );
-  $('genre-bars').replaceChildren(
-    ...r.ranked.map((g) =>
-      el(
-        'li',
-        { class: g.predicted ? 'predicted-genre' : '', 'data-genre': g.genre },
-        el('span', { class: 'name' }, g.genre),
-        el(
-          'span',
-          { class: 'bar-track', title: `threshold ${g.threshold.toFixed(2)}` },
-          el('span', { class: 'bar-fill', style: `width:${(g.probability * 100).toFixed(1)}%` }),
-          el('span', {
-            class: 'bar-threshold',
-            style: `left:calc(${(g.threshold * 100).toFixed(1)}% - 1px)`,
-          }),
-        ),
-        el('span', { class: 'prob' }, pct(g.probability)),
-      ),
-    ),
-  );
+  $('genre-bars').replaceChildren(...genreBars(r.ranked));
   const c = r.contributions;
   $('contributions').hidden = !c;
   if (c) {
-    const colors = { poster: 'var(--poster)', plot: 'var(--plot)' };
-    const entries = Object.entries(c);
-    $('share-bar').replaceChildren(
-      ...entries.map(([m, share], k) =>
-        el(
-          'div',
-          {
-            style: `flex:${Math.max(share, 0.0001)};background:${colors[m] || (k ? '#7a869e' : '#2f9e8f')}`,
-            'data-modality': m,
-          },
-          share >= 0.12 ? `${m} ${pct(share)}` : '',
-        ),
-      ),
+    const [bar, legend, perGenre] = gateView(
+      c,
+      r.genreContributions,
+      r.ranked.map((g) => g.genre),
     );
-    $('share-legend').textContent = entries.map(([m, share]) => `${m}: ${pct(share)}`).join(' · ');
+    $('share-bar').replaceWith(bar);
+    bar.id = 'share-bar';
+    $('share-legend').replaceWith(legend);
+    legend.id = 'share-legend';
+    $('genre-gate').replaceChildren(...(perGenre ? [perGenre] : []));
   }
   const notes = [
     `Thresholds: ${r.thresholds.kind === 'tuned' ? 'tuned per genre on dev' : '0.5'} (the dark tick on each bar).`,
@@ -250,7 +337,26 @@ function resetBrowse() {
   if (!$('panel-browse').hidden) loadMovies(false);
 }
 
-function movieCard(mv, genre) {
+/** "exact", "3 of 4 genres" or "none of 2 genres": a partial match is not called wrong. */
+function verdictLabel(mv) {
+  const n = (mv.trueGenres || []).length;
+  if (mv.verdict === 'exact') return { cls: 'right', text: '✓ exact' };
+  if (mv.verdict === 'partial') {
+    const extra = mv.predictedGenres.length - mv.matched;
+    return {
+      cls: 'partial',
+      text: `◐ ${mv.matched} of ${n} genre${n === 1 ? '' : 's'}${extra ? ` (+${extra} not true)` : ''}`,
+    };
+  }
+  if (mv.verdict === 'wrong') return { cls: 'wrong', text: `✗ none of ${n} genre${n === 1 ? '' : 's'}` };
+  return null;
+}
+
+function posterUrl(id) {
+  return `/api/runs/${encodeURIComponent(state.runId)}/poster/${encodeURIComponent(id)}`;
+}
+
+function genreChips(mv) {
   const truth = mv.trueGenres || [];
   const chips = [];
   for (const g of mv.predictedGenres) {
@@ -262,29 +368,119 @@ function movieCard(mv, genre) {
   for (const g of truth)
     if (!mv.predictedGenres.includes(g))
       chips.push(el('span', { class: 'chip missed', title: 'true, not predicted' }, g));
-  const ok = genre ? mv.genreCorrect : mv.correct;
-  const verdict =
-    ok === null || ok === undefined
-      ? null
-      : el(
-          'span',
-          { class: `verdict ${ok ? 'right' : 'wrong'}` },
-          ok ? `✓ right${genre ? ` on ${genre}` : ''}` : `✗ wrong${genre ? ` on ${genre}` : ''}`,
-        );
+  return chips;
+}
+
+function movieCard(mv, genre) {
+  let verdict = null;
+  if (genre && mv.genreCorrect !== undefined && mv.genreCorrect !== null)
+    verdict = {
+      cls: mv.genreCorrect ? 'right' : 'wrong',
+      text: `${mv.genreCorrect ? '✓ right' : '✗ wrong'} on ${genre}`,
+    };
+  else verdict = verdictLabel(mv);
   const poster = mv.hasPoster
-    ? el('img', {
-        src: `/api/runs/${encodeURIComponent(state.runId)}/poster/${encodeURIComponent(mv.id)}`,
-        alt: mv.title || mv.id,
-        loading: 'lazy',
-      })
+    ? el('img', { src: posterUrl(mv.id), alt: mv.title || mv.id, loading: 'lazy' })
     : el('div', { class: 'no-poster' });
-  return el(
+  const card = el(
     'article',
-    { class: 'card movie', 'data-testid': 'movie-card', 'data-correct': String(ok) },
+    {
+      class: 'card movie',
+      'data-testid': 'movie-card',
+      'data-id': mv.id,
+      'data-verdict': mv.verdict || '',
+      'data-correct': String(genre ? mv.genreCorrect : mv.correct),
+      tabindex: '0',
+      role: 'button',
+      'aria-label': `Open ${mv.title || mv.id}`,
+    },
     poster,
-    el('div', {}, el('h4', {}, mv.title || mv.id), verdict, el('div', { class: 'chips' }, chips)),
+    el(
+      'div',
+      { class: 'movie-head' },
+      el('h4', {}, mv.title || mv.id),
+      verdict
+        ? el('span', { class: `verdict ${verdict.cls}`, 'data-testid': 'verdict' }, verdict.text)
+        : null,
+      el('div', { class: 'chips' }, genreChips(mv)),
+    ),
     mv.plot ? el('p', { class: 'plot' }, mv.plot) : null,
   );
+  card.addEventListener('click', () => openMovie(mv.id));
+  card.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      openMovie(mv.id);
+    }
+  });
+  return card;
+}
+
+// ---------- movie view ----------
+
+async function openMovie(id) {
+  const dialog = $('movie-view');
+  let mv;
+  try {
+    mv = await api(`/api/runs/${encodeURIComponent(state.runId)}/movies/${encodeURIComponent(id)}`);
+  } catch (err) {
+    $('browse-error').textContent = err.message;
+    $('browse-error').hidden = false;
+    return;
+  }
+  $('mv-title').textContent = `${mv.title || mv.id}${mv.year ? ` (${mv.year})` : ''}`;
+  $('mv-poster').replaceChildren(
+    mv.hasPoster
+      ? el('img', {
+          src: posterUrl(mv.id),
+          alt: `Poster of ${mv.title || mv.id}`,
+          'data-testid': 'mv-poster',
+        })
+      : el('div', { class: 'no-poster' }, 'no poster'),
+  );
+  const v = verdictLabel(mv);
+  $('mv-verdict').replaceChildren(...(v ? [el('span', { class: `verdict ${v.cls}` }, v.text)] : []));
+  $('mv-true').replaceChildren(
+    ...(mv.trueGenres
+      ? mv.trueGenres.map((g) =>
+          el('span', { class: mv.predictedGenres.includes(g) ? 'chip good' : 'chip missed' }, g),
+        )
+      : [el('span', { class: 'note' }, 'unknown (the dataset is not on this machine)')]),
+  );
+  $('mv-predicted').replaceChildren(
+    ...(mv.predictedGenres.length
+      ? mv.predictedGenres.map((g) =>
+          el(
+            'span',
+            { class: !mv.trueGenres ? 'chip' : mv.trueGenres.includes(g) ? 'chip good' : 'chip bad' },
+            g,
+          ),
+        )
+      : [el('span', { class: 'note' }, 'no genre above its threshold')]),
+  );
+  $('mv-plot').textContent = mv.plot || 'No plot.';
+  $('mv-thresholds').textContent =
+    `(tick: the ${mv.thresholds === 'tuned' ? 'per-genre threshold tuned on dev' : '0.5 threshold'}; ● a true genre)`;
+  $('mv-bars').replaceChildren(...genreBars(mv.genres));
+  const x = mv.explanation;
+  $('mv-gate').replaceChildren(
+    el('h3', {}, 'What drove it: poster or plot'),
+    ...(x
+      ? gateView(
+          x.contributions,
+          x.genreContributions,
+          mv.genres.map((g) => g.genre),
+        )
+      : [
+          el(
+            'p',
+            { class: 'note' },
+            'This model has no gate (only a gated fusion such as the GMU shows how much the poster and the plot each counted).',
+          ),
+        ]),
+  );
+  if (!dialog.open) dialog.showModal();
+  dialog.scrollTop = 0;
 }
 
 async function loadMovies(append) {
@@ -295,13 +491,17 @@ async function loadMovies(append) {
     return;
   }
   const genre = $('genre-filter').value;
-  const correct = $('correct-filter').value;
+  const verdict = $('correct-filter').value;
+  const search = $('search').value.trim();
   const params = new URLSearchParams({
     limit: String(state.browse.limit),
     offset: String(state.browse.offset),
   });
   if (genre) params.set('genre', genre);
-  if (correct) params.set('correct', correct);
+  // With a genre, right/wrong is about that genre; otherwise about the whole set of genres.
+  if (verdict && genre) params.set('correct', verdict === 'exact' ? 'true' : 'false');
+  else if (verdict) params.set('verdict', verdict);
+  if (search) params.set('q', search);
   try {
     const r = await api(`/api/runs/${encodeURIComponent(state.runId)}/movies?${params}`);
     fillGenres(r.labels);
@@ -313,7 +513,8 @@ async function loadMovies(append) {
     $('browse-count').textContent = `${r.total} movie${r.total === 1 ? '' : 's'}`;
     $('browse-note').textContent =
       (r.note ? `${r.note}. ` : '') +
-      `Chips: green = predicted and true, red = predicted but not true, dashed = true but missed (thresholds: ${r.thresholds}).`;
+      (r.total === 0 && search ? `No title matches “${search}”. ` : '') +
+      `Chips: green = predicted and true, red = predicted but not true, dashed = true but missed (thresholds: ${r.thresholds}). Click a movie to open it.`;
     $('load-more').hidden = state.browse.offset >= r.total;
   } catch (err) {
     $('browse-error').textContent = err.message;
@@ -347,6 +548,19 @@ function start() {
     });
   }
   $('load-more').addEventListener('click', () => loadMovies(true));
+  let searchTimer = null;
+  $('search').addEventListener('input', () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => {
+      state.browse.offset = 0;
+      loadMovies(false);
+    }, 200);
+  });
+  $('movie-close').addEventListener('click', () => $('movie-view').close());
+  // A click on the backdrop (outside the dialog's box) closes it too.
+  $('movie-view').addEventListener('click', (e) => {
+    if (e.target === $('movie-view')) $('movie-view').close();
+  });
   wireDropZone();
   loadRuns().catch((err) => showFormError(`Cannot list runs: ${err.message}`));
 }
