@@ -275,6 +275,8 @@ export async function buildApp(opts: ServeOptions): Promise<FastifyInstance> {
     return {
       status: 'ok',
       model: defaultId,
+      /** The answering process (one of several with `serve --workers N`). */
+      pid: process.pid,
       uptimeSeconds: (Date.now() - started) / 1000,
       requests,
       memory: { rss: mem.rss, heapUsed: mem.heapUsed, external: mem.external },

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { CliError } from '../errors.js';
 import { defaultModelDir } from '../../predict/default-model.js';
 
@@ -9,6 +10,7 @@ interface ServeCliOptions {
   port: string;
   host: string;
   log?: boolean;
+  workers: string;
 }
 
 /** `mmgenre serve`: the web page and the HTTP API over a trained run. */
@@ -23,6 +25,11 @@ export function register(program: Command): void {
     .option('--port <n>', 'port (0: any free port)', '8080')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--log', 'log every request (JSON lines on stdout)')
+    .option(
+      '--workers <n>',
+      'server processes sharing the port, each with the model in memory (1: a single process)',
+      String(availableParallelism()),
+    )
     .action(async (o: ServeCliOptions) => {
       const port = Number(o.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535)
@@ -32,10 +39,15 @@ export function register(program: Command): void {
       let model = o.model;
       if (model === undefined) model = defaultModelDir();
       if (o.runs !== undefined && !existsSync(o.runs)) throw new CliError(`runs folder not found: ${o.runs}`);
+      const workers = Number(o.workers);
+      if (!Number.isInteger(workers) || workers < 1)
+        throw new CliError(`--workers must be a whole number >= 1, got "${o.workers}"`);
       const { startServer } = await import('../../serve/server.js');
+      const { startCluster } = await import('../../serve/cluster.js');
       let server;
       try {
-        server = await startServer({ model, runsDir: o.runs, port, host: o.host, logger: o.log });
+        const serveOptions = { model, runsDir: o.runs, port, host: o.host, logger: o.log };
+        server = workers > 1 ? await startCluster(serveOptions, workers) : await startServer(serveOptions);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EADDRINUSE')
