@@ -14,12 +14,13 @@ import { initEngine } from '../engine/index.js';
 import { DEFAULT_THRESHOLD_POLICY } from '../eval/thresholds.js';
 import { defaultModelDir } from './default-model.js';
 import { SEQUENCE_ENCODER } from '../features/extract.js';
-import { loadBuiltinEncoders, createEncoder } from '../features/registry.js';
+import { loadBuiltinEncoders, createEncoder, jointGroupOf, jointOptionsOf } from '../features/registry.js';
 import { plotSequenceEncoder } from '../features/sequences.js';
 import { HDF5_SEQUENCE_ENCODER, hdf5SequenceEncoder } from '../features/hdf5-encoders.js';
 import '../models/index.js'; // registers the custom layers (the recurrent encoder) a saved model may use
 import { isLateRun } from '../models/fusion/late.js';
 import type { InputSpec } from '../models/spec.js';
+import type { MovieRecord } from '../data/types.js';
 import { applyNormalizer } from '../train/data.js';
 import { loadRun, RUN_FILES, type LoadedRun } from '../train/run.js';
 import { Forward, type ForwardResult, type GateInfo, type InputRows } from './gate.js';
@@ -131,16 +132,91 @@ async function encoderFor(runDir: string, input: InputSpec): Promise<PredictorEn
   return enc;
 }
 
+/**
+ * The encoders of a run's inputs, in input order. Poster inputs that read layers of one network
+ * (the shipped GMU's pooled and block_15_add features: see EncoderFactory.jointGroup) share one
+ * encoder that decodes each poster and runs the network once for all of them, as feature
+ * extraction does; each such input gets its part of the joint row.
+ */
+async function encodersFor(runDir: string, inputs: InputSpec[]): Promise<PredictorEncoder[]> {
+  const groups = new Map<string, number[]>();
+  inputs.forEach((input, k) => {
+    const { source } = input;
+    const joint =
+      source.kind !== 'sequence' && input.shape.length === 1
+        ? jointGroupOf(source.encoder, source.options ?? {})
+        : null;
+    const key = joint === null ? `#${k}` : JSON.stringify([source.encoder, joint]);
+    groups.set(key, [...(groups.get(key) ?? []), k]);
+  });
+  const out: PredictorEncoder[] = [];
+  try {
+    for (const members of groups.values()) {
+      if (members.length === 1) {
+        out[members[0]] = await encoderFor(runDir, inputs[members[0]]);
+        continue;
+      }
+      const name = inputs[members[0]].source.encoder;
+      const variants = members.map((k) => inputs[k].source.options ?? {});
+      const enc = createEncoder(name, jointOptionsOf(name, variants));
+      const widths = members.map((k) => inputs[k].shape[0]);
+      try {
+        await enc.init();
+        const want = widths.reduce((a, b) => a + b, 0);
+        if (enc.dim !== want) {
+          throw new PredictorError(
+            `inputs ${members.map((k) => `'${inputs[k].id}'`).join(', ')}: encoder '${name}' gives ${enc.dim} values for them together but the model was trained on ${want}`,
+          );
+        }
+      } catch (err) {
+        enc.dispose();
+        throw err;
+      }
+      jointParts(enc, widths).forEach((part, j) => (out[members[j]] = part));
+    }
+  } catch (err) {
+    out.forEach((e) => e?.dispose());
+    throw err;
+  }
+  return out;
+}
+
+/**
+ * One encoder's joint rows cut into parts, one per input: the parts of one call (the same
+ * records) share a single encode, remembered until the next call.
+ */
+function jointParts(encoder: PredictorEncoder, widths: number[]): PredictorEncoder[] {
+  let last: { records: MovieRecord[]; rows: ReturnType<PredictorEncoder['encode']> } | null = null;
+  let open = widths.length;
+  const sameRecords = (a: MovieRecord[], b: MovieRecord[]) =>
+    a.length === b.length && a.every((r, i) => r === b[i]);
+  let offset = 0;
+  return widths.map((width) => {
+    const from = offset;
+    offset += width;
+    return {
+      name: encoder.name,
+      async encode(records: MovieRecord[]) {
+        if (!last || !sameRecords(last.records, records)) last = { records, rows: encoder.encode(records) };
+        return (await last.rows).map((v) => (v instanceof Float32Array ? v.slice(from, from + width) : v));
+      },
+      dispose() {
+        last = null;
+        if (--open === 0) encoder.dispose();
+      },
+    };
+  });
+}
+
 /** A run with one saved tfjs model. */
 async function loadModelScorer(runDir: string): Promise<Scorer> {
   const run = await loadRun(runDir);
   const { spec } = run;
   await loadBuiltinEncoders();
-  const encoders: PredictorEncoder[] = [];
+  let encoders: PredictorEncoder[];
   try {
-    for (const i of spec.inputs) encoders.push(await encoderFor(run.dir, i));
+    encoders = await encodersFor(run.dir, spec.inputs);
   } catch (err) {
-    encoders.forEach((e) => e.dispose());
     run.model.dispose();
     throw err;
   }
