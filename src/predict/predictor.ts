@@ -25,6 +25,7 @@ import { applyNormalizer } from '../train/data.js';
 import { loadRun, RUN_FILES, type LoadedRun } from '../train/run.js';
 import { Forward, type ForwardResult, type GateInfo, type InputRows } from './gate.js';
 import { loadLateScorer } from './late.js';
+import { runsOnOnnxruntime, ThreadedEncoder } from './threaded-encoder.js';
 import { isGiven, MODALITIES, toRecords } from './records.js';
 import {
   emptyRows,
@@ -59,6 +60,11 @@ export interface PredictorOptions extends PredictOptions {
    * Only posters given as bytes: a file on disk may change under the same path.
    */
   posterCacheSize?: number;
+  /**
+   * Run poster encoders on onnxruntime in a worker thread (default false): onnxruntime holds the
+   * calling thread for a whole batch, which a server's event loop cannot afford.
+   */
+  posterThread?: boolean;
 }
 
 export interface Predictor {
@@ -138,7 +144,11 @@ async function encoderFor(runDir: string, input: InputSpec): Promise<PredictorEn
  * encoder that decodes each poster and runs the network once for all of them, as feature
  * extraction does; each such input gets its part of the joint row.
  */
-async function encodersFor(runDir: string, inputs: InputSpec[]): Promise<PredictorEncoder[]> {
+async function encodersFor(
+  runDir: string,
+  inputs: InputSpec[],
+  threaded: boolean,
+): Promise<PredictorEncoder[]> {
   const groups = new Map<string, number[]>();
   inputs.forEach((input, k) => {
     const { source } = input;
@@ -152,27 +162,37 @@ async function encodersFor(runDir: string, inputs: InputSpec[]): Promise<Predict
   const out: PredictorEncoder[] = [];
   try {
     for (const members of groups.values()) {
-      if (members.length === 1) {
+      const { source, modality } = inputs[members[0]];
+      const inThread =
+        threaded && modality === 'poster' && source.kind !== 'sequence' && runsOnOnnxruntime(source.encoder);
+      if (members.length === 1 && !inThread) {
         out[members[0]] = await encoderFor(runDir, inputs[members[0]]);
         continue;
       }
-      const name = inputs[members[0]].source.encoder;
-      const variants = members.map((k) => inputs[k].source.options ?? {});
-      const enc = createEncoder(name, jointOptionsOf(name, variants));
+      const name = source.encoder;
+      const options =
+        members.length === 1
+          ? (source.options ?? {})
+          : jointOptionsOf(
+              name,
+              members.map((k) => inputs[k].source.options ?? {}),
+            );
+      const enc = inThread ? new ThreadedEncoder(name, options) : createEncoder(name, options);
       const widths = members.map((k) => inputs[k].shape[0]);
       try {
         await enc.init();
         const want = widths.reduce((a, b) => a + b, 0);
         if (enc.dim !== want) {
           throw new PredictorError(
-            `inputs ${members.map((k) => `'${inputs[k].id}'`).join(', ')}: encoder '${name}' gives ${enc.dim} values for them together but the model was trained on ${want}`,
+            `inputs ${members.map((k) => `'${inputs[k].id}'`).join(', ')}: encoder '${name}' gives ${enc.dim} values but the model was trained on ${want}`,
           );
         }
       } catch (err) {
         enc.dispose();
         throw err;
       }
-      jointParts(enc, widths).forEach((part, j) => (out[members[j]] = part));
+      if (members.length === 1) out[members[0]] = enc;
+      else jointParts(enc, widths).forEach((part, j) => (out[members[j]] = part));
     }
   } catch (err) {
     out.forEach((e) => e?.dispose());
@@ -209,13 +229,13 @@ function jointParts(encoder: PredictorEncoder, widths: number[]): PredictorEncod
 }
 
 /** A run with one saved tfjs model. */
-async function loadModelScorer(runDir: string): Promise<Scorer> {
+async function loadModelScorer(runDir: string, threaded = false): Promise<Scorer> {
   const run = await loadRun(runDir);
   const { spec } = run;
   await loadBuiltinEncoders();
   let encoders: PredictorEncoder[];
   try {
-    encoders = await encodersFor(run.dir, spec.inputs);
+    encoders = await encodersFor(run.dir, spec.inputs, threaded);
   } catch (err) {
     run.model.dispose();
     throw err;
@@ -279,6 +299,7 @@ export async function loadPredictor(runDir?: string, opts: PredictorOptions = {}
     predictOptionsSchema.extend({
       backend: z.enum(['wasm', 'cpu']).optional(),
       posterCacheSize: z.number().int().nonnegative().optional(),
+      posterThread: z.boolean().optional(),
     }),
     opts ?? {},
     'loadPredictor(runDir, options)',
@@ -287,7 +308,7 @@ export async function loadPredictor(runDir?: string, opts: PredictorOptions = {}
   const dir = resolve(runDir ?? defaultModelDir());
   const scorer = isLateRun(dir)
     ? await loadLateScorer(dir, (d) => loadPredictor(d, { backend: opts.backend, threshold: '0.5' }))
-    : await loadModelScorer(dir);
+    : await loadModelScorer(dir, opts.posterThread);
   try {
     return predictorOf(scorer, opts);
   } catch (err) {

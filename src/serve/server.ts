@@ -145,7 +145,8 @@ export async function buildApp(opts: ServeOptions): Promise<FastifyInstance> {
     return memoize(batchers, run.id, async () => {
       let predictor;
       try {
-        predictor = await loadPredictor(run.dir);
+        // Posters through the CNN in a thread: the event loop stays free to answer and refuse.
+        predictor = await loadPredictor(run.dir, { posterThread: true });
       } catch (err) {
         // A run whose files cannot be loaded (corrupt model.json, missing weights) is the run's
         // fault, not the server's: 409 with what is wrong, never a 500.
