@@ -13,6 +13,17 @@ import { PredictorError } from './types.js';
 
 type Rows = Array<Float32Array | { error: string }>;
 
+/** Threads told to stop and not yet gone. */
+const stopping = new Set<Promise<void>>();
+
+/**
+ * Resolves once every disposed encoder's thread has ended: a process that exits while a thread
+ * still releases its onnxruntime session aborts ("terminate called after throwing ...").
+ */
+export async function encoderThreadsStopped(): Promise<void> {
+  await Promise.all([...stopping]);
+}
+
 /** Encoders on onnxruntime, the ones worth a thread (tfjs encoders keep their own engine). */
 export function runsOnOnnxruntime(name: string): boolean {
   return name === 'onnx' || name.endsWith('_onnx');
@@ -93,6 +104,7 @@ export class ThreadedEncoder implements PredictorEncoder {
     this.broken = 'the poster encoder was disposed';
     w.removeAllListeners('exit');
     w.postMessage({ type: 'stop' } satisfies ThreadRequest);
-    void exitOrTerminate(w, 5_000);
+    const gone = exitOrTerminate(w, 5_000).finally(() => stopping.delete(gone));
+    stopping.add(gone);
   }
 }

@@ -13,6 +13,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { BusyError, PredictionBatcher } from '../predict/batcher.js';
 import { loadPredictor } from '../predict/predictor.js';
+import { encoderThreadsStopped } from '../predict/threaded-encoder.js';
 import { NoUsableInputError, PredictorError } from '../predict/types.js';
 import { RUN_FILES } from '../train/run.js';
 import { RunCatalog, type RunEntry } from './catalog.js';
@@ -189,6 +190,12 @@ export async function buildApp(opts: ServeOptions): Promise<FastifyInstance> {
       server.maxConnections = opts.maxConnections ?? 1024;
       return server;
     },
+  });
+  // The predictors' encoder threads end before the server says it has closed.
+  app.addHook('onClose', async () => {
+    for (const b of batchers.values()) (await b.catch(() => null))?.predictor.dispose();
+    batchers.clear();
+    await encoderThreadsStopped();
   });
   const loopback = isLoopback((opts.host ?? '127.0.0.1').toLowerCase());
   app.setErrorHandler((err, req, reply) => {
