@@ -34,7 +34,11 @@ export const EXAMPLES: Record<string, string[]> = {
   ],
   report: ['mmgenre report runs/gmu', 'mmgenre report runs/gmu runs/poster-frozen --out report.html'],
   'run-all': ['mmgenre run-all --data DIR --out runs', 'mmgenre run-all --data DIR --out runs --epochs 3'],
-  serve: ['mmgenre serve --model runs/gmu', 'mmgenre serve --model runs/gmu --runs runs --port 8080'],
+  serve: [
+    'mmgenre serve --model runs/gmu',
+    'mmgenre serve --model runs/gmu --runs runs --port 8080',
+    'mmgenre serve --max-queue 256 --max-wait 500 --request-timeout 10000',
+  ],
   worker: ['mmgenre worker --queue redis://127.0.0.1:6379/0'],
   train: [
     'mmgenre train --config text-mlp2-meanglove --data DIR --out runs/text-mlp2-meanglove',
