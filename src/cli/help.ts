@@ -22,6 +22,7 @@ export const EXAMPLES: Record<string, string[]> = {
   'features extract': [
     'mmgenre features extract --data DIR --encoder mobilenet_v2_onnx',
     'mmgenre features extract --data DIR --encoder glove-mean --workers 2',
+    'mmgenre features extract --data DIR --encoder mobilenet_v2_onnx --freshness content',
   ],
   'features list': ['mmgenre features list', 'mmgenre features list --json'],
   grid: ['mmgenre grid --data data/tmdb', 'mmgenre grid --data data/tmdb --fusion concat,gmu --seeds 1'],
