@@ -22,6 +22,7 @@ export const EXAMPLES: Record<string, string[]> = {
   'features extract': [
     'mmgenre features extract --data DIR --encoder mobilenet_v2_onnx',
     'mmgenre features extract --data DIR --encoder glove-mean --workers 2',
+    'mmgenre features extract --data DIR --encoder mobilenet_v2_onnx --freshness content',
   ],
   'features list': ['mmgenre features list', 'mmgenre features list --json'],
   grid: ['mmgenre grid --data data/tmdb', 'mmgenre grid --data data/tmdb --fusion concat,gmu --seeds 1'],
@@ -37,6 +38,7 @@ export const EXAMPLES: Record<string, string[]> = {
   serve: [
     'mmgenre serve --model runs/gmu',
     'mmgenre serve --model runs/gmu --runs runs --port 8080',
+    'mmgenre serve --max-queue 256 --max-wait 500 --request-timeout 10000',
     'mmgenre serve --workers 1',
   ],
   worker: ['mmgenre worker --queue redis://127.0.0.1:6379/0'],
