@@ -299,7 +299,14 @@ function rowsFor(label: string, m: Measured): BenchRow[] {
       name: `${label}: errors`,
       value: r.errors - r.timeouts + other,
       unit: 'requests',
-      note: `connection errors ${r.errors - r.timeouts}, statuses other than 200/503 ${other} (must be 0)`,
+      note: `connection errors ${r.errors - r.timeouts}, statuses other than 200/503 ${other}${
+        other
+          ? ` (${Object.entries(r.statusCodeStats)
+              .filter(([code]) => code !== '200' && code !== '503')
+              .map(([code, c]) => `${code}: ${c.count}`)
+              .join(', ')})`
+          : ''
+      } (must be 0)`,
     },
     {
       name: `${label}: mean batch`,
