@@ -70,7 +70,15 @@ export async function startCluster(opts: ServeOptions, workers: number): Promise
   const live = new Set<Worker>();
   const restarts: number[] = [];
   let closing = false;
-  const options: ServeOptions = opts;
+  // Connection and queue caps given for the server are split between the workers (the primary
+  // hands out connections in turn, roughly: the split is approximate).
+  const share = (n: number | undefined) =>
+    n === undefined ? undefined : Math.max(1, Math.ceil(n / workers));
+  const options: ServeOptions = {
+    ...opts,
+    maxConnections: share(opts.maxConnections),
+    maxQueue: share(opts.maxQueue),
+  };
 
   /** Fork one worker and resolve when it listens. */
   const fork = (): Promise<Extract<FromWorker, { type: 'listening' }>> => {

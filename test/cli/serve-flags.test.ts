@@ -49,6 +49,10 @@ describe('mmgenre serve --request-timeout --max-connections', () => {
         '1000',
         '--max-connections',
         '2',
+        // One process: with several, each worker takes its share of the cap as the primary hands
+        // out connections, which is not strictly in turn.
+        '--workers',
+        '1',
       ],
       {
         env: { ...process.env, MMGENRE_FROM_SOURCE: '1', MMGENRE_QUIET: '1' },
