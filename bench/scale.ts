@@ -9,11 +9,12 @@
  *
  * Not part of CI and not of a plain `npm run bench`: `npm run bench scale`, or
  * `MMGENRE_SCALE_SIZES=1645,6500 npx tsx bench/scale.ts`. MMGENRE_SCALE_DIR keeps the data, cache
- * and runs between runs (default: a temporary folder, removed at the end).
+ * and runs between runs (default: a temporary folder, removed at the end). Results merge into
+ * bench/results/scale.json (MMGENRE_SCALE_OUT: another file): other sizes' rows are kept.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeJsonAtomic } from '../src/util/atomic.js';
@@ -36,7 +37,13 @@ export interface StageResult {
   movies: number;
   stage: string;
   seconds: number;
+  /** User + system CPU seconds of the stage's process (worker threads included): less load-bound than wall time. */
+  cpuSeconds?: number;
   peakRssMiB: number;
+  /** Mean 1-minute load average of the machine while the stage ran (2 cores: above 2 means waiting for a core). */
+  loadAvg?: number;
+  /** When the stage finished. */
+  date?: string;
   ok: boolean;
   error?: string;
 }
@@ -94,7 +101,7 @@ function stagesFor(n: number, dir: string): Stage[] {
   ];
 }
 
-function runStage(stage: Stage, n: number, dir: string): StageResult {
+async function runStage(stage: Stage, n: number, dir: string): Promise<StageResult> {
   const env = {
     ...process.env,
     MMGENRE_FROM_SOURCE: '1',
@@ -105,51 +112,106 @@ function runStage(stage: Stage, n: number, dir: string): StageResult {
   const command = stage.cli
     ? [process.execPath, join(ROOT, 'bin', 'mmgenre.js'), ...stage.cli]
     : [process.execPath, '--import', 'tsx', ...stage.script!];
-  // GNU time reports the child's peak RSS (worker threads included) in KiB on the last line.
-  const r = spawnSync('/usr/bin/time', ['-f', 'MMGENRE_TIME %e %M', ...command], {
-    cwd: ROOT,
-    env,
-    encoding: 'utf8',
-    maxBuffer: 64 << 20,
-  });
-  const m = /MMGENRE_TIME ([\d.]+) (\d+)/.exec(r.stderr ?? '');
+  // The machine's load while the stage runs, sampled every 5 s: wall times only compare at like load.
+  const loads = [loadavg()[0]];
+  const sampler = setInterval(() => loads.push(loadavg()[0]), 5000);
+  // GNU time reports the child's wall seconds, user and system CPU seconds and peak RSS in KiB
+  // (worker threads included) on the last line.
+  const r = await new Promise<{ status: number | null; stderr: string }>((done) => {
+    const child = spawn('/usr/bin/time', ['-f', 'MMGENRE_TIME %e %U %S %M', ...command], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => {
+      stderr = (stderr + d).slice(-(64 << 10));
+    });
+    child.on('close', (status) => done({ status, stderr }));
+  }).finally(() => clearInterval(sampler));
+  const m = /MMGENRE_TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(r.stderr);
   const ok = r.status === 0 && m !== null;
   return {
     movies: n,
     stage: stage.name,
     seconds: m ? Number(m[1]) : NaN,
-    peakRssMiB: m ? Number(m[2]) / 1024 : NaN,
+    ...(m ? { cpuSeconds: Number(m[2]) + Number(m[3]) } : {}),
+    peakRssMiB: m ? Number(m[4]) / 1024 : NaN,
+    loadAvg: Number((loads.reduce((a, b) => a + b, 0) / loads.length).toFixed(1)),
+    date: new Date().toISOString(),
     ok,
-    ...(ok ? {} : { error: (r.stderr ?? '').split('\n').slice(-6).join(' | ').slice(0, 400) }),
+    ...(ok ? {} : { error: r.stderr.split('\n').slice(-6).join(' | ').slice(0, 400) }),
   };
 }
 
-/** Growth exponent b of seconds ∝ movies^b between two sizes (1: linear). */
-function exponent(a: StageResult, b: StageResult): number {
-  return Math.log(b.seconds / a.seconds) / Math.log(b.movies / a.movies);
+/** What bench/results/scale.json holds: every size's latest rows, and the rows they replaced. */
+interface ScaleFile {
+  date: string;
+  results: StageResult[];
+  /** Rows measured again since, kept (a figure taken under other load stays comparable to its notes). */
+  superseded?: StageResult[];
 }
 
+function readScaleFile(path: string): ScaleFile {
+  if (!existsSync(path)) return { date: '', results: [] };
+  return JSON.parse(readFileSync(path, 'utf8')) as ScaleFile;
+}
+
+/** Growth exponent b of cost ∝ movies^b between two sizes (1: linear). */
+function exponent(a: number, b: number, movies: [number, number]): number {
+  return Math.log(b / a) / Math.log(movies[1] / movies[0]);
+}
+
+/**
+ * The cost curve: wall seconds, CPU seconds and peak MiB per stage and size, and the growth
+ * exponent between the two largest sizes measured (of CPU seconds where both rows have them:
+ * wall time on a shared machine also measures its load).
+ */
 export function formatCurve(results: StageResult[]): string {
   const sizes = [...new Set(results.map((r) => r.movies))].sort((a, b) => a - b);
   const stages = [...new Set(results.map((r) => r.stage))];
-  const head = ['stage', ...sizes.flatMap((s) => [`${s} s`, `${s} MiB`]), 'growth'];
+  const head = [
+    'stage',
+    ...sizes.flatMap((s) => [`${s} s`, `${s} cpu s`, `${s} MiB`]),
+    'growth (wall)',
+    'growth (cpu)',
+  ];
   const rows = stages.map((st) => {
     const per = sizes.map((s) => results.find((r) => r.stage === st && r.movies === s));
     const done = per.filter((r): r is StageResult => !!r && r.ok);
-    const growth =
-      done.length >= 2 ? `n^${exponent(done[done.length - 2], done[done.length - 1]).toFixed(2)}` : '';
+    const [a, b] = done.slice(-2);
+    const pair: [number, number] | null = b ? [a.movies, b.movies] : null;
+    const wall = pair ? `n^${exponent(a.seconds, b.seconds, pair).toFixed(2)}` : '';
+    const cpu =
+      pair && a.cpuSeconds && b.cpuSeconds
+        ? `n^${exponent(a.cpuSeconds, b.cpuSeconds, pair).toFixed(2)}`
+        : '';
     return [
       st,
       ...per.flatMap((r) =>
-        r ? (r.ok ? [r.seconds.toFixed(1), r.peakRssMiB.toFixed(0)] : ['failed', '']) : ['', ''],
+        r
+          ? r.ok
+            ? [r.seconds.toFixed(1), r.cpuSeconds?.toFixed(1) ?? '', r.peakRssMiB.toFixed(0)]
+            : ['failed', '', '']
+          : ['', '', ''],
       ),
-      growth,
+      wall,
+      cpu,
     ];
   });
-  const totals = sizes.map((s) =>
-    results.filter((r) => r.movies === s && r.ok).reduce((a, r) => a + r.seconds, 0),
-  );
-  rows.push(['total', ...totals.flatMap((t) => [t.toFixed(0), '']), '']);
+  const sum = (s: number, pick: (r: StageResult) => number | undefined): string => {
+    const rs = results.filter((r) => r.movies === s && r.ok);
+    return rs.length && rs.every((r) => pick(r) !== undefined)
+      ? rs.reduce((t, r) => t + pick(r)!, 0).toFixed(0)
+      : '';
+  };
+  rows.push([
+    'total',
+    ...sizes.flatMap((s) => [sum(s, (r) => r.seconds), sum(s, (r) => r.cpuSeconds), '']),
+    '',
+    '',
+  ]);
   const widths = head.map((h, k) => Math.max(h.length, ...rows.map((r) => (r[k] ?? '').length)));
   const line = (r: string[]): string =>
     r.map((c, k) => (k === 0 ? c.padEnd(widths[k]) : c.padStart(widths[k]))).join('  ');
@@ -161,21 +223,30 @@ export async function benchScale(): Promise<BenchRow[]> {
   const keep = process.env.MMGENRE_SCALE_DIR;
   const dir = keep ? resolve(keep) : mkdtempSync(join(tmpdir(), 'mmgenre-bench-scale-'));
   mkdirSync(dir, { recursive: true });
-  const results: StageResult[] = [];
-  const out = join(here, 'results', 'scale.json');
+  // Rows of sizes not run now stay; a stage measured again replaces its row, which is kept aside.
+  const out = process.env.MMGENRE_SCALE_OUT ?? join(here, 'results', 'scale.json');
+  const earlier = readScaleFile(out);
+  const results: StageResult[] = earlier.results;
+  const superseded: StageResult[] = earlier.superseded ?? [];
   try {
     for (const n of sizes) {
       for (const stage of stagesFor(n, dir)) {
         if (stage.name === 'synth folder' && existsSync(join(dir, `mmimdb-${n}`, 'split.json'))) continue;
         process.stderr.write(`scale ${n}: ${stage.name} ...\n`);
-        const r = runStage(stage, n, dir);
+        const r = await runStage(stage, n, dir);
+        const same = results.findIndex((o) => o.movies === n && o.stage === stage.name);
+        if (same >= 0) superseded.push(...results.splice(same, 1));
         results.push(r);
         process.stderr.write(
           r.ok
             ? `scale ${n}: ${stage.name} ${r.seconds.toFixed(1)} s, peak ${r.peakRssMiB.toFixed(0)} MiB\n`
             : `scale ${n}: ${stage.name} FAILED: ${r.error}\n`,
         );
-        writeJsonAtomic(out, { date: new Date().toISOString(), results });
+        writeJsonAtomic(out, {
+          date: new Date().toISOString(),
+          results,
+          ...(superseded.length ? { superseded } : {}),
+        } satisfies ScaleFile);
       }
     }
   } finally {
@@ -186,7 +257,7 @@ export async function benchScale(): Promise<BenchRow[]> {
   if (over.length)
     process.stdout.write(`over 8 GiB: ${over.map((r) => `${r.stage} @${r.movies}`).join(', ')}\n`);
   return results.flatMap((r) =>
-    r.ok
+    r.ok && sizes.includes(r.movies)
       ? [
           { name: `${r.stage} @${r.movies}`, value: r.seconds, unit: 's' },
           { name: `${r.stage} @${r.movies} peak RSS`, value: r.peakRssMiB, unit: 'MiB' },
