@@ -24,11 +24,11 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { ImageKind } from './image-sniff.js';
-import { DatasetFormatError, type LoadOptions } from './load.js';
+import { DatasetFormatError } from './format-error.js';
 import { checkPosters, type PosterCandidate } from './posters.js';
 import { parseNamedList } from './python-literal.js';
 import { stratifiedSplit } from './split.js';
-import type { Dataset, MovieRecord, RecordIssue } from './types.js';
+import type { Dataset, MovieRecord, RecordIssue, LoadOptions } from './types.js';
 
 /** TMDB's movie genres (the 19 of its API plus 'Foreign', found in The Movies Dataset), alphabetical. */
 export const TMDB_GENRES = [

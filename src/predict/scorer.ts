@@ -44,6 +44,16 @@ export interface Scorer {
   dispose(): void;
 }
 
+/** What a late fusion uses of each expert run's predictor (a Predictor is one). */
+export interface ExpertPredictor {
+  readonly dir: string;
+  readonly labels: string[];
+  readonly inputs: PredictorInputInfo[];
+  readonly encoders: readonly PredictorEncoder[];
+  predictFeatures(x: InputRows[], missing: Uint8Array[], n: number): ForwardResult;
+  dispose(): void;
+}
+
 /** The `n` rows of `rows` picked by `which` (in that order). */
 export function pickRows(rows: InputRows, dim: number, which: readonly number[]): InputRows {
   if (!(rows instanceof Float32Array)) return which.map((r) => rows[r]);
