@@ -28,7 +28,7 @@ import {
   type TrainConfig,
   type TrainingOverrides,
 } from '../train/config.js';
-import { prepareInputOptions } from '../train/inputs.js';
+import { prepareInputOptions } from '../features/preparers.js';
 import { trainMany, type TrainJob } from '../train/many.js';
 import { RUN_FILES, readRunInfo } from '../train/run.js';
 import type { EvalSummary } from '../train/pipeline.js';

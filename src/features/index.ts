@@ -39,3 +39,11 @@ export {
   type ChunkRecord,
   type SourceStamp,
 } from './store.js';
+export {
+  prepareInputOptions,
+  registerInputPreparer,
+  fitTfidfOptions,
+  fitSequenceOptions,
+  trainRecords,
+  type InputPreparer,
+} from './preparers.js';

@@ -7,6 +7,5 @@ export * from './run.js';
 export * from './pipeline.js';
 export * from './many.js';
 export * from './synthetic.js';
-export * from './inputs.js';
 export * from './onnx-step.js';
 export * from './sources.js';

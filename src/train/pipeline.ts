@@ -26,7 +26,7 @@ import {
   type TrainConfig,
   type TrainingOverrides,
 } from './config.js';
-import { prepareInputOptions } from './inputs.js';
+import { prepareInputOptions } from '../features/preparers.js';
 import { assembleTrainingData, rowsOf, type Normalizer, type SplitData, type TrainingData } from './data.js';
 import { readRunInfo, RUN_FILES, saveLayersModel, versions, writeRunInfo, type RunInfo } from './run.js';
 import { ensureSourceRuns, withSourceDirs } from './sources.js';

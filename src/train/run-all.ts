@@ -23,7 +23,7 @@ import { isLateRun, predictLateRun } from '../models/fusion/late.js';
 import { predictRaw, rawInputsFor } from '../models/fusion/predictor.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { inputModality, loadConfig, shippedConfigNames, type TrainConfig } from './config.js';
-import { prepareInputOptions } from './inputs.js';
+import { prepareInputOptions } from '../features/preparers.js';
 import { trainMany, type TrainJob, type TrainJobOutcome } from './many.js';
 import { sourceConfigsOf, sourceRunsOf } from './sources.js';
 import { loadRun, RUN_FILES } from './run.js';
