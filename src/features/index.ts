@@ -47,3 +47,4 @@ export {
   trainRecords,
   type InputPreparer,
 } from './preparers.js';
+export { fitNormalizer, applyNormalizer, type Normalizer } from './normalize.js';

@@ -7,9 +7,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { readThresholds } from '../eval/thresholds.js';
-import { combineLate, expertMissing, LATE_FILE, type LateFile } from '../models/fusion/late.js';
+import { combineLate, expertMissing } from '../models/fusion/late.js';
+import { LATE_FILE, type LateFile } from '../runs/late-run.js';
 import type { ModelSpec } from '../models/spec.js';
-import { readRunInfo, RUN_FILES } from '../train/run.js';
+import { readRunInfo, RUN_FILES } from '../runs/run.js';
 import type { ExpertPredictor, Scorer } from './scorer.js';
 import { PredictorError } from './types.js';
 

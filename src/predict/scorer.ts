@@ -4,7 +4,7 @@
  */
 import type { MovieRecord } from '../data/types.js';
 import type { InputSpec, ModelSpec } from '../models/spec.js';
-import type { LoadedRun } from '../train/run.js';
+import type { LoadedRun } from '../runs/run.js';
 import type { Forward, ForwardResult, GateInfo, InputRows } from './gate.js';
 
 export interface PredictorInputInfo {

@@ -8,7 +8,7 @@ import { env } from '../../src/env.js';
 import '../../src/models/index.js';
 import { fitTfidfOptions } from '../../src/features/preparers.js';
 import type { ModelSpec } from '../../src/models/spec.js';
-import { parseConfig } from '../../src/train/config.js';
+import { parseConfig } from '../../src/runs/config.js';
 import { trainFromConfig } from '../../src/train/pipeline.js';
 import { tempDir } from '../helpers/shared.js';
 
