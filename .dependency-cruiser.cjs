@@ -42,6 +42,14 @@ module.exports = {
   forbidden: [
     ...layerRules,
     {
+      name: 'no-circular-folders',
+      severity: 'error',
+      comment: 'folders that import each other (src/models ↔ src/train) are one layer in two places',
+      scope: 'folder',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       comment:
