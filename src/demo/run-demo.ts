@@ -134,7 +134,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   if (epochs !== undefined) overrides.epochs = epochs;
   const runsDir = join(out, 'runs');
   const failures = new Map<string, string>();
-  // Fusions find their unimodal source runs in the runs folder (train/sources.ts), trained in stage one.
+  // Fusions find their unimodal source runs in the runs folder (runs/sources.ts), trained in stage one.
   for (const [k, stage] of [unimodal, fusions].entries()) {
     if (stage.length === 0 || opts.signal?.aborted) continue;
     await trainStage(stage, k === 0 ? 'unimodal' : 'fusions');

@@ -73,7 +73,7 @@ export function fitLateWeights(
 
 /**
  * Open the expert runs of a late-fusion config. The training pipeline has already found (or
- * trained) them and given `experts` as their run directories (train/sources.ts).
+ * trained) them and given `experts` as their run directories (runs/sources.ts).
  */
 async function expertsFor(config: TrainConfig, o: LateOptions): Promise<LateExperts> {
   const ids: string[] = [];

@@ -360,7 +360,7 @@ export async function runAll(opts: RunAllOptions): Promise<RunAllSummary> {
     list.flatMap((c, i) =>
       Array.from({ length: seeds }, (_, k) => ({
         config: names[configs.indexOf(c)] ?? String(i),
-        // Source runs are the same seed's runs of their configs, beside this one (train/sources.ts).
+        // Source runs are the same seed's runs of their configs, beside this one (runs/sources.ts).
         sourcesDir: dirname(dirOf(c, k)),
         configName: c.name,
         seed: c.training.seed + k,
