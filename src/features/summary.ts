@@ -1,5 +1,6 @@
 /** Plain-text summaries of an extraction and of the cache's contents (what the CLI prints). */
 import type { ExtractReport } from './extract.js';
+import { recomputeText } from './recompute.js';
 import { entrySize, listEntries, type FeatureManifest } from './store.js';
 
 export function formatBytes(n: number): string {
@@ -29,6 +30,7 @@ export function formatExtractReport(r: ExtractReport, datasetName: string): stri
         `${r.computedOn ? r.computedOn : r.workers === 0 ? 'in-process' : `${r.workers} worker${r.workers > 1 ? 's' : ''}`})${resumed}`,
     );
   }
+  if (r.recomputed?.chunks) lines.push(`recomputed ${recomputeText(r.recomputed, '').trimStart()}`);
   lines.push(
     `missing   ${r.missing}${r.missing ? ` of ${r.rows} (flagged, never zero vectors as data)` : ''}`,
   );
