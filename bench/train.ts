@@ -27,12 +27,8 @@ import { loadDataset } from '../src/data/load.js';
 import { extractSequences } from '../src/features/extract.js';
 import { finetuneTrunkLayer } from '../src/models/finetune.js';
 import type { InputSpec, ModelSpec } from '../src/models/spec.js';
-import {
-  assembleTrainingData,
-  prepareInputOptions,
-  trainingSchema,
-  type TrainingData,
-} from '../src/train/index.js';
+import { prepareInputOptions } from '../src/features/preparers.js';
+import { assembleTrainingData, trainingSchema, type TrainingData } from '../src/train/index.js';
 
 const ANCHOR_S = 0.11;
 /** Timings on a shared machine are upper bounds: each row says how busy it was. */

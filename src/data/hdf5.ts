@@ -18,7 +18,7 @@ import type { Dataset as H5Dataset, File as H5File, Metadata } from 'h5wasm';
 import type { Dataset, MovieRecord, RecordIssue, SplitName } from './types.js';
 import { SPLITS } from './types.js';
 import { MMIMDB_GENRES } from './genres.js';
-import type { FeatureMatrix, SequenceFeatures } from '../features/types.js';
+import type { FeatureMatrix, SequenceFeatures } from './feature-types.js';
 import { progress } from '../util/progress.js';
 import { MmgenreError, type MmgenreErrorOptions } from '../util/errors.js';
 

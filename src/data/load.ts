@@ -3,26 +3,12 @@ import { existsSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { checkArgument } from '../util/validate.js';
-import type { Dataset, DatasetFormat } from './types.js';
-import { MmgenreError, type MmgenreErrorOptions } from '../util/errors.js';
+import type { Dataset, DatasetFormat, LoadOptions } from './types.js';
+import { DatasetFormatError } from './format-error.js';
 
-export interface LoadOptions {
-  /** Auto-detected when absent (see `detectFormat`). */
-  format?: DatasetFormat;
-  /** Fully decode every poster with sharp (as `data check` does); default false: existence + magic-bytes sniff only. */
-  verifyPosters?: boolean;
-  /** Seed of the TMDB split (TMDB has no official split). */
-  seed?: number;
-  /** Show progress bars (stderr) for long work such as poster verification. */
-  progress?: boolean;
-}
-
-/** Thrown when a path is not a dataset at all (as opposed to a dataset with bad records). */
-export class DatasetFormatError extends MmgenreError {
-  constructor(message: string, options?: MmgenreErrorOptions) {
-    super('input', message, options);
-  }
-}
+// The loaders import these from their own files, so no loader imports this dispatcher back.
+export { DatasetFormatError } from './format-error.js';
+export type { LoadOptions } from './types.js';
 
 /**
  * Which layout `path` holds: `split.json` + `dataset/` → 'mmimdb-dir'; a `.csv` file or a

@@ -16,10 +16,17 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { MMIMDB_DROPPED_GENRES, MMIMDB_GENRES } from './genres.js';
-import { DatasetFormatError, type LoadOptions } from './load.js';
+import { DatasetFormatError } from './format-error.js';
 import { isPlaceholderPlot } from './placeholder.js';
 import { checkPosters, type PosterCandidate } from './posters.js';
-import { SPLITS, type Dataset, type MovieRecord, type RecordIssue, type SplitName } from './types.js';
+import {
+  SPLITS,
+  type Dataset,
+  type MovieRecord,
+  type RecordIssue,
+  type SplitName,
+  type LoadOptions,
+} from './types.js';
 
 const SplitFile = z.object({
   train: z.array(z.union([z.string(), z.number()])).optional(),

@@ -27,12 +27,12 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { ImageKind } from './image-sniff.js';
-import { DatasetFormatError, type LoadOptions } from './load.js';
+import { DatasetFormatError } from './format-error.js';
 import { checkPosters, type PosterCandidate } from './posters.js';
 import { parseNamedList } from './python-literal.js';
 import { stratifiedSplit } from './split.js';
 import { movieIdOf, nonUtf8Lines, readCsvRows, type CsvRow } from './tmdb-csv.js';
-import type { Dataset, MovieRecord, RecordIssue } from './types.js';
+import type { Dataset, LoadOptions, MovieRecord, RecordIssue } from './types.js';
 
 /** TMDB's movie genres (the 19 of its API plus 'Foreign', found in The Movies Dataset), alphabetical. */
 export const TMDB_GENRES = [

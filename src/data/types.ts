@@ -69,3 +69,15 @@ export interface Dataset {
   /** How many records the source held before validation (CSV data rows; distinct ids in split.json). */
   scanned?: number;
 }
+
+/** How `loadDataset` (and each format's loader) reads a dataset. */
+export interface LoadOptions {
+  /** Auto-detected when absent (see `detectFormat`). */
+  format?: DatasetFormat;
+  /** Fully decode every poster with sharp (as `data check` does); default false: existence + magic-bytes sniff only. */
+  verifyPosters?: boolean;
+  /** Seed of the TMDB split (TMDB has no official split). */
+  seed?: number;
+  /** Show progress bars (stderr) for long work such as poster verification. */
+  progress?: boolean;
+}

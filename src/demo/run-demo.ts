@@ -27,16 +27,16 @@ import {
   withOverrides,
   type TrainConfig,
   type TrainingOverrides,
-} from '../train/config.js';
-import { prepareInputOptions } from '../train/inputs.js';
+} from '../runs/config.js';
+import { prepareInputOptions } from '../features/preparers.js';
 import { trainMany, type TrainJob } from '../train/many.js';
-import { RUN_FILES, readRunInfo } from '../train/run.js';
+import { RUN_FILES, readRunInfo } from '../runs/run.js';
 import type { EvalSummary } from '../train/pipeline.js';
 import { writeReport } from '../report/report.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { defaultWorkers } from '../util/workers.js';
 import { progress as progressBar } from '../util/progress.js';
-import { sourceConfigsOf } from '../train/sources.js';
+import { sourceConfigsOf } from '../runs/sources.js';
 
 /** The unimodal configs of the demo, then the fusions it includes when they ship. */
 export const DEMO_CONFIGS = ['poster-frozen', 'poster-finetuned', 'text-gru'] as const;
@@ -134,7 +134,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   if (epochs !== undefined) overrides.epochs = epochs;
   const runsDir = join(out, 'runs');
   const failures = new Map<string, string>();
-  // Fusions find their unimodal source runs in the runs folder (train/sources.ts), trained in stage one.
+  // Fusions find their unimodal source runs in the runs folder (runs/sources.ts), trained in stage one.
   for (const [k, stage] of [unimodal, fusions].entries()) {
     if (stage.length === 0 || opts.signal?.aborted) continue;
     await trainStage(stage, k === 0 ? 'unimodal' : 'fusions');

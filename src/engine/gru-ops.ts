@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { GruOutput, GruWeights } from './gru.js';
+import type { GruOutput, GruWeights } from './gru-types.js';
 
 /**
  * The same GRU as `gru()` (gru.ts), built from ordinary tfjs ops: ~12 engine ops per step forward

@@ -12,6 +12,7 @@ import {
   weightGrads,
 } from './fused-rnn.js';
 import { gruOps } from './gru-ops.js';
+import type { GruOutput, GruWeights } from './gru-types.js';
 
 /**
  * A fast GRU for padded, masked batches. tfjs-layers' GRU builds ~15 taped ops per time step and
@@ -25,23 +26,7 @@ import { gruOps } from './gru-ops.js';
  * and a masked step keeps h unchanged (h ← h + m·(h' − h)), so right-padded sequences end on
  * their last real token.
  */
-export interface GruWeights {
-  /** [inputDim, 3·units], gate order z, r, n. */
-  kernel: tf.Tensor2D;
-  /** [units, 3·units]. */
-  recurrentKernel: tf.Tensor2D;
-  /** [3·units] input bias. */
-  bias: tf.Tensor1D;
-  /** [3·units] recurrent bias (the n-gate part sits inside r ⊙ (·)). */
-  recurrentBias: tf.Tensor1D;
-}
-
-export interface GruOutput {
-  /** Hidden state at every step, [batch, time, units] (in input order, also for reverse). */
-  sequence: tf.Tensor3D;
-  /** State after the last real (unmasked) token, [batch, units]. */
-  last: tf.Tensor2D;
-}
+export type { GruOutput, GruWeights } from './gru-types.js';
 
 /** Trainable GRU weights (Glorot-uniform kernels, orthogonal-free for speed; zero biases). */
 export function createGruWeights(inputDim: number, units: number, seed = 1, name = 'gru'): GruWeights {

@@ -11,7 +11,7 @@
  * for kernels); the batch dimension is symbolic. A value needs a gradient when it depends on
  * a parameter declared trainable; gradients flow only there.
  */
-import type { OnnxGraph, OnnxNode, OnnxTensor, OnnxValue, AttrValue } from '../vision/onnx-proto.js';
+import type { OnnxGraph, OnnxNode, OnnxTensor, OnnxValue, AttrValue } from './onnx-proto.js';
 import { MmgenreError } from '../util/errors.js';
 
 /** A dimension: a number, or 'N' for the batch. */

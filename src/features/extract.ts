@@ -55,7 +55,7 @@ import {
   type SourceStamp,
 } from './store.js';
 import type { Encoder, FeatureMatrix, Modality, SequenceFeatures } from './types.js';
-import { recomputeText } from './summary.js';
+import { recomputeText, type RecomputeReason, type RecomputedChunks } from './recompute.js';
 import { MmgenreError } from '../util/errors.js';
 
 export interface ExtractOptions {
@@ -117,15 +117,7 @@ export interface MissingReason {
   example: { id: string; message: string };
 }
 
-/** Why a chunk that was cached had to be computed again. */
-export type RecomputeReason = 'stale-source' | 'stale-content' | 'checksum' | 'missing-file';
-
-/** Cached chunks this call computed again (chunks never computed before are not counted). */
-export interface RecomputedChunks {
-  chunks: number;
-  rows: number;
-  reasons: Array<{ reason: RecomputeReason; chunks: number; rows: number }>;
-}
+export type { RecomputeReason, RecomputedChunks } from './recompute.js';
 
 export interface ExtractReport {
   dir: string;

@@ -39,3 +39,12 @@ export {
   type ChunkRecord,
   type SourceStamp,
 } from './store.js';
+export {
+  prepareInputOptions,
+  registerInputPreparer,
+  fitTfidfOptions,
+  fitSequenceOptions,
+  trainRecords,
+  type InputPreparer,
+} from './preparers.js';
+export { fitNormalizer, applyNormalizer, type Normalizer } from './normalize.js';

@@ -4,19 +4,10 @@
  * from the same name and options, so a run-time encoder that should run in workers is
  * registered with the URL of a module that registers it when imported.
  */
-import type { Encoder } from './types.js';
+import type { Encoder, EncoderFactory, EncoderOptions } from '../data/feature-types.js';
 import { MmgenreError } from '../util/errors.js';
 
-export type EncoderOptions = Record<string, unknown>;
-export type EncoderFactory = ((options?: EncoderOptions) => Encoder) & {
-  /**
-   * For encoders that can compute several of their variants in one pass (two layers of one
-   * network): variants with the same group can be joined; null never joins.
-   */
-  jointGroup?: (options: EncoderOptions) => string | null;
-  /** Options of one encoder whose row is the rows of `variants`, concatenated in that order. */
-  jointOptions?: (variants: EncoderOptions[]) => EncoderOptions;
-};
+export type { EncoderFactory, EncoderOptions } from '../data/feature-types.js';
 
 /** How callers name an encoder: a registry name, or a name with options (e.g. `{ layer, flip }`). */
 export type EncoderSpec = string | { name: string; options?: EncoderOptions };

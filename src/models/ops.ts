@@ -4,7 +4,7 @@
  * Only stock tfjs-layers classes are used by the built-in ops, so a saved model.json loads in
  * a browser with plain `tf.loadLayersModel`.
  */
-import { tfl } from '../engine/index.js';
+import { tfl, type tf } from '../engine/index.js';
 import type { JsonValue, LayerNode, ModelSpec } from './spec.js';
 
 type SymbolicTensor = InstanceType<typeof tfl.SymbolicTensor>;
@@ -25,7 +25,16 @@ export interface OpDefinition {
    * Load what `build` needs and cannot load synchronously (pretrained weights, word vectors);
    * awaited by `prepareOps` before `buildModel`.
    */
-  prepare?(node: LayerNode, spec: ModelSpec): Promise<void>;
+  prepare?(node: LayerNode, spec: ModelSpec, ctx: PrepareContext): Promise<void>;
+}
+
+/**
+ * What preparing may read beyond the spec, given by the layer that owns it: model families never
+ * open run folders themselves (src/runs/source-layer.ts gives a source run's weights).
+ */
+export interface PrepareContext {
+  /** The trained weights of the run layer a node copies (`params.run`, `params.layer`), by name after the layer's ('/kernel'). */
+  sourceWeights?(node: LayerNode): Promise<Map<string, tf.Tensor>>;
 }
 
 const ops = new Map<string, OpDefinition>();
@@ -41,8 +50,8 @@ export function getOp(name: string): OpDefinition {
 }
 
 /** Run every op's `prepare` (pretrained weights, word vectors) so that `buildModel` can run. */
-export async function prepareOps(spec: ModelSpec): Promise<void> {
-  for (const node of spec.nodes) await getOp(node.op).prepare?.(node, spec);
+export async function prepareOps(spec: ModelSpec, ctx: PrepareContext = {}): Promise<void> {
+  for (const node of spec.nodes) await getOp(node.op).prepare?.(node, spec, ctx);
 }
 
 export function knownOps(): string[] {

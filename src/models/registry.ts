@@ -4,9 +4,8 @@
  * import (src/models/index.ts imports them all); fusions and sequence models add files.
  */
 import { z } from 'zod';
-import type { TrainConfig } from '../train/config.js';
-import type { TrainRunOptions, TrainRunResult } from '../train/pipeline.js';
 import type { LayersModel } from './build.js';
+import type { SourceRuns } from './source-runs.js';
 import type { InputSpec, ModelSpec } from './spec.js';
 import { MmgenreError, type MmgenreErrorOptions } from '../util/errors.js';
 
@@ -14,6 +13,8 @@ export interface ModelBuildContext {
   labels: string[];
   /** Inputs with their shapes resolved (from the features, or known encoder dims). */
   inputs: InputSpec[];
+  /** Trained runs a fusion may take branches from (given by src/runs/source-layer.ts; absent: none). */
+  sources?: SourceRuns;
 }
 
 export interface ModelFamily<O = unknown> {
@@ -29,8 +30,6 @@ export interface ModelFamily<O = unknown> {
     missing: Uint8Array[],
     n: number,
   ): Record<string, unknown>[];
-  /** A family not trained as one tfjs model (late fusion of trained runs) trains itself. */
-  train?(config: TrainConfig, dataDir: string, opts: TrainRunOptions): Promise<TrainRunResult>;
 }
 
 const families = new Map<string, ModelFamily<unknown>>();

@@ -11,12 +11,8 @@ import { z } from 'zod';
 import { tf, tfl } from '../engine/index.js';
 import { gru, type GruWeights } from '../engine/gru.js';
 import { lstm, type LstmWeights } from '../engine/lstm.js';
-import type { Dataset } from '../data/types.js';
-import { tokenize } from '../text/tokenize.js';
-import { embeddingMatrix, fitVocabulary } from '../text/vocabulary.js';
-import { loadGlove } from '../text/glove.js';
+import { embeddingMatrix } from '../text/vocabulary.js';
 import { sequenceVocabulary, type SequenceFeatureOptions } from '../text/encoders.js';
-import { registerInputPreparer, trainRecords } from '../train/inputs.js';
 import { registerOp, type OpContext } from './ops.js';
 import { registerModel } from './registry.js';
 import { SpecBuilder, type LayerNode, type ModelSpec } from './spec.js';
@@ -306,33 +302,3 @@ registerModel('rnn', {
     } satisfies ModelSpec;
   },
 });
-
-// ---------------------------------------------------------------------------------------------
-// Fitting the vocabulary on the training split.
-
-/**
- * 'plot-sequences' options as a config writes them, plus `minCount` (default 2) and `maxWords`
- * (default 20,000): unless a `vocabulary` is given, the words of the training plots that occur
- * `minCount` times and have a GloVe vector, most frequent first. A vocabulary of the corpus
- * rather than GloVe's 341k words keeps the Embedding (and its gradient) small.
- */
-export async function fitSequenceOptions(
-  options: Record<string, unknown>,
-  dataset: Dataset,
-): Promise<Record<string, unknown>> {
-  const { minCount, ...rest } = options as { minCount?: number } & Record<string, unknown>;
-  if (rest.vocabulary) return rest;
-  const field = (rest.field as 'plot' | 'title' | undefined) ?? 'plot';
-  const punctuation = (rest.punctuation as boolean | undefined) ?? false;
-  const vectors = await loadGlove({ cacheDir: rest.cacheDir as string | undefined });
-  const tokenized = trainRecords(dataset).map((r) =>
-    tokenize(field === 'plot' ? r.plot : r.title, { punctuation }),
-  );
-  const vocab = fitVocabulary(tokenized, vectors, {
-    minCount: minCount ?? 2,
-    maxWords: (rest.maxWords as number | undefined) ?? 20_000,
-  });
-  return { maxLen: 200, ...rest, vocabulary: vocab.words };
-}
-
-registerInputPreparer('plot-sequences', fitSequenceOptions);

@@ -9,10 +9,7 @@
  * gather-based sparse product would only add code.
  */
 import { z } from 'zod';
-import type { Dataset } from '../data/types.js';
-import { fitTfidfEncoderOptions } from '../text/encoders.js';
 import type { TfidfOptions } from '../text/tfidf.js';
-import { registerInputPreparer, trainRecords } from '../train/inputs.js';
 import { registerModel } from './registry.js';
 import { SpecBuilder, type ModelSpec } from './spec.js';
 import { joinFlatInputs } from './classifier.js';
@@ -51,20 +48,3 @@ registerModel('tfidf-linear', {
     } satisfies ModelSpec;
   },
 });
-
-/**
- * 'tfidf' options as a config writes them (the TfidfVectorizer options plus `field`) → the
- * encoder's options with the vectorizer fitted on the training split's texts. Options that
- * already hold a fitted `state` pass through.
- */
-export async function fitTfidfOptions(
-  options: Record<string, unknown>,
-  dataset: Dataset,
-): Promise<Record<string, unknown>> {
-  if (options.state) return options;
-  const { field = 'plot', ...vectorizer } = options as unknown as { field?: 'plot' | 'title' } & TfidfOptions;
-  const texts = trainRecords(dataset).map((r) => (field === 'plot' ? r.plot : r.title));
-  return fitTfidfEncoderOptions(texts, vectorizer, field);
-}
-
-registerInputPreparer('tfidf', fitTfidfOptions);

@@ -7,11 +7,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { readThresholds } from '../eval/thresholds.js';
-import { combineLate, expertMissing, LATE_FILE, type LateFile } from '../models/fusion/late.js';
+import { combineLate, expertMissing } from '../models/fusion/late.js';
+import { LATE_FILE, type LateFile } from '../runs/late-run.js';
 import type { ModelSpec } from '../models/spec.js';
-import { readRunInfo, RUN_FILES } from '../train/run.js';
-import type { Predictor } from './predictor.js';
-import type { Scorer } from './scorer.js';
+import { readRunInfo, RUN_FILES } from '../runs/run.js';
+import type { ExpertPredictor, Scorer } from './scorer.js';
 import { PredictorError } from './types.js';
 
 /** The expert's directory: as recorded, or beside the late run when the runs folder has moved. */
@@ -25,14 +25,14 @@ function expertDir(lateDir: string, recorded: string): string {
 
 export async function loadLateScorer(
   dir: string,
-  loadExpert: (dir: string) => Promise<Predictor>,
+  loadExpert: (dir: string) => Promise<ExpertPredictor>,
 ): Promise<Scorer> {
   const late = JSON.parse(readFileSync(join(dir, LATE_FILE), 'utf8')) as LateFile;
   const spec = JSON.parse(readFileSync(join(dir, RUN_FILES.spec), 'utf8')) as ModelSpec;
   const labels = late.labels;
   // The weights are in the order of late.json's experts (as combineLate was called at training).
   const ids = Object.keys(late.experts);
-  const experts: Predictor[] = [];
+  const experts: ExpertPredictor[] = [];
   try {
     for (const id of ids) {
       const expert = await loadExpert(expertDir(dir, late.experts[id]));

@@ -18,11 +18,11 @@ import { loadBuiltinEncoders, createEncoder, jointGroupOf, jointOptionsOf } from
 import { plotSequenceEncoder } from '../features/sequences.js';
 import { HDF5_SEQUENCE_ENCODER, hdf5SequenceEncoder } from '../features/hdf5-encoders.js';
 import '../models/index.js'; // registers the custom layers (the recurrent encoder) a saved model may use
-import { isLateRun } from '../models/fusion/late.js';
+import { isLateRun } from '../runs/late-run.js';
 import type { InputSpec } from '../models/spec.js';
 import type { MovieRecord } from '../data/types.js';
-import { applyNormalizer } from '../train/data.js';
-import { loadRun, RUN_FILES, type LoadedRun } from '../train/run.js';
+import { applyNormalizer } from '../features/normalize.js';
+import { loadRun, RUN_FILES, type LoadedRun } from '../runs/run.js';
 import { Forward, type ForwardResult, type GateInfo, type InputRows } from './gate.js';
 import { loadLateScorer } from './late.js';
 import { runsOnOnnxruntime, ThreadedEncoder } from './threaded-encoder.js';

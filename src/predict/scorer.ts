@@ -4,7 +4,7 @@
  */
 import type { MovieRecord } from '../data/types.js';
 import type { InputSpec, ModelSpec } from '../models/spec.js';
-import type { LoadedRun } from '../train/run.js';
+import type { LoadedRun } from '../runs/run.js';
 import type { Forward, ForwardResult, GateInfo, InputRows } from './gate.js';
 
 export interface PredictorInputInfo {
@@ -41,6 +41,16 @@ export interface Scorer {
   /** The gated model's explanations (shares, per-genre parts), when it has a gate. */
   explain: Forward | null;
   gate: GateInfo | null;
+  dispose(): void;
+}
+
+/** What a late fusion uses of each expert run's predictor (a Predictor is one). */
+export interface ExpertPredictor {
+  readonly dir: string;
+  readonly labels: string[];
+  readonly inputs: PredictorInputInfo[];
+  readonly encoders: readonly PredictorEncoder[];
+  predictFeatures(x: InputRows[], missing: Uint8Array[], n: number): ForwardResult;
   dispose(): void;
 }
 

@@ -10,7 +10,7 @@ import { sha256, stableJson } from '../features/store.js';
 import type { ThresholdKind } from '../predict/types.js';
 import type { UnlabeledMovie, UnreadableMovie } from '../predict/unlabeled.js';
 import { PredictorError } from '../predict/types.js';
-import { RUN_FILES } from '../train/run.js';
+import { RUN_FILES } from '../runs/run.js';
 import { progress } from '../util/progress.js';
 import { parseQueueUrl } from './connection.js';
 import { runShards, type Shard } from './coordinator.js';

@@ -14,7 +14,7 @@ import { idsHash, sha256, sourceStamps, stableJson } from '../features/store.js'
 import { splitRecords, type PredictDatasetResult } from '../predict/dataset.js';
 import type { SkippedMovie } from '../predict/shard.js';
 import { PredictorError } from '../predict/types.js';
-import { RUN_FILES } from '../train/run.js';
+import { RUN_FILES } from '../runs/run.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { progress } from '../util/progress.js';
 import { parseQueueUrl } from './connection.js';

@@ -11,7 +11,7 @@ import { alignPredictions } from '../eval/evaluate-predictions.js';
 import { readPredictions, type PredictionRow } from '../eval/predictions.js';
 import { readThresholds } from '../eval/thresholds.js';
 import { validateSpec, type ModelSpec } from '../models/spec.js';
-import { RUN_FILES, type RunInfo } from '../train/run.js';
+import { RUN_FILES, type RunInfo } from '../runs/run.js';
 import type { EpochMetrics } from '../train/trainer.js';
 import { MmgenreError, type MmgenreErrorOptions } from '../util/errors.js';
 

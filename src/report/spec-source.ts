@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { MMIMDB_GENRES } from '../data/genres.js';
 import { createEncoder, loadBuiltinEncoders } from '../features/registry.js';
 import type { Encoder } from '../features/types.js';
-import { specFor } from '../models/registry.js';
 import { validateSpec, type InputSpec, type ModelSpec } from '../models/spec.js';
-import { inputModality, type InputConfig, type TrainConfig } from '../train/config.js';
-import { RUN_FILES } from '../train/run.js';
+import { inputModality, type InputConfig, type TrainConfig } from '../runs/config.js';
+import { RUN_FILES } from '../runs/run.js';
+import { specWithSources } from '../runs/source-layer.js';
 import { MmgenreError, type MmgenreErrorOptions } from '../util/errors.js';
 
 const DEFAULT_MAX_LEN = 200;
@@ -77,7 +77,7 @@ export async function specFromConfig(
     });
   }
   const { type, ...options } = config.model;
-  const spec = specFor(type, options, { labels: [...labels], inputs });
+  const spec = specWithSources(type, options, { labels: [...labels], inputs });
   validateSpec(spec);
   return spec;
 }

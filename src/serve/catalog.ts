@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, relative, resolve, sep } from 'node:path';
-import { readRunInfo, RUN_FILES, type RunInfo } from '../train/run.js';
+import { readRunInfo, RUN_FILES, type RunInfo } from '../runs/run.js';
 import { HttpError } from './errors.js';
 
 export interface RunEntry {

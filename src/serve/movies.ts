@@ -9,7 +9,7 @@ import type { MovieRecord } from '../data/types.js';
 import type { PredictInput, Prediction } from '../predict/types.js';
 import { readPredictions } from '../eval/predictions.js';
 import { DEFAULT_THRESHOLD, DEFAULT_THRESHOLD_POLICY } from '../eval/thresholds.js';
-import { RUN_FILES } from '../train/run.js';
+import { RUN_FILES } from '../runs/run.js';
 import type { RunEntry } from './catalog.js';
 import { HttpError } from './errors.js';
 import { redactPaths } from './redact.js';

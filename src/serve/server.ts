@@ -15,7 +15,7 @@ import { BusyError, PredictionBatcher } from '../predict/batcher.js';
 import { loadPredictor } from '../predict/predictor.js';
 import { encoderThreadsStopped } from '../predict/threaded-encoder.js';
 import { NoUsableInputError, PredictorError } from '../predict/types.js';
-import { RUN_FILES } from '../train/run.js';
+import { RUN_FILES } from '../runs/run.js';
 import { RunCatalog, type RunEntry } from './catalog.js';
 import { errorHandler, HttpError, toErrorBody } from './errors.js';
 import { MAX_POSTER_BYTES, parsePredictRequest } from './inputs.js';

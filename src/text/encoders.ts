@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { MovieRecord } from '../data/types.js';
-import type { Encoder, Modality, SequenceFeatures } from '../features/types.js';
+import type { Encoder, Modality, SequenceFeatures } from '../data/feature-types.js';
 import { companiesMultiHot } from './companies.js';
 import { GLOVE_PACKAGE, gloveSource, loadGlove, type WordVectors } from './glove.js';
 import { meanVector } from './mean.js';

@@ -1,12 +1,10 @@
-/** The training API. */
-export * from './config.js';
+/** The training API (with the run folders it writes: src/runs/). */
+export * from '../runs/index.js';
 export * from './data.js';
 export * from './checkpoint.js';
 export * from './trainer.js';
-export * from './run.js';
 export * from './pipeline.js';
 export * from './many.js';
 export * from './synthetic.js';
-export * from './inputs.js';
 export * from './onnx-step.js';
-export * from './sources.js';
+export { fitLateWeights, trainLate } from './late-fusion.js';

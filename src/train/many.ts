@@ -4,7 +4,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { defaultWorkers, exitOrTerminate, siblingModule, startWorker } from '../util/workers.js';
-import type { TrainingOverrides } from './config.js';
+import type { TrainingOverrides } from '../runs/config.js';
 import type { TrainRunResult } from './pipeline.js';
 import type { EpochMetrics } from './trainer.js';
 

@@ -19,7 +19,7 @@ import { lowerNode, single, type Lowered } from '../models/onnx-lowering.js';
 import '../models/fusion/onnx-lowering.js';
 import type { LayersModel } from '../models/build.js';
 import type { ModelSpec } from '../models/spec.js';
-import { encodeOnnxModel } from '../vision/onnx-proto.js';
+import { encodeOnnxModel } from '../engine/onnx-proto.js';
 import type { FusedAdam } from '../engine/fused-adam.js';
 
 export { UnsupportedError };

@@ -11,7 +11,7 @@ import { renderTable } from '../eval/format.js';
 import { readPredictions } from '../eval/predictions.js';
 import { PUBLISHED_RESULTS, type PublishedMetric } from '../eval/published.js';
 import { MMIMDB_TEST_SIZE } from '../eval/compare.js';
-import { RUN_FILES } from './run.js';
+import { RUN_FILES } from '../runs/run.js';
 
 /** Shipped config → the Table 2 row it mirrors, and what still differs from the paper's model. */
 export const PAPER_CONFIG_ROWS: Record<string, { row: string; differs: string }> = {

@@ -15,7 +15,8 @@ import { ROBUST_TUNING, tuneThresholds, writeThresholds } from '../eval/threshol
 import { extractFeatureSet, extractSequencesWithReport } from '../features/extract.js';
 import { HDF5_MATRIX_ENCODERS, HDF5_SEQUENCE_ENCODER, isHdf5Encoder } from '../features/hdf5-encoders.js';
 import type { FeatureMatrix, SequenceFeatures } from '../features/types.js';
-import { getModelFamily, specFor } from '../models/registry.js';
+import { getModelFamily } from '../models/registry.js';
+import { specWithSources } from '../runs/source-layer.js';
 import type { InputSpec, ModelSpec } from '../models/spec.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import {
@@ -25,49 +26,31 @@ import {
   withOverrides,
   type TrainConfig,
   type TrainingOverrides,
-} from './config.js';
-import { prepareInputOptions } from './inputs.js';
-import { assembleTrainingData, rowsOf, type Normalizer, type SplitData, type TrainingData } from './data.js';
-import { readRunInfo, RUN_FILES, saveLayersModel, versions, writeRunInfo, type RunInfo } from './run.js';
-import { ensureSourceRuns, withSourceDirs } from './sources.js';
-import { CHECKPOINT_FILE, fit, predictSplit, type EpochMetrics, type FitResult } from './trainer.js';
+} from '../runs/config.js';
+import { prepareInputOptions } from '../features/preparers.js';
+import type { Normalizer } from '../features/normalize.js';
+import { assembleTrainingData, rowsOf, type SplitData, type TrainingData } from './data.js';
+import {
+  readRunInfo,
+  RUN_FILES,
+  saveLayersModel,
+  versions,
+  writeRunInfo,
+  type RunInfo,
+} from '../runs/run.js';
+import { ensureSourceRuns, withSourceDirs } from '../runs/sources.js';
+import { CHECKPOINT_FILE, fit, predictSplit, type FitResult } from './trainer.js';
 import { MmgenreError, type MmgenreErrorOptions } from '../util/errors.js';
+import { trainLate } from './late-fusion.js';
+import type { TrainRunOptions, TrainRunResult } from './types.js';
 
-export interface TrainRunOptions {
-  /** Run directory to create (or continue with `resume`). */
-  out: string;
-  resume?: boolean;
-  signal?: AbortSignal;
-  /** Progress bar label, or false for none. */
-  progress?: string | false;
-  /** Stop after this many epochs in this call (tests of resume). */
-  maxEpochsThisCall?: number;
-  backend?: 'wasm' | 'cpu';
-  /**
-   * Where the runs this config reads (a fusion's source runs, a late fusion's experts) are found,
-   * and trained first when missing. Default: the folder that holds `out`.
-   */
-  sourcesDir?: string;
-  /** Feature cache folder (default env.cacheDir). */
-  cacheDir?: string;
-  /** Called after each epoch (loss, dev scores): for progress shown by the caller. */
-  onEpoch?: (m: EpochMetrics) => void;
-}
+export type { EvalSummary, TrainRunOptions, TrainRunResult } from './types.js';
 
-export interface TrainRunResult {
-  dir: string;
-  status: RunInfo['status'];
-  fit: Omit<FitResult, 'built'>;
-  /** Test metrics at 0.5 and with dev-tuned thresholds (absent when interrupted or no test split). */
-  test?: { at05: EvalSummary; tuned: EvalSummary };
-}
-
-export interface EvalSummary {
-  micro: number;
-  macro: number;
-  weighted: number;
-  samples: number;
-}
+/**
+ * Families not trained as one tfjs model train themselves: late fusion combines trained runs.
+ * (The model families stay pure; their training lives here in train/.)
+ */
+const OWN_TRAINERS: Record<string, typeof trainLate> = { late: trainLate };
 
 export class RunExistsError extends MmgenreError {
   constructor(message: string, options?: MmgenreErrorOptions) {
@@ -156,7 +139,7 @@ async function trainFromConfigLocked(
       }),
   });
   const cfg = withSourceDirs(named, sourcesDir);
-  const ownTrainer = getModelFamily(cfg.model.type).train;
+  const ownTrainer = OWN_TRAINERS[cfg.model.type];
   if (ownTrainer) {
     const r = await ownTrainer(cfg, dataDir, { ...opts, out });
     if (sources.length > 0 && existsSync(join(out, RUN_FILES.run)))
@@ -236,7 +219,7 @@ async function trainFromConfigLocked(
     dtype: f.input.kind === 'sequence' ? 'int32' : 'float32',
   }));
   const { type, ...options } = cfg.model;
-  const spec = specFor(type, options, { labels: dataset.labels, inputs });
+  const spec = specWithSources(type, options, { labels: dataset.labels, inputs });
   const missingCount = (m: Uint8Array): number => m.reduce((a, b) => a + b, 0);
   const info: RunInfo = {
     name: cfg.name,

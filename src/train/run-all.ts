@@ -19,14 +19,14 @@ import { readPredictions } from '../eval/predictions.js';
 import { buildRunEval, writeRunEval, type RunEvalFile } from '../eval/run-eval.js';
 import { readThresholds, ROBUST_TUNING, tuneThresholds } from '../eval/thresholds.js';
 import { extractFeatureSet, extractSequences } from '../features/extract.js';
-import { isLateRun, predictLateRun } from '../models/fusion/late.js';
-import { predictRaw, rawInputsFor } from '../models/fusion/predictor.js';
+import { isLateRun, predictLateRun } from '../runs/late-run.js';
+import { predictRaw, rawInputsFor } from '../runs/raw-predictions.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
-import { inputModality, loadConfig, shippedConfigNames, type TrainConfig } from './config.js';
-import { prepareInputOptions } from './inputs.js';
+import { inputModality, loadConfig, shippedConfigNames, type TrainConfig } from '../runs/config.js';
+import { prepareInputOptions } from '../features/preparers.js';
 import { trainMany, type TrainJob, type TrainJobOutcome } from './many.js';
-import { sourceConfigsOf, sourceRunsOf } from './sources.js';
-import { loadRun, RUN_FILES } from './run.js';
+import { sourceConfigsOf, sourceRunsOf } from '../runs/sources.js';
+import { loadRun, RUN_FILES } from '../runs/run.js';
 import { formatPaperTable, paperRowComparison, type PaperRowComparison } from './paper-rows.js';
 
 export interface RunAllOptions {
@@ -360,7 +360,7 @@ export async function runAll(opts: RunAllOptions): Promise<RunAllSummary> {
     list.flatMap((c, i) =>
       Array.from({ length: seeds }, (_, k) => ({
         config: names[configs.indexOf(c)] ?? String(i),
-        // Source runs are the same seed's runs of their configs, beside this one (train/sources.ts).
+        // Source runs are the same seed's runs of their configs, beside this one (runs/sources.ts).
         sourcesDir: dirname(dirOf(c, k)),
         configName: c.name,
         seed: c.training.seed + k,

@@ -1,6 +1,6 @@
 /** Worker thread of trainMany: trains one job and posts the result. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadConfig } from './config.js';
+import { loadConfig } from '../runs/config.js';
 import type { TrainJob, TrainWorkerEpoch, TrainWorkerReply } from './many.js';
 import { trainFromConfig } from './pipeline.js';
 

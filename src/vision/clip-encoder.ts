@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { MovieRecord } from '../data/types.js';
-import type { Encoder } from '../features/types.js';
+import type { Encoder } from '../data/feature-types.js';
 import { env } from '../env.js';
 import { ImageError, loadRgbBatch, posterInputs, type PosterInput } from './image.js';
 import { parseOptions, posterOptionsSchema, type EncodeResult } from './poster-encoder.js';

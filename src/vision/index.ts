@@ -1,5 +1,5 @@
 /** Poster encoders and the image pipeline. */
-import type { Encoder } from '../features/types.js';
+import type { Encoder } from '../data/feature-types.js';
 import { nsfwjsEncoder } from './tfjs-encoder.js';
 import { onnxEncoder } from './onnx-encoder.js';
 import { nsfwjsOnnxEncoder } from './nsfwjs-onnx.js';
@@ -15,7 +15,7 @@ export {
   type OnnxNode,
   type OnnxTensor,
   type OnnxValue,
-} from './onnx-proto.js';
+} from '../engine/onnx-proto.js';
 export { exportNsfwjsToOnnx, layersModelToOnnx } from './onnx-export.js';
 export { ClipEncoder, clipOptionsSchema, loadTransformers } from './clip-encoder.js';
 export { PosterEncoder, posterOptionsSchema, type PosterOptions } from './poster-encoder.js';

@@ -12,7 +12,7 @@ import { writeFileWithChecksum } from '../util/checksum.js';
 import { UNIT_RANGE } from './image.js';
 import { nsfwjsVersion } from './model-files.js';
 import { OnnxEncoder, onnxOptionsSchema } from './onnx-encoder.js';
-import type { EncoderFactory } from '../features/registry.js';
+import type { EncoderFactory } from '../data/feature-types.js';
 import { ONNX_EXPORT_VERSION, exportNsfwjsToOnnx, extraOutputName } from './onnx-export.js';
 import { parseOptions, posterOptionsSchema } from './poster-encoder.js';
 import { NSFWJS_MODELS } from './tfjs-encoder.js';

@@ -13,7 +13,7 @@ import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '../engine/index.js';
 import { fileSystemModelHandler, nsfwjsModelDir } from './model-files.js';
-import { encodeOnnxModel, type OnnxGraph, type OnnxNode, type OnnxTensor } from './onnx-proto.js';
+import { encodeOnnxModel, type OnnxGraph, type OnnxNode, type OnnxTensor } from '../engine/onnx-proto.js';
 
 /** Bumped when the export changes (it is part of the exported file's name). */
 export const ONNX_EXPORT_VERSION = 1;

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { MmgenreError } from '../util/errors.js';
 import type { MovieRecord } from '../data/types.js';
-import type { Encoder } from '../features/types.js';
+import type { Encoder } from '../data/feature-types.js';
 import {
   DEFAULT_MAX_PIXELS,
   ImageError,

@@ -17,7 +17,8 @@ import { evaluate } from '../../src/eval/metrics.js';
 import { rowsOf } from '../../src/train/data.js';
 import { predictSplit } from '../../src/train/trainer.js';
 import { SeededRandom } from '../../src/models/random.js';
-import { combineLate, fitLateWeights, gateShares, gateValue } from '../../src/models/fusion/index.js';
+import { combineLate, gateShares, gateValue } from '../../src/models/fusion/index.js';
+import { fitLateWeights } from '../../src/train/late-fusion.js';
 import { tempDir } from '../helpers/shared.js';
 
 const DIMS = [48, 12];

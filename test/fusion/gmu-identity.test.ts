@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { tf, tfl } from '../../src/engine/index.js';
-import { specFor } from '../../src/models/index.js';
+import { specWithSources } from '../../src/runs/source-layer.js';
 import { loadRun, parseConfig, trainOnData } from '../../src/train/index.js';
 import { Forward } from '../../src/predict/gate.js';
 import { tempDir } from '../helpers/shared.js';
@@ -37,7 +37,7 @@ test('a GMU with the plot kept as identity: h mixes the poster into the trained 
     identity: ['plot'],
     branches: { plot: { from: { run: source } } },
   };
-  const spec = specFor('gmu', options, { labels, inputs });
+  const spec = specWithSources('gmu', options, { labels, inputs });
   // No re-encoding of the plot; the poster is projected to the kept layer's width (8).
   assert.equal(
     spec.nodes.find((n) => n.id === 'gmu_h_plot'),
@@ -98,20 +98,20 @@ test('a GMU with the plot kept as identity: h mixes the poster into the trained 
 test('identity branches are checked: unknown input, clashing units, all inputs kept', () => {
   const plain = { project: 8, dropout: 0 };
   assert.throws(
-    () => specFor('gmu', { ...plain, identity: ['audio'] }, { labels, inputs }),
+    () => specWithSources('gmu', { ...plain, identity: ['audio'] }, { labels, inputs }),
     /no input 'audio'/,
   );
   assert.throws(
-    () => specFor('gmu', { ...plain, identity: ['plot'], units: 16 }, { labels, inputs }),
+    () => specWithSources('gmu', { ...plain, identity: ['plot'], units: 16 }, { labels, inputs }),
     /units is 16/,
   );
   assert.throws(
-    () => specFor('gmu', { ...plain, identity: ['plot', 'poster'] }, { labels, inputs }),
+    () => specWithSources('gmu', { ...plain, identity: ['plot', 'poster'] }, { labels, inputs }),
     /at least one input/,
   );
   // Without `from`, a kept branch is its projection (8 here), and the default stays 64 without any.
-  const kept = specFor('gmu', { ...plain, identity: ['plot'] }, { labels, inputs });
+  const kept = specWithSources('gmu', { ...plain, identity: ['plot'] }, { labels, inputs });
   assert.equal(kept.nodes.find((n) => n.id === 'gmu_gate')!.params.units, 8);
-  const paper = specFor('gmu', plain, { labels, inputs });
+  const paper = specWithSources('gmu', plain, { labels, inputs });
   assert.equal(paper.nodes.find((n) => n.id === 'gmu_gate')!.params.units, 64);
 });

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { tf, tfl } from '../../src/engine/index.js';
-import { buildModel, prepareOps, specFor } from '../../src/models/index.js';
+import { buildModel } from '../../src/models/index.js';
+import { prepareWithSources, specWithSources } from '../../src/runs/source-layer.js';
 import { fit, loadConfig, loadRun, parseConfig, trainOnData } from '../../src/train/index.js';
 import { specFromConfig } from '../../src/report/spec-source.js';
 import { tempDir } from '../helpers/shared.js';
@@ -21,11 +22,11 @@ test('a GMU branch taken from a trained run: weights copied, frozen through trai
   const src = await loadRun(source);
   const srcKernel = kernelOf(src.model, 'hidden_1');
   const options = { project: 8, units: 8, dropout: 0, branches: { plot: { from: { run: source } } } };
-  const spec = specFor('gmu', options, { labels, inputs });
+  const spec = specWithSources('gmu', options, { labels, inputs });
   const node = spec.nodes.find((n) => n.id === 'plot_project')!;
   assert.equal(node.op, 'pretrained_layer');
   assert.equal(node.frozen, true);
-  await prepareOps(spec);
+  await prepareWithSources(spec);
   const built = buildModel(spec, { seed: 1 });
   assert.deepEqual(kernelOf(built.model, 'plot_project'), srcKernel);
   assert.equal(built.model.getLayer('plot_project').trainable, false);
@@ -49,7 +50,7 @@ test('a fine-tuned branch from a run starts at its weights and moves', async () 
   const source = await plotRun();
   const src = await loadRun(source);
   const srcKernel = kernelOf(src.model, 'hidden_1');
-  const spec = specFor(
+  const spec = specWithSources(
     'concat',
     {
       project: 8,
@@ -61,7 +62,7 @@ test('a fine-tuned branch from a run starts at its weights and moves', async () 
   const node = spec.nodes.find((n) => n.id === 'plot_project')!;
   assert.equal(node.frozen, false);
   assert.equal(node.lrScale, 0.5);
-  await prepareOps(spec);
+  await prepareWithSources(spec);
   const res = await fit(spec, data, { settings: settings({ epochs: 2 }).training, progress: false });
   const after = kernelOf(res.built.model, 'plot_project');
   assert.notDeepEqual(after, srcKernel);
@@ -75,18 +76,23 @@ test('a fine-tuned branch from a run starts at its weights and moves', async () 
 test('a branch source that is absent, unfinished or encoded differently is refused with the reason', async () => {
   const missing = join(tempDir(), 'nope');
   assert.throws(
-    () => specFor('gmu', { branches: { plot: { from: { run: missing } } } }, { labels, inputs }),
+    () => specWithSources('gmu', { branches: { plot: { from: { run: missing } } } }, { labels, inputs }),
     /is not a finished run/,
   );
   const source = await plotRun();
   const other = [inputs[0], featureInput('plot', DIMS[1], 'glove-mean')];
   assert.throws(
-    () => specFor('gmu', { branches: { plot: { from: { run: source } } } }, { labels, inputs: other }),
+    () =>
+      specWithSources('gmu', { branches: { plot: { from: { run: source } } } }, { labels, inputs: other }),
     /does not match the source run/,
   );
   assert.throws(
     () =>
-      specFor('gmu', { branches: { plot: { from: { run: source, layer: 'nope' } } } }, { labels, inputs }),
+      specWithSources(
+        'gmu',
+        { branches: { plot: { from: { run: source, layer: 'nope' } } } },
+        { labels, inputs },
+      ),
     /no layer 'nope'/,
   );
 });
@@ -103,7 +109,7 @@ async function trainTwoInputRun(type: string, model: Record<string, unknown> = {
     model: { type, ...model },
     training: { epochs: 3, patience: 0, lr: 0.01, seed: 4 },
   });
-  const spec = specFor(type, model, { labels, inputs });
+  const spec = specWithSources(type, model, { labels, inputs });
   const r = await trainOnData(config, spec, data, [{ kind: 'none' }, { kind: 'none' }], {
     out,
     progress: false,
@@ -115,13 +121,17 @@ async function trainTwoInputRun(type: string, model: Record<string, unknown> = {
 test("branches from a logistic run over two inputs split its logits by input, and their sum is the run's logits", async () => {
   const source = await trainTwoInputRun('logistic');
   const from = { from: { run: source } };
-  const spec = specFor('concat', { dropout: 0, branches: { poster: from, plot: from } }, { labels, inputs });
+  const spec = specWithSources(
+    'concat',
+    { dropout: 0, branches: { poster: from, plot: from } },
+    { labels, inputs },
+  );
   const rows = spec.nodes.filter((n) => n.op === 'pretrained_layer').map((n) => [n.id, n.params.rows]);
   assert.deepEqual(rows, [
     ['poster_project', { offset: 0, count: DIMS[0], bias: true }],
     ['plot_project', { offset: DIMS[0], count: DIMS[1], bias: false }],
   ]);
-  await prepareOps(spec);
+  await prepareWithSources(spec);
   const built = buildModel(spec, { seed: 2 });
   const src = await loadRun(source);
   const n = 16;
@@ -153,14 +163,14 @@ test("branches from a logistic run over two inputs split its logits by input, an
 test('a branch from a nonlinear layer over two inputs is refused: it does not split by input', async () => {
   const source = await trainTwoInputRun('mlp', { hidden: [6], dropout: 0 });
   assert.throws(
-    () => specFor('gmu', { branches: { plot: { from: { run: source } } } }, { labels, inputs }),
+    () => specWithSources('gmu', { branches: { plot: { from: { run: source } } } }, { labels, inputs }),
     /only a linear layer on their concatenation splits/,
   );
 });
 
 test("a branch from a two-layer MLP's last hidden layer copies the layers below it and computes what the source computes", async () => {
   const source = await trainPlotRun(fx, settings(), { hidden: [8, 6], dropout: 0.3 });
-  const spec = specFor(
+  const spec = specWithSources(
     'concat',
     { project: 4, branches: { plot: { from: { run: source } } } },
     { labels, inputs },
@@ -173,7 +183,7 @@ test("a branch from a two-layer MLP's last hidden layer copies the layers below 
       ['plot_project', 'plot_from_hidden_1', 'hidden_2'],
     ],
   );
-  await prepareOps(spec);
+  await prepareWithSources(spec);
   const built = buildModel(spec, { seed: 3 });
   const src = await loadRun(source);
   // Same plot rows through the source (dropout is off at prediction) and through the fusion's branch.

@@ -10,7 +10,7 @@ import {
   type RunAllEntry,
   type RunAllSummary,
 } from '../../src/train/run-all.js';
-import { shippedConfigNames } from '../../src/train/config.js';
+import { shippedConfigNames } from '../../src/runs/config.js';
 
 test(
   'run-all on a small synthetic dataset: unimodal + fusions in workers, table, removed-modality scores',

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { initEngine, tf, tfl } from '../../src/engine/index.js';
-import { buildModel, prepareOps, specFor, type ModelSpec } from '../../src/models/index.js';
+import { buildModel, type ModelSpec } from '../../src/models/index.js';
+import { prepareWithSources, specWithSources } from '../../src/runs/source-layer.js';
 import { gateBias } from '../../src/models/fusion/gmu.js';
 import { loadRun, parseConfig, trainOnData } from '../../src/train/index.js';
 import { Forward } from '../../src/predict/gate.js';
@@ -28,7 +29,7 @@ function rows(): { poster: Float32Array; plot: Float32Array } {
 /** Probabilities (and gate weights when asked) of a freshly built, untrained model. */
 async function untrained(spec: ModelSpec, layer?: string): Promise<Float32Array[]> {
   await initEngine();
-  await prepareOps(spec);
+  await prepareWithSources(spec);
   const { model } = buildModel(spec, { seed: 3 });
   const { poster, plot } = rows();
   const outputs = [model.outputs[0]];
@@ -70,7 +71,7 @@ test('gatePrior: the gate bias is the logit (two inputs) or log (more) of each s
 
 test('a GMU with a gate prior starts at that share for every movie; a per-modality gate is one value', async () => {
   for (const gateWidth of ['unit', 'modality'] as const) {
-    const spec = specFor(
+    const spec = specWithSources(
       'gmu',
       { project: 6, units: 5, dropout: 0, gatePrior: { plot: 0.8 }, gateWidth },
       { labels, inputs },
@@ -97,7 +98,7 @@ test('warm start: a concatenation starts as the text model exactly; a GMU with t
   const text = await textProbs(source);
   const branches = { plot: { from: { run: source } } };
 
-  const concat = specFor(
+  const concat = specWithSources(
     'concat',
     { project: 6, dropout: 0, warmStart: 'plot', branches },
     { labels, inputs },
@@ -113,20 +114,20 @@ test('warm start: a concatenation starts as the text model exactly; a GMU with t
   assert.ok(maxDiff(pc, text) < 1e-6, `concat vs text: ${maxDiff(pc, text)}`);
 
   const gmuOptions = { project: 6, dropout: 0, identity: ['plot'], warmStart: 'plot', branches };
-  const gmu = specFor('gmu', { ...gmuOptions, gatePrior: { plot: 0.999 } }, { labels, inputs });
+  const gmu = specWithSources('gmu', { ...gmuOptions, gatePrior: { plot: 0.999 } }, { labels, inputs });
   const [pg] = await untrained(gmu);
   const L = labels.length;
   assert.ok(maxDiff(pg.subarray(0, L), text.subarray(0, L)) < 1e-6, 'no poster: the text model exactly');
   assert.ok(maxDiff(pg, text) < 0.01, `poster weighted 0.001: ${maxDiff(pg, text)}`);
   // An even gate mixes in the poster's random projection: no longer the text model.
-  const even = specFor('gmu', gmuOptions, { labels, inputs });
+  const even = specWithSources('gmu', gmuOptions, { labels, inputs });
   const [pe] = await untrained(even);
   assert.ok(maxDiff(pe, text) > 0.01);
 });
 
 test('a warm-started GMU trains, saves, and still gives the gate and exact per-genre parts', async () => {
   const source = await plotRun();
-  const spec = specFor(
+  const spec = specWithSources(
     'gmu',
     {
       project: 6,
@@ -171,19 +172,20 @@ test('warm start is checked: a GMU must keep the branch, the branch must come fr
   const source = await plotRun();
   const branches = { plot: { from: { run: source } } };
   assert.throws(
-    () => specFor('gmu', { project: 6, warmStart: 'plot', branches }, { labels, inputs }),
+    () => specWithSources('gmu', { project: 6, warmStart: 'plot', branches }, { labels, inputs }),
     /must also be in model.identity/,
   );
   assert.throws(
-    () => specFor('concat', { project: 6, warmStart: 'poster', branches }, { labels, inputs }),
+    () => specWithSources('concat', { project: 6, warmStart: 'poster', branches }, { labels, inputs }),
     /no branch taken from a run/,
   );
   assert.throws(
-    () => specFor('concat', { project: 6, warmStart: 'plot', hidden: [4], branches }, { labels, inputs }),
+    () =>
+      specWithSources('concat', { project: 6, warmStart: 'plot', hidden: [4], branches }, { labels, inputs }),
     /linear classifier/,
   );
   assert.throws(
-    () => specFor('sum', { project: 8, warmStart: 'plot', branches }, { labels, inputs }),
+    () => specWithSources('sum', { project: 8, warmStart: 'plot', branches }, { labels, inputs }),
     /summation/,
   );
 });

@@ -8,7 +8,7 @@ import { prepareOps } from '../../src/models/ops.js';
 import { specFor } from '../../src/models/registry.js';
 import type { InputSpec, ModelSpec } from '../../src/models/spec.js';
 import { fit } from '../../src/train/trainer.js';
-import { trainingSchema } from '../../src/train/config.js';
+import { trainingSchema } from '../../src/runs/config.js';
 import type { SplitData } from '../../src/train/data.js';
 import { fileSystemModelHandler, nsfwjsModelDir } from '../../src/vision/model-files.js';
 

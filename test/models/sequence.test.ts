@@ -12,7 +12,7 @@ import { loadGlove } from '../../src/text/glove.js';
 import { wordRow } from '../../src/text/glove.js';
 import { fit } from '../../src/train/trainer.js';
 import type { SplitData, TrainingData } from '../../src/train/data.js';
-import { trainingSchema } from '../../src/train/config.js';
+import { trainingSchema } from '../../src/runs/config.js';
 
 const LABELS = ['A', 'B', 'C'];
 

@@ -6,9 +6,9 @@ import { synthesizeDataset } from '../../src/data/synth.js';
 import { loadDataset } from '../../src/data/load.js';
 import { env } from '../../src/env.js';
 import '../../src/models/index.js';
-import { fitTfidfOptions } from '../../src/models/tfidf-linear.js';
+import { fitTfidfOptions } from '../../src/features/preparers.js';
 import type { ModelSpec } from '../../src/models/spec.js';
-import { parseConfig } from '../../src/train/config.js';
+import { parseConfig } from '../../src/runs/config.js';
 import { trainFromConfig } from '../../src/train/pipeline.js';
 import { tempDir } from '../helpers/shared.js';
 

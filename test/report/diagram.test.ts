@@ -8,7 +8,7 @@ import { describeLayer } from '../../src/report/diagram-model.js';
 import { renderSpecDiagram } from '../../src/report/diagram.js';
 import { specFromConfig } from '../../src/report/spec-source.js';
 import { escapeXml } from '../../src/report/text.js';
-import { loadConfig, parseConfig } from '../../src/train/config.js';
+import { loadConfig, parseConfig } from '../../src/runs/config.js';
 import { runCli, tempDir } from '../helpers/shared.js';
 import { fusionSpec } from './fixtures.js';
 import { assertWellFormedXml } from './svg-check.js';

@@ -12,10 +12,10 @@ import { readPredictions, writePredictions } from '../../src/eval/predictions.js
 import { SeededRandom } from '../../src/models/random.js';
 import { specFor } from '../../src/models/registry.js';
 import '../../src/models/index.js';
-import { parseConfig, type TrainConfig } from '../../src/train/config.js';
+import { parseConfig, type TrainConfig } from '../../src/runs/config.js';
 import type { SplitData, TrainingData } from '../../src/train/data.js';
 import { trainOnData } from '../../src/train/pipeline.js';
-import { versions, type RunInfo } from '../../src/train/run.js';
+import { versions, type RunInfo } from '../../src/runs/run.js';
 
 export interface ReportFixture {
   dataDir: string;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initEngine, tf } from '../../src/engine/index.js';
 import { buildModel, specFor, type InputSpec } from '../../src/models/index.js';
-import { inputModality } from '../../src/train/config.js';
+import { inputModality } from '../../src/runs/config.js';
 import {
   GRID_FUSIONS,
   allCombinations,

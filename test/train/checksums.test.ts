@@ -13,7 +13,7 @@ import { specFor, type InputSpec } from '../../src/models/index.js';
 import { buildGloveCache, gloveCacheDir, readGloveCache, readGloveManifest } from '../../src/text/glove.js';
 import { readCheckpoint } from '../../src/train/checkpoint.js';
 import { parseConfig, syntheticTrainingData, trainOnData } from '../../src/train/index.js';
-import { loadLayersModel } from '../../src/train/run.js';
+import { loadLayersModel } from '../../src/runs/run.js';
 import { onnxOptionsSchema, OnnxEncoder } from '../../src/vision/onnx-encoder.js';
 import { CorruptFileError, writeFileWithChecksum } from '../../src/util/checksum.js';
 import { tempDir } from '../helpers/shared.js';

@@ -9,7 +9,7 @@ import {
   resolveConfigPath,
   shippedConfigNames,
   withOverrides,
-} from '../../src/train/config.js';
+} from '../../src/runs/config.js';
 import { specFromConfig } from '../../src/report/spec-source.js';
 import { OUTPUT_OPS, validateSpec } from '../../src/models/spec.js';
 import { tempDir } from '../helpers/shared.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import * as ort from 'onnxruntime-node';
 import type { MovieRecord } from '../../src/data/types.js';
-import { encodeOnnxModel, type OnnxGraph } from '../../src/vision/onnx-proto.js';
+import { encodeOnnxModel, type OnnxGraph } from '../../src/engine/onnx-proto.js';
 import { visionEncoders } from '../../src/vision/index.js';
 import { tempDir } from '../helpers/shared.js';
 

@@ -7,7 +7,7 @@ export function register(program: Command): void {
     .description('list the shipped model configs (what `train --config` and `run-all --configs` take)')
     .option('--json', 'print the list as JSON')
     .action(async (o: { json?: boolean }) => {
-      const { shippedConfigList } = await import('../../train/config.js');
+      const { shippedConfigList } = await import('../../runs/config.js');
       const configs = shippedConfigList();
       if (o.json) {
         process.stdout.write(`${JSON.stringify(configs, null, 2)}\n`);

@@ -26,7 +26,7 @@ export function register(program: Command): void {
       const { writeFileAtomic } = await import('../../util/atomic.js');
       const { renderSpecDiagram } = await import('../../report/diagram.js');
       const { specFromConfig, specFromRun } = await import('../../report/spec-source.js');
-      const { loadConfig } = await import('../../train/config.js');
+      const { loadConfig } = await import('../../runs/config.js');
       let spec;
       let name: string;
       if (o.config) {

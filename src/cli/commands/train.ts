@@ -99,7 +99,7 @@ export function register(program: Command): void {
         engine: flags.engine,
       };
       const seeds = flags.seeds ? flags.seeds.split(',').map((s) => intArg('seeds')(s.trim())) : [flags.seed];
-      const { loadConfig, withOverrides } = await import('../../train/config.js');
+      const { loadConfig, withOverrides } = await import('../../runs/config.js');
       const { trainFromConfig, trainMany, ensureSourceRuns } = await import('../../train/index.js');
       {
         for (const c of flags.config) loadConfig(c); // fail fast on a bad config, before any work

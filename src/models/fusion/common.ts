@@ -5,8 +5,9 @@
  */
 import { z } from 'zod';
 import type { ModelBuildContext } from '../registry.js';
+import type { SourceRuns } from '../source-runs.js';
 import { SpecBuilder, type InputSpec, type JsonValue, type ModelSpec } from '../spec.js';
-import { checkSourceMatches, resolveSourceRun, sourceLayer } from './pretrained.js';
+import { checkSourceMatches } from './pretrained.js';
 
 export const activation = z.enum(['relu', 'tanh', 'sigmoid', 'elu', 'selu', 'softplus', 'linear']);
 export const rate = z.number().min(0).max(0.95);
@@ -77,6 +78,15 @@ export function requireFlatInputs(ctx: ModelBuildContext, family: string, min: n
 
 export const branchGroup = (input: InputSpec): string => `${input.id} branch`;
 
+/** The trained runs of the build context; a branch or warm start `from` a run cannot be built without them. */
+function sourcesOf(ctx: ModelBuildContext, role: string): SourceRuns {
+  if (!ctx.sources)
+    throw new Error(
+      `${role}: a layer taken from a trained run needs the runs; build the spec with specWithSources (src/runs/source-layer.ts)`,
+    );
+  return ctx.sources;
+}
+
 /**
  * One modality's branch: input dropout, then a projection to `project` units (none when 0).
  * Returns the node id of the branch's output and its size.
@@ -85,9 +95,9 @@ export function branch(
   b: SpecBuilder,
   input: InputSpec,
   o: BranchOptions,
-  labels: string[] = [],
-  inputs: InputSpec[] = [input],
+  ctx: ModelBuildContext,
 ): { id: string; units: number } {
+  const { labels, inputs } = ctx;
   const over = o.branches[input.id] ?? {};
   const inputDropout = over.inputDropout ?? o.inputDropout;
   const project = over.project ?? o.project;
@@ -96,7 +106,11 @@ export function branch(
   if (inputDropout > 0)
     x = b.add('dropout', [x], { rate: inputDropout }, { id: `${input.id}_input_dropout`, group });
   if (over.from) {
-    const src = sourceLayer(over.from.run, over.from.layer, { input, labels, inputs });
+    const src = sourcesOf(ctx, `model.branches.${input.id}.from`).layer(over.from.run, over.from.layer, {
+      input,
+      labels,
+      inputs,
+    });
     checkSourceMatches(input, src);
     // Layers below the chosen one (a deeper MLP's) come first, each under its own id; the
     // chosen layer keeps the id `<input>_project`, as a one-layer source's does.
@@ -145,18 +159,26 @@ export function checkBranchKeys(ctx: ModelBuildContext, o: BranchOptions): void 
   }
 }
 
-/** The source run of `warmStart`'s branch (the `from.run` of that input), or an error. */
-export function warmStartSource(o: BranchOptions & HeadOptions, id: string): string {
+/** The source run of `warmStart`'s branch (the `from.run` of that input, and its directory), or an error. */
+export function warmStartSource(
+  o: BranchOptions & HeadOptions,
+  id: string,
+  ctx: ModelBuildContext,
+): { run: string; runName: string } {
   const from = o.branches[id]?.from;
   if (!from)
     throw new Error(`model.warmStart: input '${id}' has no branch taken from a run (branches.${id}.from)`);
   if (o.hidden.length > 0) throw new Error('model.warmStart needs a linear classifier (hidden: [])');
-  return from.run;
+  return { run: sourcesOf(ctx, 'model.warmStart').dir(from.run), runName: from.run };
 }
 
-/** Where a warm-started output layer's source rows go: `width` rows from `offset` of the fused vector. */
+/**
+ * Where a warm-started output layer's source rows go: `width` rows from `offset` of the fused
+ * vector, copied from the output layer of run `run` (absolute; `runName` as the options name it).
+ */
 export interface WarmStart {
   run: string;
+  runName: string;
   offset: number;
   width: number;
 }
@@ -183,13 +205,15 @@ export function classifier(
     if (o.dropout > 0) x = b.add('dropout', [x], { rate: o.dropout }, { id: `dropout_${k + 1}`, group });
   });
   const params: Record<string, JsonValue> = { units: labels };
-  if (warm) params.init = { ...warmStartInit(warm.run), offset: warm.offset, rows: warm.width };
+  if (warm)
+    params.init = {
+      run: warm.run,
+      runName: warm.runName,
+      layer: 'output',
+      offset: warm.offset,
+      rows: warm.width,
+    };
   return b.add('output', [x], params, { id: 'output', group });
-}
-
-/** The run (absolute) and layer a warm start copies; the source must be finished at training time. */
-function warmStartInit(run: string): { run: string; runName: string; layer: string } {
-  return { run: resolveSourceRun(run), runName: run, layer: 'output' };
 }
 
 export function fusionSpec(

@@ -34,7 +34,7 @@ registerModel('concat', {
     requireFlatInputs(ctx, 'concat', 1);
     checkBranchKeys(ctx, o);
     const b = new SpecBuilder();
-    const branches = ctx.inputs.map((input) => branch(b, input, o, ctx.labels, ctx.inputs));
+    const branches = ctx.inputs.map((input) => branch(b, input, o, ctx));
     const parts = ctx.inputs.map((input, k) =>
       o.missing === 'embedding'
         ? b.add(
@@ -52,7 +52,7 @@ registerModel('concat', {
       const k = ctx.inputs.findIndex((i) => i.id === o.warmStart);
       if (k < 0) throw new Error(`model.warmStart: no input '${o.warmStart}'`);
       const offset = branches.slice(0, k).reduce((s, br) => s + br.units, 0);
-      warm = { run: warmStartSource(o, o.warmStart), offset, width: branches[k].units };
+      warm = { ...warmStartSource(o, o.warmStart, ctx), offset, width: branches[k].units };
     }
     const out = classifier(b, fused, o, ctx.labels.length, warm);
     return fusionSpec(

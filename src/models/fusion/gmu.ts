@@ -13,7 +13,7 @@
  * contributions of a linear head still hold (a skip connection h_gmu + h_text would not).
  */
 import { z } from 'zod';
-import { registerModel } from '../registry.js';
+import { registerModel, type ModelBuildContext } from '../registry.js';
 import { fusionAnnotator } from './gate.js';
 import { SpecBuilder } from '../spec.js';
 import {
@@ -26,6 +26,7 @@ import {
   rate,
   requireFlatInputs,
   warmStartSource,
+  type WarmStart,
 } from './common.js';
 
 export const gmuOptions = z.strictObject({
@@ -80,7 +81,7 @@ registerModel('gmu', {
     checkBranchKeys(ctx, o);
     const b = new SpecBuilder();
     const n = ctx.inputs.length;
-    const branches = ctx.inputs.map((input) => branch(b, input, o, ctx.labels, ctx.inputs));
+    const branches = ctx.inputs.map((input) => branch(b, input, o, ctx));
     const units = gmuUnits(
       ctx.inputs.map((i) => i.id),
       branches,
@@ -123,7 +124,7 @@ registerModel('gmu', {
       { id: GMU_GATE_NODE, group: 'fusion' },
     );
     const fused = b.add('gmu_combine', [...hs, gate], {}, { id: 'gmu', group: 'fusion' });
-    const out = classifier(b, fused, o, ctx.labels.length, gmuWarmStart(ctx.inputs, o, branches, units));
+    const out = classifier(b, fused, o, ctx.labels.length, gmuWarmStart(ctx, o, branches, units));
     const kept = o.identity.length > 0 ? `, ${o.identity.join(', ')} kept` : '';
     return fusionSpec(b, ctx, 'gmu', `GMU ${units}${kept}`, out);
   },
@@ -222,16 +223,16 @@ export function gateBias(ids: string[], prior: Record<string, number>): { biasIn
  * source model only when that input's branch is kept as h (identity), at offset 0.
  */
 function gmuWarmStart(
-  inputs: { id: string }[],
+  ctx: ModelBuildContext,
   o: GmuOptions,
   branches: { units: number }[],
   units: number,
-): { run: string; offset: number; width: number } | undefined {
+): WarmStart | undefined {
   if (!o.warmStart) return undefined;
   if (!o.identity.includes(o.warmStart))
     throw new Error(
       `model.warmStart: '${o.warmStart}' must also be in model.identity, so that h starts as that model's layer`,
     );
-  const k = inputs.findIndex((i) => i.id === o.warmStart);
-  return { run: warmStartSource(o, o.warmStart), offset: 0, width: Math.min(units, branches[k].units) };
+  const k = ctx.inputs.findIndex((i) => i.id === o.warmStart);
+  return { ...warmStartSource(o, o.warmStart, ctx), offset: 0, width: Math.min(units, branches[k].units) };
 }

@@ -9,8 +9,7 @@ import './moe.js';
 
 export { GmuGate, GmuCombine, MissingEmbedding, ExpertGate, MixtureLogits, presenceOf } from './layers.js';
 export { annotateFusion, gateShares, gateValue, type FusionAnnotation, type GateValue } from './gate.js';
-export { combineLate, fitLateWeights, predictLateRun, isLateRun, LATE_FILE, type LateFile } from './late.js';
-export { gatherRows, rawInputsFor, predictRaw, type RawInputs } from './predictor.js';
-export { resolveSourceRun, sourceLayer, type SourceLayer } from './pretrained.js';
+export { combineLate, expertMissing, lateSpec, lateOptions, type LateOptions } from './late.js';
+export type { SourceLayer, SourceRuns } from './pretrained.js';
 export { GMU_GATE_NODE } from './gmu.js';
 export { MOE_GATE_NODE } from './moe.js';

@@ -40,7 +40,7 @@ registerModel('moe', {
     checkBranchKeys(ctx, o);
     const b = new SpecBuilder();
     const L = ctx.labels.length;
-    const branches = ctx.inputs.map((input) => branch(b, input, o, ctx.labels, ctx.inputs));
+    const branches = ctx.inputs.map((input) => branch(b, input, o, ctx));
     const experts = ctx.inputs.map((input, k) => {
       const group = `${input.id} expert`;
       let x = branches[k].id;

@@ -42,7 +42,7 @@ registerModel('sum', {
       throw new Error('model.warmStart: summation has no warm start (its sum is not any unimodal layer)');
     const b = new SpecBuilder();
     const parts = ctx.inputs.map((input) => {
-      const br = branch(b, input, o, ctx.labels, ctx.inputs);
+      const br = branch(b, input, o, ctx);
       return o.missing === 'embedding'
         ? b.add('missing_embedding', [input.id, br.id], {}, { id: `${input.id}_or_missing`, group: 'fusion' })
         : br.id;

@@ -3,11 +3,11 @@
  * combines and what the modality-removed evaluation calls. Features come from the cache
  * (extracted once up front by run-all; extracted here if missing).
  */
-import type { Dataset } from '../../data/types.js';
-import { extractFeatures } from '../../features/extract.js';
-import type { FeatureMatrix } from '../../features/types.js';
-import type { InputConfig } from '../../train/config.js';
-import { loadRun, type LoadedRun } from '../../train/run.js';
+import type { Dataset } from '../data/types.js';
+import { extractFeatures } from '../features/extract.js';
+import type { FeatureMatrix } from '../features/types.js';
+import type { InputConfig } from './config.js';
+import type { LoadedRun } from './run.js';
 
 export interface RawInputs {
   /** One raw (un-normalised) row-major matrix per input, in the run's input order. */
@@ -70,5 +70,3 @@ export function predictRaw(
   });
   return run.predict(raw.x, missing);
 }
-
-export { loadRun };

@@ -24,7 +24,7 @@ import type { ModelSpec } from '../models/spec.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { CorruptFileError, verifyChecksum, writeFileWithChecksum } from '../util/checksum.js';
 import { parseConfig, type TrainConfig } from './config.js';
-import { applyNormalizer, type Normalizer } from './data.js';
+import { applyNormalizer, type Normalizer } from '../features/normalize.js';
 import { MmgenreError, type MmgenreErrorOptions } from '../util/errors.js';
 
 export const RUN_FILES = {
