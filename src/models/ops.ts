@@ -45,10 +45,6 @@ export async function prepareOps(spec: ModelSpec): Promise<void> {
   for (const node of spec.nodes) await getOp(node.op).prepare?.(node, spec);
 }
 
-export function knownOps(): string[] {
-  return [...ops.keys()].sort();
-}
-
 /** A node's one-line description (for the diagram). */
 export function describeNode(node: LayerNode): string {
   return getOp(node.op).describe(node);

@@ -6,7 +6,6 @@ export * from './trainer.js';
 export * from './run.js';
 export * from './pipeline.js';
 export * from './many.js';
-export * from './synthetic.js';
 export * from './inputs.js';
 export * from './onnx-step.js';
 export * from './sources.js';

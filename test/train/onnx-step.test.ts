@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { initEngine, tf } from '../../src/engine/index.js';
 import { buildModel, specFor, type InputSpec, type ModelSpec } from '../../src/models/index.js';
-import { pseudoRandomValues } from '../../src/engine/compare.js';
+import { pseudoRandomValues } from '../helpers/backends.js';
 import { OnnxTrainingStep, UnsupportedError } from '../../src/train/onnx-step.js';
 import { FusedAdam } from '../../src/engine/fused-adam.js';
 import { fit, trainingSchema } from '../../src/train/index.js';
