@@ -132,7 +132,7 @@ test(
     let encoded = 0;
     for (const v of out.slice(0, 30)) {
       if ('error' in v) {
-        assert.match(v.error, /no term of the plot/); // e.g. an "N/A" placeholder plot
+        assert.match(v.error, /no term of the plot|no plot/); // stop words only, or a placeholder ("N/A") read as no plot
         continue;
       }
       assert.ok(Math.abs(Math.hypot(...v) - 1) < 1e-5);
