@@ -17,6 +17,7 @@ const AREAS = [
   'text',
   'vision',
   'features',
+  'freshness',
   'cold',
   'engine',
   'train',

@@ -18,6 +18,11 @@ export const env = {
   cacheDir: resolve(process.env.MMGENRE_CACHE_DIR ?? join(homedir(), '.cache', 'mmgenre')),
   /** Where `train`, `run-all` and `serve` look for runs by default. */
   runsDir: resolve(process.env.MMGENRE_RUNS_DIR ?? 'runs'),
+  /**
+   * How cached features are judged current (MMGENRE_FEATURE_FRESHNESS): 'stat' (default: each
+   * poster's size and mtime) or 'content' (also the sha256 of its bytes). Checked where it is used.
+   */
+  featureFreshness: process.env.MMGENRE_FEATURE_FRESHNESS?.trim() || 'stat',
   /** Suppress progress output (MMGENRE_QUIET=1). */
   quiet: process.env.MMGENRE_QUIET === '1',
   /** Local folder for transformers.js / ONNX models (CLIP etc.), for users with models on disk. */
@@ -48,6 +53,7 @@ export function workerEnvironment(): Record<string, string | undefined> {
     ...process.env,
     MMGENRE_CACHE_DIR: env.cacheDir,
     MMGENRE_RUNS_DIR: env.runsDir,
+    MMGENRE_FEATURE_FRESHNESS: env.featureFreshness,
     MMGENRE_QUIET: env.quiet ? '1' : undefined,
     MMGENRE_MODELS_DIR: env.localModelPath,
     MMGENRE_ALLOW_REMOTE_MODELS: env.allowRemoteModels ? '1' : undefined,

@@ -22,6 +22,7 @@ export const EXAMPLES: Record<string, string[]> = {
   'features extract': [
     'mmgenre features extract --data DIR --encoder mobilenet_v2_onnx',
     'mmgenre features extract --data DIR --encoder glove-mean --workers 2',
+    'mmgenre features extract --data DIR --encoder mobilenet_v2_onnx --freshness content',
   ],
   'features list': ['mmgenre features list', 'mmgenre features list --json'],
   grid: ['mmgenre grid --data data/tmdb', 'mmgenre grid --data data/tmdb --fusion concat,gmu --seeds 1'],
@@ -34,7 +35,11 @@ export const EXAMPLES: Record<string, string[]> = {
   ],
   report: ['mmgenre report runs/gmu', 'mmgenre report runs/gmu runs/poster-frozen --out report.html'],
   'run-all': ['mmgenre run-all --data DIR --out runs', 'mmgenre run-all --data DIR --out runs --epochs 3'],
-  serve: ['mmgenre serve --model runs/gmu', 'mmgenre serve --model runs/gmu --runs runs --port 8080'],
+  serve: [
+    'mmgenre serve --model runs/gmu',
+    'mmgenre serve --model runs/gmu --runs runs --port 8080',
+    'mmgenre serve --max-queue 256 --max-wait 500 --request-timeout 10000',
+  ],
   worker: ['mmgenre worker --queue redis://127.0.0.1:6379/0'],
   train: [
     'mmgenre train --config text-mlp2-meanglove --data DIR --out runs/text-mlp2-meanglove',

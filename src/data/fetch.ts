@@ -69,10 +69,10 @@ export interface DownloadResult {
   requests: number;
 }
 
-/** A download that cannot succeed by retrying (bad status, size or checksum). */
+/** A download that cannot succeed by retrying (bad status, size or checksum): exit 2, like bad input. */
 export class DownloadError extends MmgenreError {
   constructor(message: string, options?: MmgenreErrorOptions) {
-    super('prerequisite', message, options);
+    super('input', message, options);
   }
 }
 

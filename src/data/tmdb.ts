@@ -16,18 +16,22 @@
  *   `genres` cell that is not a Python literal list, no TMDB genre, a duplicate, no usable input;
  * - drops one input: missing/empty overview (plot = null), no or unusable poster (posterPath = null);
  * - warnings: an unparsable `production_companies` (companies = []), an unknown genre name,
- *   a PNG/GIF poster under a .jpg name.
+ *   a PNG/GIF poster under a .jpg name, text that is not UTF-8 (kept, with U+FFFD where the bytes were).
+ *
+ * An unterminated quote makes a CSV parser read on into the next row(s) until some later quote
+ * closes it. Such a row is dropped with an error naming it, and the rows it ran into are read
+ * again on their own (tmdb-csv.ts), so one broken row never silently costs a good one.
  *
  * TMDB has no official split: a seeded stratified split (split.ts, the MM-IMDB procedure) is made.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { parse } from 'csv-parse/sync';
 import type { ImageKind } from './image-sniff.js';
 import { DatasetFormatError, type LoadOptions } from './load.js';
 import { checkPosters, type PosterCandidate } from './posters.js';
 import { parseNamedList } from './python-literal.js';
 import { stratifiedSplit } from './split.js';
+import { movieIdOf, nonUtf8Lines, readCsvRows, type CsvRow } from './tmdb-csv.js';
 import type { Dataset, MovieRecord, RecordIssue } from './types.js';
 
 /** TMDB's movie genres (the 19 of its API plus 'Foreign', found in The Movies Dataset), alphabetical. */
@@ -65,15 +69,18 @@ export async function loadTmdb(path: string, opts: LoadOptions = {}): Promise<Da
   if ((await stat(csvPath)).isDirectory()) csvPath = join(csvPath, 'movies_metadata.csv');
   const root = dirname(csvPath);
   const postersDir = join(root, 'posters');
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(csvPath, 'utf8');
+    bytes = await readFile(csvPath);
   } catch (err) {
     throw new DatasetFormatError(`cannot read ${csvPath}: ${(err as Error).message}`);
   }
+  // Bytes that are not UTF-8 decode to U+FFFD: the records on those lines get a warning each.
+  const badLines = nonUtf8Lines(bytes);
+  const text = bytes.toString('utf8');
 
   const issues: RecordIssue[] = [];
-  const rows = parseCsv(text, csvPath, issues);
+  const { rows, dropped } = readCsvRows(text, csvPath, issues, isRowStart);
   if (rows.length === 0) throw new DatasetFormatError(`${csvPath} is empty: no header row`);
   const header = rows[0].cells.map((h) => h.trim());
   const missingCols = REQUIRED_COLUMNS.filter((c) => !header.includes(c));
@@ -90,14 +97,17 @@ export async function loadTmdb(path: string, opts: LoadOptions = {}): Promise<Da
   const seenTmdb = new Map<string, number>();
   const candidates: PosterCandidate[] = [];
 
-  for (const { cells, line } of rows.slice(1)) {
+  for (const row of rows.slice(1)) {
+    const { cells, line } = row;
     const at = { file: csvPath, line };
     if (cells.length !== header.length) {
+      const named = movieIdOf(cells, header);
       issues.push({
         kind: 'malformed-row',
         severity: 'error',
+        ...(named ? { id: named } : {}),
         ...at,
-        message: `row has ${cells.length} fields, the header ${header.length}; dropped`,
+        message: `${named ? `movie ${named}: ` : ''}row has ${cells.length} fields, the header ${header.length}; dropped`,
       });
       continue;
     }
@@ -131,6 +141,7 @@ export async function loadTmdb(path: string, opts: LoadOptions = {}): Promise<Da
     seenIds.set(id, line);
     seenTmdb.set(tmdbId, line);
     const where = { id, ...at };
+    if (badLines.size) warnEncoding(row, header, badLines, where, issues);
 
     const genres = readGenres(get('genres') ?? '', where, issues);
     if (!genres) continue;
@@ -228,49 +239,46 @@ export async function loadTmdb(path: string, opts: LoadOptions = {}): Promise<Da
     records,
     splits,
     issues,
-    scanned: rows.length - 1,
+    scanned: rows.length - 1 + dropped,
   };
 }
 
-interface CsvRow {
-  cells: string[];
-  /** 1-based line where the row starts. */
-  line: number;
+/**
+ * Does a parsed record start like a row of a TMDB file (a numeric id in the id column, and
+ * TMDB's True/False `adult` flag when there is one)? Used to recognise a row that an
+ * unterminated quote ran into. The column count is not required: the row run into may be
+ * broken itself, and is then reported on its own.
+ */
+function isRowStart(cells: string[], header: string[]): boolean {
+  const id = cells[header.indexOf('id')]?.trim() ?? '';
+  const adult = header.indexOf('adult');
+  return /^\d+$/.test(id) && (adult < 0 || /^(True|False)$/.test(cells[adult]?.trim() ?? ''));
 }
 
-/**
- * Parse the whole CSV; a row the parser cannot read becomes a 'malformed-row' issue and parsing
- * goes on. relax_quotes keeps a stray quote in a field from swallowing every row after it.
- */
-function parseCsv(text: string, csvPath: string, issues: RecordIssue[]): CsvRow[] {
-  const parsed = parse(text, {
-    bom: true,
-    relax_column_count: true,
-    relax_quotes: true,
-    skip_empty_lines: true,
-    skip_records_with_error: true,
-    info: true,
-    on_skip: (err) => {
-      issues.push({
-        kind: 'malformed-row',
-        severity: 'error',
-        file: csvPath,
-        ...(typeof err?.lines === 'number' ? { line: err.lines } : {}),
-        message: `CSV row cannot be parsed: ${err?.message ?? 'unknown error'}; dropped`,
-      });
-      return undefined;
-    },
-  }) as unknown as Array<{ record: string[]; info: { lines: number; empty_lines: number } }>;
-  const rows: CsvRow[] = [];
-  let prevEnd = 0;
-  let prevEmpty = 0;
-  for (const { record, info } of parsed) {
-    // csv-parse reports the line a record ends on; it starts after the previous one (and blank lines).
-    rows.push({ cells: record, line: prevEnd + 1 + (info.empty_lines - prevEmpty) });
-    prevEnd = info.lines;
-    prevEmpty = info.empty_lines;
-  }
-  return rows;
+/** A warning per field of this record that held bytes that are not UTF-8. */
+function warnEncoding(
+  row: CsvRow,
+  header: string[],
+  badLines: Set<number>,
+  where: { id: string; file: string; line: number },
+  issues: RecordIssue[],
+): void {
+  let bad = false;
+  for (let l = row.line; l <= row.endLine && !bad; l++) bad = badLines.has(l);
+  if (!bad) return;
+  const fields = header.filter((_, k) => row.cells[k]?.includes('\uFFFD'));
+  const shown = fields.length ? fields : ['a field'];
+  const sample = row.cells[header.indexOf(fields.includes('overview') ? 'overview' : fields[0])] ?? '';
+  const at = sample.indexOf('\uFFFD');
+  issues.push({
+    kind: 'invalid-encoding',
+    severity: 'warning',
+    ...where,
+    message:
+      `${shown.join(', ')} of movie ${where.id} ${shown.length > 1 ? 'hold' : 'holds'} bytes that are not UTF-8 ` +
+      `(kept as U+FFFD${at >= 0 ? `: '…${sample.slice(Math.max(0, at - 20), at + 20)}…'` : ''}); ` +
+      'save the CSV as UTF-8 (e.g. iconv -f windows-1252 -t utf-8) to keep those characters',
+  });
 }
 
 function readGenres(

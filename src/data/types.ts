@@ -38,6 +38,7 @@ export type IssueKind =
   | 'malformed-row'
   | 'malformed-field'
   | 'missing-field'
+  | 'invalid-encoding'
   | 'no-usable-input'
   | 'other';
 

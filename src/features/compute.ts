@@ -2,12 +2,22 @@
  * Turns the records of one chunk into the chunk's bytes: the same code runs in a worker thread
  * and in the calling thread, so where a chunk was computed never changes its bytes.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, readFileSync } from 'node:fs';
 import type { MovieRecord } from '../data/types.js';
 import { createEncoder, loadBuiltinEncoders, type EncoderOptions } from './registry.js';
 import { encodeRows, packSequenceChunk, sha256, type EntryKind, type FeatureDtype } from './store.js';
 import type { Encoder } from './types.js';
 import { siblingModule } from '../util/workers.js';
+import { openRegularSync } from '../util/regular-file.js';
+
+function readRegularSync(path: string): Buffer {
+  const fd = openRegularSync(path);
+  try {
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 export interface ChunkOutput {
   bytes: Uint8Array;
@@ -164,6 +174,14 @@ async function computeDenseChunk(
   const contentHashes: Record<string, string> = {};
   results.forEach((res, i) => {
     const rec = records[i];
+    // Recorded for a poster that failed too: 'content' freshness then knows it is the same file.
+    if (encoder.modality === 'poster' && rec.posterPath) {
+      try {
+        contentHashes[rec.id] = sha256(readRegularSync(rec.posterPath));
+      } catch {
+        // vanished, or not a regular file (never read: a FIFO would block): no recorded hash
+      }
+    }
     if (isError(res)) {
       errors[rec.id] = res.error;
       return;
@@ -180,13 +198,6 @@ async function computeDenseChunk(
       }
     }
     rows.set(res, i * spec.dim);
-    if (encoder.modality === 'poster' && rec.posterPath) {
-      try {
-        contentHashes[rec.id] = sha256(readFileSync(rec.posterPath));
-      } catch {
-        // the encoder read it a moment ago; a vanished file only loses its recorded hash
-      }
-    }
   });
   if (!spec.split) return [{ bytes: encodeRows(rows, spec.dtype), errors, contentHashes }];
   // Cut each joint row into its parts; every part shares the records' errors and hashes.

@@ -25,12 +25,15 @@ import {
   acquireLock,
   bytesPerValue,
   chunkSourcesHash,
+  contentMatches,
   corruptChunks,
   entryDir,
+  FRESHNESS_MODES,
   idsHash,
+  inspectChunkRecords,
   matrixFileName,
+  posterContentHashes,
   readChunkData,
-  readChunkRecords,
   readManifest,
   readMatrix,
   readSequences,
@@ -48,9 +51,11 @@ import {
   type EntryKind,
   type FeatureDtype,
   type FeatureManifest,
+  type Freshness,
   type SourceStamp,
 } from './store.js';
 import type { Encoder, FeatureMatrix, Modality, SequenceFeatures } from './types.js';
+import { recomputeText } from './summary.js';
 import { MmgenreError } from '../util/errors.js';
 
 export interface ExtractOptions {
@@ -72,6 +77,12 @@ export interface ExtractOptions {
   verify?: boolean;
   /** Compute the pending chunks elsewhere (a job queue, src/queue) instead of worker threads here. */
   runner?: ChunkRunner;
+  /**
+   * How cached rows are judged current (default: env.featureFreshness, 'stat'): 'stat' compares
+   * each poster's size and mtime; 'content' also hashes its bytes, so a poster replaced by
+   * another of the same size and mtime is recomputed too (see docs/cache.md).
+   */
+  freshness?: Freshness;
 }
 
 /** One extraction's pending work, handed to a ChunkRunner. */
@@ -106,6 +117,16 @@ export interface MissingReason {
   example: { id: string; message: string };
 }
 
+/** Why a chunk that was cached had to be computed again. */
+export type RecomputeReason = 'stale-source' | 'stale-content' | 'checksum' | 'missing-file';
+
+/** Cached chunks this call computed again (chunks never computed before are not counted). */
+export interface RecomputedChunks {
+  chunks: number;
+  rows: number;
+  reasons: Array<{ reason: RecomputeReason; chunks: number; rows: number }>;
+}
+
 export interface ExtractReport {
   dir: string;
   encoder: string;
@@ -118,6 +139,10 @@ export interface ExtractReport {
   /** Rows computed by this call (0: nothing to do) and rows found in the cache. */
   computedRows: number;
   reusedRows: number;
+  /** Of the computed rows: those that were cached but stale or damaged, and why. */
+  recomputed: RecomputedChunks;
+  /** How cached rows were judged current. */
+  freshness: Freshness;
   noop: boolean;
   workers: number;
   seconds: number;
@@ -235,7 +260,7 @@ export class FeaturesNotCachedError extends MmgenreError {
 export async function loadFeatures(
   dataset: Dataset,
   spec: EncoderSpec,
-  opts: Pick<ExtractOptions, 'cacheDir' | 'dtype' | 'verify'> = {},
+  opts: Pick<ExtractOptions, 'cacheDir' | 'dtype' | 'verify' | 'freshness'> = {},
 ): Promise<FeatureMatrix> {
   const plan = await planDense(dataset, spec, opts);
   const m = checkLoadable(dataset, plan, spec, opts);
@@ -244,7 +269,7 @@ export async function loadFeatures(
 
 export async function loadSequences(
   dataset: Dataset,
-  opts: Pick<ExtractOptions, 'cacheDir' | 'verify'> & { encoder?: EncoderSpec } = {},
+  opts: Pick<ExtractOptions, 'cacheDir' | 'verify' | 'freshness'> & { encoder?: EncoderSpec } = {},
 ): Promise<SequenceFeatures> {
   const spec = opts.encoder ?? SEQUENCE_ENCODER;
   const plan = await planSequences(dataset, spec, opts);
@@ -315,6 +340,9 @@ interface Plan {
   rowShape: number[];
   vocabSize?: number;
   stamps: SourceStamp[];
+  freshness: Freshness;
+  /** 'content' freshness: each record's poster sha256 now (null: none, or not compared). */
+  content: Array<string | null>;
   /** A main-thread encoder already initialised (to learn its key), reused in-process. */
   ready?: Encoder;
   /** Module workers import to build a run-time encoder ('' built-in, null: main thread only). */
@@ -325,11 +353,40 @@ function cacheDirOf(opts: { cacheDir?: string }): string {
   return resolve(opts.cacheDir ?? env.cacheDir);
 }
 
+function freshnessOf(opts: { freshness?: Freshness }): Freshness {
+  const mode = opts.freshness ?? env.featureFreshness;
+  if (!(FRESHNESS_MODES as readonly string[]).includes(mode)) {
+    throw new MmgenreError(
+      'input',
+      `feature freshness must be ${FRESHNESS_MODES.join(' or ')}, got '${mode}'` +
+        (opts.freshness === undefined ? ' (from MMGENRE_FEATURE_FRESHNESS)' : ''),
+    );
+  }
+  return mode as Freshness;
+}
+
+/** Stamps (and, for 'content' freshness, poster hashes) of the records' inputs. */
+async function sourcesOf(
+  records: MovieRecord[],
+  modality: Modality,
+  freshness: Freshness,
+): Promise<Pick<Plan, 'stamps' | 'freshness' | 'content'>> {
+  return {
+    stamps: sourceStamps(records, modality),
+    freshness,
+    content:
+      freshness === 'content'
+        ? await posterContentHashes(records, modality)
+        : new Array<string | null>(records.length).fill(null),
+  };
+}
+
 async function planDense(
   dataset: Dataset,
   spec: EncoderSpec,
-  opts: { cacheDir?: string; dtype?: FeatureDtype },
+  opts: { cacheDir?: string; dtype?: FeatureDtype; freshness?: Freshness },
 ): Promise<Plan> {
+  const freshness = freshnessOf(opts);
   const { name, options } = normaliseSpec(spec);
   const encoder = await resolveEncoder({ name, options });
   let ready: Encoder | undefined;
@@ -360,7 +417,7 @@ async function planDense(
     dtype,
     dim: encoder.dim,
     rowShape: encoder.rowShape.length ? encoder.rowShape : [encoder.dim],
-    stamps: sourceStamps(dataset.records, encoder.modality),
+    ...(await sourcesOf(dataset.records, encoder.modality, freshness)),
     ready,
     workerModule: encoder.inProcess ? null : workerModuleFor(name),
   };
@@ -371,8 +428,9 @@ async function planDense(
 async function planSequences(
   dataset: Dataset,
   spec: EncoderSpec,
-  opts: { cacheDir?: string },
+  opts: { cacheDir?: string; freshness?: Freshness },
 ): Promise<Plan> {
+  const freshness = freshnessOf(opts);
   const { name, options } = normaliseSpec(spec);
   const factory = await sequenceEncoderFactory(name);
   if (!factory) throw new Error('plot sequences need the text module (src/text), which is not available');
@@ -399,7 +457,7 @@ async function planSequences(
     dim: 0,
     rowShape: [],
     vocabSize: enc.vocabSize,
-    stamps: sourceStamps(dataset.records, 'plot'),
+    ...(await sourcesOf(dataset.records, 'plot', freshness)),
     workerModule: enc.inProcess ? null : '',
   };
   enc.dispose();
@@ -419,11 +477,21 @@ function chunkSlots(rows: number, chunkRows: number): ChunkSlot[] {
   return out;
 }
 
+/** Why a computed chunk no longer matches its inputs, or null when it is current. */
+function staleness(
+  c: ChunkRecord,
+  plan: Plan,
+  fresh = chunkSourcesHash(plan.stamps, c.start, c.end),
+): RecomputeReason | null {
+  if (c.sourcesHash !== fresh) return 'stale-source';
+  if (plan.freshness === 'content' && !contentMatches(c, plan.identity.ids, plan.content))
+    return 'stale-content';
+  return null;
+}
+
 /** Chunks of a finished manifest whose inputs changed since they were computed. */
 function staleChunks(m: FeatureManifest, plan: Plan): number[] {
-  return m.chunks
-    .filter((c) => chunkSourcesHash(plan.stamps, c.start, c.end) !== c.sourcesHash)
-    .map((c) => c.index);
+  return m.chunks.filter((c) => staleness(c, plan) !== null).map((c) => c.index);
 }
 
 function newManifest(dataset: Dataset, plan: Plan, chunkRows: number, batchSize: number): FeatureManifest {
@@ -476,6 +544,8 @@ interface OpenEntry {
   done: Map<number, { rec: ChunkRecord; source: 'chunk' | 'matrix' }>;
   pending: Set<number>;
   pendingRows: number;
+  /** Pending chunks that were cached before, and why each is computed again. */
+  recompute: Map<number, RecomputeReason>;
 }
 
 /** A finished entry whose every chunk is fresh and whose matrix is intact, or null. */
@@ -502,7 +572,7 @@ async function runPlans(
   const reports = new Array<ExtractReport>(plans.length);
   const reuse = (k: number, m: FeatureManifest): void => {
     plans[k].ready?.dispose();
-    reports[k] = makeReport(plans[k], m, 0, n, 0, performance.now() - t0);
+    reports[k] = makeReport(plans[k], m, 0, n, NOTHING_RECOMPUTED, 0, performance.now() - t0);
   };
   const work: number[] = [];
   plans.forEach((plan, k) => {
@@ -532,6 +602,12 @@ async function runPlans(
       if (m) reuse(k, m);
       else open.push(openEntry(dataset, plans[k], k, opts, verify));
     }
+    if (opts.progress !== false && !env.quiet) {
+      for (const o of open) {
+        const r = summariseRecompute(o);
+        if (r.chunks > 0) process.stderr.write(`features ${o.plan.encoderName}: ${recomputeText(r)}\n`);
+      }
+    }
     // Entries computed together must cut the same chunks and encoder batches.
     const groups = new Map<string, OpenEntry[]>();
     for (const o of open) {
@@ -547,6 +623,7 @@ async function runPlans(
           finished,
           o.pendingRows,
           n - o.pendingRows,
+          summariseRecompute(o),
           workersUsed,
           performance.now() - t0,
         );
@@ -578,20 +655,36 @@ function openEntry(
     writeManifest(plan.dir, base);
   }
   const slots = chunkSlots(plan.identity.ids.length, chunkRows);
-  // What is already good: chunk files on disk, or slices of an earlier finished matrix.
-  const onDisk = readChunkRecords(plan.dir, verify);
-  const fromMatrix = validMatrixChunks(plan.dir, base);
+  // What is already good: chunk files on disk, or slices of an earlier finished matrix. What was
+  // cached but is stale or damaged is noted, so that its recomputation is reported.
+  const onDisk = inspectChunkRecords(plan.dir, verify);
+  const fromMatrix = matrixChunks(plan.dir, base);
   const done = new Map<number, { rec: ChunkRecord; source: 'chunk' | 'matrix' }>();
+  const recompute = new Map<number, RecomputeReason>();
   for (const s of slots) {
     const fresh = chunkSourcesHash(plan.stamps, s.start, s.end);
-    const c = onDisk.get(s.index);
-    const mc = fromMatrix.get(s.index);
-    if (c && c.start === s.start && c.end === s.end && c.sourcesHash === fresh)
-      done.set(s.index, { rec: c, source: 'chunk' });
-    else if (mc && mc.sourcesHash === fresh) done.set(s.index, { rec: mc, source: 'matrix' });
+    const c = onDisk.good.get(s.index);
+    const candidates: Array<[ChunkRecord | undefined, 'chunk' | 'matrix']> = [
+      [c && c.start === s.start && c.end === s.end ? c : undefined, 'chunk'],
+      [fromMatrix.good.get(s.index), 'matrix'],
+    ];
+    let why: RecomputeReason | undefined;
+    for (const [rec, source] of candidates) {
+      if (!rec) continue;
+      const stale = staleness(rec, plan, fresh);
+      if (stale === null) {
+        done.set(s.index, { rec, source });
+        break;
+      }
+      why ??= stale;
+    }
+    if (done.has(s.index)) continue;
+    why ??= onDisk.damaged.has(s.index) ? 'checksum' : fromMatrix.damaged.get(s.index);
+    if (why) recompute.set(s.index, why);
   }
   const pending = slots.filter((s) => !done.has(s.index));
   return {
+    recompute,
     index,
     plan,
     base,
@@ -693,6 +786,7 @@ async function computeEntries(
             first.base.chunkRows,
             first.base.batchSize,
             chunkSourcesHash(plan.stamps, 0, n),
+            ...(plan.freshness === 'content' ? [sha256(plan.content.join('\n'))] : []),
           ]),
         ),
         datasetRoot: dataset.root,
@@ -724,14 +818,49 @@ function matrixIntact(dir: string, m: FeatureManifest, verify: boolean): boolean
   return !verify || corruptChunks(buf, m).length === 0;
 }
 
-/** Chunk records of an earlier finished matrix whose slice still matches its checksum. */
-function validMatrixChunks(dir: string, m: FeatureManifest): Map<number, ChunkRecord> {
-  const out = new Map<number, ChunkRecord>();
-  if (!m.complete || !m.matrix || !existsSync(join(dir, m.matrix.file))) return out;
+/**
+ * Chunk records of an earlier finished matrix: `good` when their slice still matches its
+ * checksum, else `damaged` with the reason (altered bytes, or the file is gone).
+ */
+function matrixChunks(
+  dir: string,
+  m: FeatureManifest,
+): { good: Map<number, ChunkRecord>; damaged: Map<number, RecomputeReason> } {
+  const good = new Map<number, ChunkRecord>();
+  const damaged = new Map<number, RecomputeReason>();
+  if (!m.complete || !m.matrix) return { good, damaged };
+  if (!existsSync(join(dir, m.matrix.file))) {
+    for (const c of m.chunks) damaged.set(c.index, 'missing-file');
+    return { good, damaged };
+  }
   const buf = readFileSync(join(dir, m.matrix.file));
   const bad = new Set(corruptChunks(buf, m));
-  for (const c of m.chunks) if (!bad.has(c.index)) out.set(c.index, c);
-  return out;
+  for (const c of m.chunks) {
+    if (bad.has(c.index)) damaged.set(c.index, 'checksum');
+    else good.set(c.index, c);
+  }
+  return { good, damaged };
+}
+
+const NOTHING_RECOMPUTED: RecomputedChunks = { chunks: 0, rows: 0, reasons: [] };
+
+function summariseRecompute(o: OpenEntry): RecomputedChunks {
+  const byReason = new Map<RecomputeReason, { chunks: number; rows: number }>();
+  let rows = 0;
+  for (const [index, reason] of o.recompute) {
+    const slot = o.slots[index];
+    const n = slot.end - slot.start;
+    const r = byReason.get(reason) ?? { chunks: 0, rows: 0 };
+    r.chunks++;
+    r.rows += n;
+    byReason.set(reason, r);
+    rows += n;
+  }
+  return {
+    chunks: o.recompute.size,
+    rows,
+    reasons: [...byReason].map(([reason, r]) => ({ reason, ...r })).sort((a, b) => b.chunks - a.chunks),
+  };
 }
 
 /** Assemble the finished file from chunks (and slices of an earlier matrix), then the manifest. */
@@ -813,6 +942,7 @@ function makeReport(
   m: FeatureManifest,
   computedRows: number,
   reusedRows: number,
+  recomputed: RecomputedChunks,
   workers: number,
   ms: number,
 ): ExtractReport {
@@ -828,6 +958,8 @@ function makeReport(
     missingReasons: groupMissing(m.missing),
     computedRows,
     reusedRows,
+    recomputed,
+    freshness: plan.freshness,
     noop: computedRows === 0 && reusedRows === m.ids.length,
     workers,
     seconds,

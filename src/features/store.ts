@@ -15,9 +15,10 @@
  * Source freshness is checked per chunk, not per directory: each record's input gets a cheap
  * stamp (poster: size + mtime from one stat; text inputs: a hash of the text, which is already in
  * memory), and a chunk's record keeps the hash of its rows' stamps. Replacing one poster
- * therefore recomputes only its chunk. Content sha256 of each poster file is recorded in the
- * manifest too (computed while the worker has the file open anyway), but never recomputed on a
- * read: hashing 25,000 posters on every load would cost more than the features are worth.
+ * therefore recomputes only its chunk. The sha256 of each poster file is recorded too (per chunk
+ * and in the manifest). Freshness 'stat' (the default) compares stamps only, so a poster replaced
+ * by other bytes of the same size and mtime goes unnoticed; 'content' also hashes every poster
+ * on each run and compares with the recorded hash (docs/cache.md has the cost of each).
  */
 import { acquireFileLock } from '../util/lock.js';
 import { createHash } from 'node:crypto';
@@ -38,6 +39,7 @@ import { join, resolve } from 'node:path';
 import type { Dataset, MovieRecord } from '../data/types.js';
 import { hdf5SourceOf, hdf5Stamp } from '../data/hdf5-source.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { readRegularFile } from '../util/regular-file.js';
 import { fromFloat16, toFloat16 } from './float16.js';
 import type { Encoder, FeatureMatrix, Modality, SequenceFeatures } from './types.js';
 import { MmgenreError, type MmgenreErrorOptions } from '../util/errors.js';
@@ -47,6 +49,14 @@ export const MANIFEST_FORMAT = 'mmgenre-features';
 export const MANIFEST_VERSION = 1;
 
 export type FeatureDtype = 'float32' | 'float16';
+
+/**
+ * How a cached row is judged current: 'stat' by each poster's size and mtime (one stat per
+ * poster), 'content' by that and the sha256 of its bytes (reads every poster on each run).
+ * Text inputs are always compared by a hash of the text.
+ */
+export type Freshness = 'stat' | 'content';
+export const FRESHNESS_MODES: readonly Freshness[] = ['stat', 'content'];
 export type EntryKind = 'dense' | 'sequence';
 
 /** What a record's input looked like when its row was computed. */
@@ -214,6 +224,46 @@ export function sourceStamps(records: MovieRecord[], modality: Modality): Source
   });
 }
 
+/**
+ * For 'content' freshness: the sha256 of each record's poster file (null when the modality is
+ * not the poster, the record has none, it lives in an HDF5 file, or it cannot be read now).
+ * Only regular files are read; a few at a time, off the event loop.
+ */
+export async function posterContentHashes(
+  records: MovieRecord[],
+  modality: Modality,
+): Promise<Array<string | null>> {
+  const out = new Array<string | null>(records.length).fill(null);
+  if (modality !== 'poster') return out;
+  let next = 0;
+  const reader = async (): Promise<void> => {
+    for (let i = next++; i < records.length; i = next++) {
+      const path = records[i].posterPath;
+      if (!path || hdf5SourceOf(records[i])) continue;
+      try {
+        out[i] = sha256(await readRegularFile(path));
+      } catch {
+        out[i] = null; // unreadable: its stat stamp says so already
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, reader));
+  return out;
+}
+
+/** Do the poster hashes recorded with a chunk match the files' bytes now? */
+export function contentMatches(
+  rec: Pick<ChunkRecord, 'start' | 'end' | 'contentHashes'>,
+  ids: string[],
+  content: Array<string | null>,
+): boolean {
+  for (let i = rec.start; i < rec.end; i++) {
+    const now = content[i];
+    if (now !== null && rec.contentHashes?.[ids[i]] !== now) return false;
+  }
+  return true;
+}
+
 function textStamp(text: string | null): SourceStamp {
   if (text === null || text === undefined) return { stamp: 'none' };
   const h = sha256(text);
@@ -274,26 +324,39 @@ function readAligned(path: string): Buffer {
 
 /** Chunk records found on disk (only those whose data file is present and matches). */
 export function readChunkRecords(dir: string, verify: boolean): Map<number, ChunkRecord> {
-  const out = new Map<number, ChunkRecord>();
+  return inspectChunkRecords(dir, verify).good;
+}
+
+/**
+ * Chunk records on disk: `good` (data file present, size and, with `verify`, sha256 as
+ * recorded) and the indexes of `damaged` ones (data file missing, cut short or altered).
+ */
+export function inspectChunkRecords(
+  dir: string,
+  verify: boolean,
+): { good: Map<number, ChunkRecord>; damaged: Set<number> } {
+  const good = new Map<number, ChunkRecord>();
+  const damaged = new Set<number>();
   const cdir = join(dir, 'chunks');
-  if (!existsSync(cdir)) return out;
+  if (!existsSync(cdir)) return { good, damaged };
   for (const f of readdirSync(cdir)) {
     if (!f.endsWith('.json')) continue;
     let rec: ChunkRecord;
     try {
       rec = JSON.parse(readFileSync(join(cdir, f), 'utf8')) as ChunkRecord;
     } catch {
-      continue;
+      continue; // a record is written after its data, atomically: an unreadable one is not ours
     }
     const bin = join(cdir, `${chunkName(rec.index)}.bin`);
-    if (!existsSync(bin)) continue;
-    if (verify) {
+    let intact = existsSync(bin);
+    if (intact && verify) {
       const data = readFileSync(bin);
-      if (data.length !== rec.bytes || sha256(data) !== rec.sha256) continue;
-    } else if (statSync(bin).size !== rec.bytes) continue;
-    out.set(rec.index, rec);
+      intact = data.length === rec.bytes && sha256(data) === rec.sha256;
+    } else if (intact) intact = statSync(bin).size === rec.bytes;
+    if (intact) good.set(rec.index, rec);
+    else damaged.add(rec.index);
   }
-  return out;
+  return { good, damaged };
 }
 
 export function readChunkData(dir: string, index: number): Buffer {

@@ -1,5 +1,5 @@
 /** Plain-text summaries of an extraction and of the cache's contents (what the CLI prints). */
-import type { ExtractReport } from './extract.js';
+import type { ExtractReport, RecomputedChunks, RecomputeReason } from './extract.js';
 import { entrySize, listEntries, type FeatureManifest } from './store.js';
 
 export function formatBytes(n: number): string {
@@ -11,6 +11,22 @@ export function formatBytes(n: number): string {
     u++;
   }
   return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+}
+
+export const RECOMPUTE_REASONS: Record<RecomputeReason, string> = {
+  'stale-source': 'inputs changed (poster size or mtime, or the text)',
+  'stale-content': 'poster bytes changed under the same size and mtime',
+  checksum: 'cached bytes failed their checksum',
+  'missing-file': 'the finished matrix file is missing',
+};
+
+/** "recomputing 2 cached chunks (16 rows): 1 inputs changed (...), 1 cached bytes failed ..." */
+export function recomputeText(r: RecomputedChunks, verb = 'recomputing'): string {
+  const plural = (n: number, w: string): string => `${n} ${w}${n === 1 ? '' : 's'}`;
+  return (
+    `${verb} ${plural(r.chunks, 'cached chunk')} (${plural(r.rows, 'row')}): ` +
+    r.reasons.map((x) => `${x.chunks} × ${RECOMPUTE_REASONS[x.reason]}`).join('; ')
+  );
 }
 
 export function formatExtractReport(r: ExtractReport, datasetName: string): string {
@@ -29,6 +45,7 @@ export function formatExtractReport(r: ExtractReport, datasetName: string): stri
         `${r.computedOn ? r.computedOn : r.workers === 0 ? 'in-process' : `${r.workers} worker${r.workers > 1 ? 's' : ''}`})${resumed}`,
     );
   }
+  if (r.recomputed?.chunks) lines.push(`recomputed ${recomputeText(r.recomputed, '').trimStart()}`);
   lines.push(
     `missing   ${r.missing}${r.missing ? ` of ${r.rows} (flagged, never zero vectors as data)` : ''}`,
   );

@@ -97,7 +97,9 @@ test('run-all trains every shipped config by default: a config with several inpu
   // poster-frozen reads two poster layers, text-tfidf word and character n-grams and the mean vector.
   for (const name of ['poster-frozen', 'text-tfidf', 'text-gru', 'fusion-gmu', 'fusion-late-average'])
     assert.ok(names.includes(name), `${name} missing from ${names.join(', ')}`);
-  assert.deepEqual([...names].sort(), [...shippedConfigNames()].sort());
+  // The paper-* configs read an MM-IMDB HDF5 file's own features: run with `--configs paper`.
+  const expected = shippedConfigNames().filter((n) => !n.startsWith('paper-'));
+  assert.deepEqual([...names].sort(), expected.sort());
 });
 
 test('per-seed differences pair the runs of one seed and the paired table counts the wins', () => {

@@ -51,14 +51,18 @@ test('mobilenet_v2_onnx: the exported ONNX model reproduces the tfjs features', 
   env.cacheDir = tempDir('mmgenre-onnx-export-');
   try {
     await compare(undefined, [1280]);
-    const models = readdirSync(join(env.cacheDir, 'models'));
+    // The exported model and its checksum file.
+    const models = readdirSync(join(env.cacheDir, 'models')).filter((f) => !f.endsWith('.sha256'));
     assert.equal(models.length, 1, 'exported once into the cache');
     assert.ok(models[0].endsWith('.onnx') && !models[0].includes('.tmp'));
     // A second encoder reuses the exported file.
     const again = visionEncoders.mobilenet_v2_onnx();
     await again.init();
     again.dispose();
-    assert.deepEqual(readdirSync(join(env.cacheDir, 'models')), models);
+    assert.deepEqual(
+      readdirSync(join(env.cacheDir, 'models')).filter((f) => !f.endsWith('.sha256')),
+      models,
+    );
     // Trunk output for fine-tuning, in Keras's NHWC order.
     await compare('block_15_add', [7, 7, 160]);
     assert.ok(existsSync(join(env.cacheDir, 'models')));

@@ -17,6 +17,17 @@ interface ExtractFlags {
   json?: boolean;
   queue?: string;
   shardRows?: number;
+  freshness?: 'stat' | 'content';
+}
+
+/** `--freshness`: how cached rows are judged current (shared with `train`). */
+export const FRESHNESS_HELP =
+  'how cached features are judged current: stat (each poster’s size and mtime) or content (also the sha256 of ' +
+  'its bytes; reads every poster on each run) (default: stat, or $MMGENRE_FEATURE_FRESHNESS)';
+
+export function freshnessArg(v: string): 'stat' | 'content' {
+  if (v !== 'stat' && v !== 'content') throw new CliError(`--freshness must be stat or content, got '${v}'`);
+  return v;
 }
 
 function intArg(name: string, min: number) {
@@ -82,6 +93,7 @@ export function register(program: Command): void {
     .option('--json', 'print the summary as JSON')
     .option('--queue <url>', 'compute on queue workers (mmgenre worker): redis://HOST:PORT/DB or rediss://…')
     .option('--shard-rows <n>', 'with --queue: movies per job (default 256)', intArg('shard-rows', 1))
+    .option('--freshness <mode>', FRESHNESS_HELP, freshnessArg)
     .action(async (f: ExtractFlags) => {
       if (f.dtype !== 'float32' && f.dtype !== 'float16') {
         throw new CliError(`--dtype must be float32 or float16, got '${f.dtype}'`);
@@ -104,6 +116,7 @@ export function register(program: Command): void {
         cacheDir: f.cache,
         batchSize: f.batchSize,
         chunkRows: f.chunkRows,
+        freshness: f.freshness,
         signal: controller.signal,
         progress: !f.json,
         runner: f.queue

@@ -9,6 +9,20 @@ interface ServeCliOptions {
   port: string;
   host: string;
   log?: boolean;
+  requestTimeout?: number;
+  maxConnections?: number;
+  maxQueue?: number;
+  maxWait?: number;
+  maxBatch?: number;
+}
+
+/** A positive integer flag; unset flags leave the server's own default (named in the help). */
+function positiveInt(flag: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new CliError(`--${flag} must be a positive integer, got "${v}"`);
+    return n;
+  };
 }
 
 /** `mmgenre serve`: the web page and the HTTP API over a trained run. */
@@ -23,6 +37,31 @@ export function register(program: Command): void {
     .option('--port <n>', 'port (0: any free port)', '8080')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--log', 'log every request (JSON lines on stdout)')
+    .option(
+      '--request-timeout <ms>',
+      'time a client has to send a whole request, headers and body; else 408 and disconnect (default: 30000)',
+      positiveInt('request-timeout'),
+    )
+    .option(
+      '--max-connections <n>',
+      'open connections at most; more are closed at once (default: 1024)',
+      positiveInt('max-connections'),
+    )
+    .option(
+      '--max-queue <n>',
+      'predictions waiting for a batch before new ones get 503 + Retry-After (default: 512)',
+      positiveInt('max-queue'),
+    )
+    .option(
+      '--max-wait <ms>',
+      'longest a prediction may wait for its batch before it gets 503 + Retry-After (default: 800)',
+      positiveInt('max-wait'),
+    )
+    .option(
+      '--max-batch <n>',
+      'largest batch of concurrent predictions (default: 32)',
+      positiveInt('max-batch'),
+    )
     .action(async (o: ServeCliOptions) => {
       const port = Number(o.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535)
@@ -35,7 +74,18 @@ export function register(program: Command): void {
       const { startServer } = await import('../../serve/server.js');
       let server;
       try {
-        server = await startServer({ model, runsDir: o.runs, port, host: o.host, logger: o.log });
+        server = await startServer({
+          model,
+          runsDir: o.runs,
+          port,
+          host: o.host,
+          logger: o.log,
+          requestTimeoutMs: o.requestTimeout,
+          maxConnections: o.maxConnections,
+          maxQueue: o.maxQueue,
+          maxWaitMs: o.maxWait,
+          maxBatch: o.maxBatch,
+        });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EADDRINUSE')

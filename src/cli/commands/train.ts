@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { CliError } from '../errors.js';
+import { env } from '../../env.js';
+import { FRESHNESS_HELP, freshnessArg } from './features-extract.js';
 import type { TrainJob, TrainingOverrides, TrainRunResult } from '../../train/index.js';
 
 const intArg = (name: string) => (v: string) => {
@@ -29,6 +31,7 @@ interface TrainFlags {
   backend?: 'wasm' | 'cpu';
   engine?: 'auto' | 'onnx' | 'tfjs';
   sources?: string;
+  freshness?: 'stat' | 'content';
 }
 
 function row(name: string, r: TrainRunResult): string {
@@ -84,7 +87,10 @@ export function register(program: Command): void {
       '--engine <name>',
       'what computes the gradients: auto (default: onnxruntime for dense heads and fusions), onnx or tfjs',
     )
+    .option('--freshness <mode>', FRESHNESS_HELP, freshnessArg)
     .action(async (flags: TrainFlags) => {
+      // Every extraction of this command (worker threads too) judges the cache this way.
+      if (flags.freshness) env.featureFreshness = flags.freshness;
       const overrides: TrainingOverrides = {
         epochs: flags.epochs,
         seed: flags.seed,
