@@ -45,6 +45,14 @@ export default tseslint.config(
           message: 'read settings through `env` (src/env.ts), the one place environment variables are read',
         },
       ],
+      'no-restricted-imports': [
+        'error',
+        ...['process', 'node:process'].map((name) => ({
+          name,
+          importNames: ['env', 'default'],
+          message: 'read settings through `env` (src/env.ts), the one place environment variables are read',
+        })),
+      ],
     },
   },
   {

@@ -13,13 +13,14 @@ import { buildModel, specFor, type InputSpec } from '../src/models/index.js';
 import type { ModelSpec } from '../src/models/spec.js';
 import type { LayersModel } from '../src/models/build.js';
 import { gateShares } from '../src/models/fusion/index.js';
-import { parseConfig, syntheticTrainingData } from '../src/train/index.js';
+import { parseConfig } from '../src/train/index.js';
+import { syntheticTrainingData } from '../test/helpers/synthetic-training.js';
 import { writeJsonAtomic } from '../src/util/atomic.js';
 import type { BenchRow } from './types.js';
 import { fitWithCpuTimes, median } from './fit-timing.js';
 import { OnnxTrainingStep, onnxTrainingThreads } from '../src/train/onnx-step.js';
 import { FusedAdam } from '../src/engine/fused-adam.js';
-import { pseudoRandomValues } from '../src/engine/compare.js';
+import { pseudoRandomValues } from '../test/helpers/backends.js';
 
 const ANCHOR_PER_MOVIE_S = 0.11 / 967;
 const TRAIN = 15552;

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { loadMmimdbHdf5, writeMmimdbHdf5 } from '../src/data/hdf5.js';
 import { synthesizeDataset } from '../src/data/synth.js';
 import { MMIMDB_GENRES } from '../src/data/genres.js';
-import { createRng } from '../src/data/seeded-random.js';
+import { createRng } from '../src/util/random.js';
 import { writeJsonAtomic } from '../src/util/atomic.js';
 import type { BenchRow } from './types.js';
 

@@ -7,7 +7,7 @@
 import { loadDataset } from '../src/data/load.js';
 import { multiHot } from '../src/data/genres.js';
 import { writePaperLayoutHdf5 } from '../src/data/hdf5-paper-writer.js';
-import { createRng } from '../src/data/seeded-random.js';
+import { createRng } from '../src/util/random.js';
 
 const [folder, file] = process.argv.slice(2);
 const ds = await loadDataset(folder);

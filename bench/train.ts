@@ -14,10 +14,10 @@ import {
   fit,
   parseConfig,
   readCheckpoint,
-  syntheticTrainingData,
   trainOnData,
   writeCheckpoint,
 } from '../src/train/index.js';
+import { syntheticTrainingData } from '../test/helpers/synthetic-training.js';
 import type { BenchRow } from './types.js';
 import { fitWithCpuTimes, median } from './fit-timing.js';
 import { onnxTrainingThreads } from '../src/train/onnx-step.js';

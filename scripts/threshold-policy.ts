@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { multiHot } from '../src/data/genres.js';
 import { loadDataset } from '../src/data/load.js';
-import { createRng } from '../src/data/seeded-random.js';
+import { createRng } from '../src/util/random.js';
 import { evaluate } from '../src/eval/metrics.js';
 import { readPredictions } from '../src/eval/predictions.js';
 import { tuneThresholds, type TuneOptions } from '../src/eval/thresholds.js';

@@ -1,5 +1,5 @@
 /** A deterministic, label-stratified train/dev/test split for datasets that ship without one (TMDB). */
-import { createRng } from './seeded-random.js';
+import { createRng } from '../util/random.js';
 import type { SplitName } from './types.js';
 
 export interface SplitOptions {

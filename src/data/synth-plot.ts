@@ -3,7 +3,7 @@
  * with the movie's genre words and otherwise with neutral words, so the text carries a genre
  * signal (through the words themselves and their mean word vector) without being trivial.
  */
-import type { Rng } from './seeded-random.js';
+import type { Rng } from '../util/random.js';
 import { FILLER, type GenreStyle } from './synth-genres.js';
 
 /** Templates: {N} name, {M} second name, {T} topic word, {A} adjective, {O} neutral noun, {V} verb (3rd person), {B} verb (base form), {C} connective. */

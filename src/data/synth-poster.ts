@@ -5,7 +5,7 @@
  * (row-major, 3 bytes per pixel) for sharp to encode. Drawn by hand because no library draws
  * raw pixel buffers deterministically in-process (canvas packages need native builds).
  */
-import type { Rng } from './seeded-random.js';
+import type { Rng } from '../util/random.js';
 import type { GenreStyle, Rgb, ShapeKind } from './synth-genres.js';
 
 export interface PosterSpec {

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { MMIMDB_GENRES } from './genres.js';
 import { SPLITS, type SplitName } from './types.js';
-import { createRng, deriveSeed, type Rng } from './seeded-random.js';
+import { createRng, deriveSeed, type Rng } from '../util/random.js';
 import { genreStyle, type GenreStyle } from './synth-genres.js';
 import { generatePlot, generateTitle } from './synth-plot.js';
 import { drawPoster } from './synth-poster.js';

@@ -17,7 +17,6 @@ import type { Dataset } from '../data/types.js';
 import { MMIMDB_TEST_SIZE, formatCompare, publishedCompareRows, type CompareRow } from '../eval/compare.js';
 import { pairedBootstrapF1, type PairedBootstrapResult } from '../eval/bootstrap.js';
 import { readPredictions } from '../eval/predictions.js';
-import { readThresholds } from '../eval/thresholds.js';
 import { extractFeatureSet, extractSequences } from '../features/extract.js';
 import '../models/index.js';
 import {
@@ -372,12 +371,6 @@ export function compareRuns(dirA: string, dirB: string, dataset: Dataset): Paire
     rows.map((r) => vec(b.get(r.id)!.scores)),
     { resamples: 1000, seed: 42 },
   );
-}
-
-/** Tuned thresholds of a run (for callers that want them next to the table). */
-export function runThresholds(dir: string): number[] | undefined {
-  const p = join(dir, RUN_FILES.thresholds);
-  return existsSync(p) ? readThresholds(p).thresholds : undefined;
 }
 
 /** The demo's table (ours at 0.5 and tuned beside the published rows) and the poster comparison. */

@@ -268,32 +268,3 @@ const fusedGruGrad: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 
 registerFusedKernel(FUSED_GRU, fusedGru);
 registerFusedKernel(FUSED_GRU_GRAD, fusedGruGrad);
-
-/**
- * Orders examples into batches of similar length, so a batch is padded only to its own longest
- * sequence (less wasted recurrence). Sorting is by length; batches are then shuffled with `seed`
- * (deterministic) so training does not see lengths in order. Returns batches of indices.
- */
-export function bucketByLength(lengths: ArrayLike<number>, batchSize: number, seed?: number): number[][] {
-  const order = Array.from({ length: lengths.length }, (_, i) => i).sort(
-    (a, b) => lengths[a] - lengths[b] || a - b,
-  );
-  const batches: number[][] = [];
-  for (let i = 0; i < order.length; i += batchSize) batches.push(order.slice(i, i + batchSize));
-  if (seed !== undefined) {
-    let s = seed >>> 0 || 1;
-    for (let i = batches.length - 1; i > 0; i--) {
-      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-      const j = s % (i + 1);
-      [batches[i], batches[j]] = [batches[j], batches[i]];
-    }
-  }
-  return batches;
-}
-
-/** Longest real length in a batch (pad the batch to this, not to the global maximum). */
-export function batchMaxLength(lengths: ArrayLike<number>, batch: number[]): number {
-  let max = 1;
-  for (const i of batch) max = Math.max(max, lengths[i]);
-  return max;
-}

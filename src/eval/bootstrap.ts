@@ -5,6 +5,7 @@
  * Each row's confusion outcome is computed once; a resample then only adds up the outcomes of
  * the drawn rows (sparse: true negatives cost nothing), with no allocation per resample.
  */
+import { mulberry32 } from '../util/random.js';
 import {
   checkMatrices,
   confusionCounts,
@@ -56,21 +57,6 @@ export interface PairedBootstrapResult {
   b: Record<F1Average, number>;
   /** A − B. */
   difference: Record<F1Average, PairedDifference>;
-}
-
-/**
- * Seeded PRNG (mulberry32). Hand-written: Math.random cannot be seeded and these few lines
- * are all a reproducible resample needs.
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Per-row outcomes in compressed sparse rows: for row i, cells rowStart[i]..rowStart[i+1]. */

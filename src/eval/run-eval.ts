@@ -172,11 +172,3 @@ export function readRunEval(path: string): RunEvalFile {
   }
   return f as RunEvalFile;
 }
-
-export function defaultVariant(file: RunEvalFile): EvalVariant {
-  return file.variants.find((v) => v.kind === 'default') ?? file.variants[0];
-}
-
-export function tunedVariant(file: RunEvalFile): EvalVariant | undefined {
-  return file.variants.find((v) => v.kind === 'tuned');
-}

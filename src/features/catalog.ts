@@ -99,8 +99,3 @@ export const ENCODER_CATALOG: Record<string, EncoderInfo> = {
     description: 'the plot as a sequence of word ids, for the recurrent models (GRU, LSTM)',
   },
 };
-
-/** The user-facing name of an encoder (its registry name when it is not a built-in one). */
-export function encoderLabel(name: string): string {
-  return ENCODER_CATALOG[name]?.label ?? name;
-}

@@ -1,7 +1,7 @@
 /** From a spec to a tfjs-layers model, deterministically for a seed. */
 import { tfl } from '../engine/index.js';
 import { getOp } from './ops.js';
-import { SeededRandom, subSeed, withSeededRandom } from './random.js';
+import { SeededRandom, subSeed, withSeededRandom } from '../util/random.js';
 import { validateSpec, type ModelSpec } from './spec.js';
 
 type SymbolicTensor = InstanceType<typeof tfl.SymbolicTensor>;

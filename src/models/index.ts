@@ -3,7 +3,6 @@ export * from './spec.js';
 export * from './ops.js';
 export * from './registry.js';
 export * from './build.js';
-export * from './random.js';
 import './head.js';
 export * from './fusion/index.js';
 import './sequence.js';

@@ -54,10 +54,6 @@ export async function prepareOps(spec: ModelSpec, ctx: PrepareContext = {}): Pro
   for (const node of spec.nodes) await getOp(node.op).prepare?.(node, spec, ctx);
 }
 
-export function knownOps(): string[] {
-  return [...ops.keys()].sort();
-}
-
 /** A node's one-line description (for the diagram). */
 export function describeNode(node: LayerNode): string {
   return getOp(node.op).describe(node);

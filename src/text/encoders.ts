@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { MovieRecord } from '../data/types.js';
 import type { Encoder, Modality, SequenceFeatures } from '../data/feature-types.js';
+import { MmgenreError } from '../util/errors.js';
 import { companiesMultiHot } from './companies.js';
 import { GLOVE_PACKAGE, gloveSource, loadGlove, type WordVectors } from './glove.js';
 import { meanVector } from './mean.js';
@@ -23,7 +24,8 @@ const hash = (value: unknown): string =>
 
 function parseOptions<T extends z.ZodType>(name: string, schema: T, options: unknown): z.infer<T> {
   const r = schema.safeParse(options ?? {});
-  if (!r.success) throw new Error(`encoder ${name}: bad options: ${z.prettifyError(r.error)}`);
+  if (!r.success)
+    throw new MmgenreError('config', `encoder ${name}: bad options: ${z.prettifyError(r.error)}`);
   return r.data;
 }
 
@@ -125,11 +127,13 @@ const tfidfSchema = z
 /** Options for the 'tfidf' encoder, fitted on `trainTexts` (`::author` signatures stripped). */
 export function fitTfidfEncoderOptions(
   trainTexts: (string | null | undefined)[],
-  options: TfidfState['options'],
+  options: Partial<TfidfState['options']>,
   field: TextField = 'plot',
 ): { state: TfidfState; field: TextField } {
   const texts = trainTexts.filter((t): t is string => !!t && !!t.trim()).map(stripAuthor);
-  return { state: new TfidfVectorizer(options).fit(texts).toJSON(), field };
+  // scikit-learn's defaults: single words.
+  const vectorizer = new TfidfVectorizer({ analyzer: 'word', ngramRange: [1, 1], ...options });
+  return { state: vectorizer.fit(texts).toJSON(), field };
 }
 
 function tfidfEncoder(options: unknown): Encoder {

@@ -5,7 +5,7 @@
  * little recurrence is spent on padding.
  */
 import { tf } from '../engine/index.js';
-import type { SeededRandom } from '../models/random.js';
+import type { SeededRandom } from '../util/random.js';
 import type { SplitData } from './data.js';
 
 /** Rows per pool that is sorted by length before being cut into batches (torchtext's BucketIterator). */

@@ -5,6 +5,5 @@ export * from './checkpoint.js';
 export * from './trainer.js';
 export * from './pipeline.js';
 export * from './many.js';
-export * from './synthetic.js';
 export * from './onnx-step.js';
 export { fitLateWeights, trainLate } from './late-fusion.js';

@@ -14,7 +14,7 @@ import { FusedAdam } from '../engine/fused-adam.js';
 import { evaluate } from '../eval/metrics.js';
 import { buildModel, type BuiltModel, type LayersModel } from '../models/build.js';
 import { prepareWithSources } from '../runs/source-layer.js';
-import { SeededRandom, subSeed, withSeededRandom } from '../models/random.js';
+import { SeededRandom, subSeed, withSeededRandom } from '../util/random.js';
 import type { LayerNode, ModelSpec } from '../models/spec.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { progress as progressBar } from '../util/progress.js';

@@ -17,6 +17,7 @@ import { z } from 'zod';
 import type { MovieRecord } from '../data/types.js';
 import type { Encoder } from '../data/feature-types.js';
 import { env } from '../env.js';
+import { MmgenreError } from '../util/errors.js';
 import { ImageError, loadRgbBatch, posterInputs, type PosterInput } from './image.js';
 import { parseOptions, posterOptionsSchema, type EncodeResult } from './poster-encoder.js';
 
@@ -39,7 +40,8 @@ export async function loadTransformers(): Promise<Transformers> {
     return await import(name);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
-    throw new Error(
+    throw new MmgenreError(
+      'prerequisite',
       `the 'clip' encoder needs ${PACKAGE}, which is not installed: run \`npm install ${PACKAGE}\` ` +
         `and put a CLIP model (e.g. Xenova/clip-vit-base-patch32) under ${env.localModelPath}`,
     );
@@ -70,7 +72,8 @@ export class ClipEncoder implements Encoder {
   private async load(): Promise<void> {
     const local = join(env.localModelPath, this.opts.model);
     if (!env.allowRemoteModels && !existsSync(local)) {
-      throw new Error(
+      throw new MmgenreError(
+        'prerequisite',
         `CLIP model '${this.opts.model}' not found under ${env.localModelPath}; put it there ` +
           `(e.g. git clone https://huggingface.co/${this.opts.model} ${local}) ` +
           `or set MMGENRE_ALLOW_REMOTE_MODELS=1 to download it`,

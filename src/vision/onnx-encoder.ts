@@ -9,6 +9,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { verifyChecksum } from '../util/checksum.js';
+import { MmgenreError } from '../util/errors.js';
 import type { InferenceSession } from 'onnxruntime-node';
 import { IMAGENET_NORM, type Normalisation, type TensorLayout } from './image.js';
 import { PosterEncoder, parseOptions, posterOptionsSchema } from './poster-encoder.js';
@@ -90,7 +91,7 @@ export class OnnxEncoder extends PosterEncoder {
 
   private async load(): Promise<void> {
     const path = resolve(this.opts.modelPath);
-    if (!existsSync(path)) throw new Error(`ONNX model not found: ${path}`);
+    if (!existsSync(path)) throw new MmgenreError('not-found', `ONNX model not found: ${path}`);
     // The file's digest is part of the cache key anyway; checked against the recorded one
     // before onnxruntime reads it (a changed byte gives other features, not an error).
     const digest = await sha256File(path);

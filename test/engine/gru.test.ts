@@ -1,15 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initEngine, tf } from '../../src/engine/index.js';
-import {
-  batchMaxLength,
-  biGruLast,
-  bucketByLength,
-  createGruWeights,
-  gru,
-  type GruWeights,
-} from '../../src/engine/gru.js';
-import { maxRelativeDifference, onBothBackends } from '../../src/engine/compare.js';
+import { biGruLast, createGruWeights, gru, type GruWeights } from '../../src/engine/gru.js';
+import { maxRelativeDifference, onBothBackends } from '../helpers/backends.js';
 
 /** The same GRU written step by step with plain ops and left to autodiff: the reference. */
 function referenceGru(x: tf.Tensor3D, mask: tf.Tensor2D, w: GruWeights, reverse: boolean): tf.Tensor2D {
@@ -86,20 +79,6 @@ test('fast GRU sequence output and its gradient agree between wasm and cpu', asy
     return [gru(x, mask, w).sequence, tf.grad(f)(x)];
   });
   r.cpu.forEach((ref, i) => assert.ok(maxRelativeDifference(r.wasm[i], ref) < 1e-4));
-});
-
-test('bucketByLength groups similar lengths, covers every index once, is deterministic', () => {
-  const lengths = Array.from({ length: 100 }, (_, i) => (i * 37) % 200);
-  const a = bucketByLength(lengths, 32, 7);
-  const b = bucketByLength(lengths, 32, 7);
-  assert.deepEqual(a, b);
-  assert.deepEqual(
-    a.flat().sort((p, q) => p - q),
-    lengths.map((_, i) => i),
-  );
-  assert.equal(a.length, 4);
-  const padded = a.reduce((s, batch) => s + batch.length * batchMaxLength(lengths, batch), 0);
-  assert.ok(padded < 100 * 199 * 0.7, `bucketing should cut padding, got ${padded}`);
 });
 
 test('fast GRU: padding gives the same last states as the unpadded sequences; no tensor leaks', async () => {

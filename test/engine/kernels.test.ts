@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { engineInfo, initEngine } from '../../src/engine/index.js';
-import { maxRelativeDifference, onBothBackends, pseudoRandomValues } from '../../src/engine/compare.js';
+import { maxRelativeDifference, onBothBackends, pseudoRandomValues } from '../helpers/backends.js';
 
 const TOL = 1e-4;
 

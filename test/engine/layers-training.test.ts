@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initEngine, tf, tfl } from '../../src/engine/index.js';
-import { maxRelativeDifference, onBothBackends } from '../../src/engine/compare.js';
+import { maxRelativeDifference, onBothBackends } from '../helpers/backends.js';
 
 // One SGD step of small tf.layers models on wasm and on cpu, from the same seeded weights:
 // every kernel a training step needs must exist on wasm and agree with the reference.

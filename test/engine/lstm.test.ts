@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initEngine, tf } from '../../src/engine/index.js';
 import { biLstmLast, createLstmWeights, lstm, type LstmWeights } from '../../src/engine/lstm.js';
-import { maxRelativeDifference, onBothBackends } from '../../src/engine/compare.js';
+import { maxRelativeDifference, onBothBackends } from '../helpers/backends.js';
 
 /** The same LSTM written step by step with plain ops and left to autodiff: the reference. */
 function referenceLstm(x: tf.Tensor3D, mask: tf.Tensor2D, w: LstmWeights, reverse: boolean): tf.Tensor2D {

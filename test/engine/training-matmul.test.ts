@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initEngine, tf } from '../../src/engine/index.js';
-import { maxRelativeDifference, pseudoRandomValues } from '../../src/engine/compare.js';
+import { maxRelativeDifference, pseudoRandomValues } from '../helpers/backends.js';
 import { markRewritten, transposedProductCount } from '../../src/engine/fix-matmul.js';
 import { FusedAdam } from '../../src/engine/fused-adam.js';
 

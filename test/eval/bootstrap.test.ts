@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bootstrapF1, mulberry32, pairedBootstrapF1, F1_AVERAGES } from '../../src/eval/bootstrap.js';
+import { bootstrapF1, pairedBootstrapF1, F1_AVERAGES } from '../../src/eval/bootstrap.js';
+import { mulberry32 } from '../../src/util/random.js';
 import { evaluate } from '../../src/eval/metrics.js';
 
 /** A synthetic model whose scores are informative but noisy, seeded. */

@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { MMIMDB_GENRES } from '../../src/data/genres.js';
-import { mulberry32 } from '../../src/eval/bootstrap.js';
+import { mulberry32 } from '../../src/util/random.js';
 import { toPredictionRows, writePredictions } from '../../src/eval/predictions.js';
 import { readRunEval } from '../../src/eval/run-eval.js';
 import { writeThresholds } from '../../src/eval/thresholds.js';

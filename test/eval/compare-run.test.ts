@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { specFor } from '../../src/models/index.js';
-import { parseConfig, syntheticTrainingData, trainOnData } from '../../src/train/index.js';
+import { parseConfig, trainOnData } from '../../src/train/index.js';
+import { syntheticTrainingData } from '../helpers/synthetic-training.js';
 import { readRunEval } from '../../src/eval/run-eval.js';
 import { runCli, tempDir } from '../helpers/shared.js';
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mulberry32 } from '../../src/eval/bootstrap.js';
+import { mulberry32 } from '../../src/util/random.js';
 import { macroF1, evaluate } from '../../src/eval/metrics.js';
 import {
   DEFAULT_THRESHOLD_POLICY,

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { acquireLock } from '../../src/features/store.js';
 import { getModelFamily, specFor, type InputSpec } from '../../src/models/index.js';
-import { parseConfig, syntheticTrainingData, trainOnData } from '../../src/train/index.js';
+import { parseConfig, trainOnData } from '../../src/train/index.js';
+import { syntheticTrainingData } from '../helpers/synthetic-training.js';
 import { LockBusyError, processStartTime } from '../../src/util/lock.js';
 import { tempDir } from '../helpers/shared.js';
 

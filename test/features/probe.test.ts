@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadDataset } from '../../src/data/load.js';
 import { loadFeatures, loadSequences } from '../../src/features/extract.js';
-import { linearProbe } from '../../src/features/probe.js';
+import { linearProbe } from '../helpers/linear-probe.js';
 import { MMIMDB_SAMPLE, runCli, skipUnless, tempDir } from '../helpers/shared.js';
 import { sampleSplits, sampleSubsetDir } from './fixtures.js';
 

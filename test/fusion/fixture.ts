@@ -6,13 +6,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { specFor, type InputSpec } from '../../src/models/index.js';
-import {
-  parseConfig,
-  syntheticTrainingData,
-  trainOnData,
-  type TrainConfig,
-  type TrainingData,
-} from '../../src/train/index.js';
+import { parseConfig, trainOnData, type TrainConfig, type TrainingData } from '../../src/train/index.js';
+import { syntheticTrainingData } from '../helpers/synthetic-training.js';
 import { tempDir } from '../helpers/shared.js';
 
 export const featureInput = (id: 'poster' | 'plot', dim: number, encoder = 'synthetic'): InputSpec => ({

@@ -8,15 +8,15 @@ import {
   fit,
   loadRun,
   parseConfig,
-  syntheticTrainingData,
   trainOnData,
   type TrainingData,
 } from '../../src/train/index.js';
+import { syntheticTrainingData } from '../helpers/synthetic-training.js';
 import { readPredictions } from '../../src/eval/predictions.js';
 import { evaluate } from '../../src/eval/metrics.js';
 import { rowsOf } from '../../src/train/data.js';
 import { predictSplit } from '../../src/train/trainer.js';
-import { SeededRandom } from '../../src/models/random.js';
+import { SeededRandom } from '../../src/util/random.js';
 import { combineLate, gateShares, gateValue } from '../../src/models/fusion/index.js';
 import { fitLateWeights } from '../../src/train/late-fusion.js';
 import { tempDir } from '../helpers/shared.js';

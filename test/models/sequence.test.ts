@@ -7,7 +7,7 @@ import { prepareOps } from '../../src/models/ops.js';
 import { specFor } from '../../src/models/registry.js';
 import { FastRnn, type RnnPooling } from '../../src/models/sequence.js';
 import type { InputSpec } from '../../src/models/spec.js';
-import { SeededRandom } from '../../src/models/random.js';
+import { SeededRandom } from '../../src/util/random.js';
 import { loadGlove } from '../../src/text/glove.js';
 import { wordRow } from '../../src/text/glove.js';
 import { fit } from '../../src/train/trainer.js';

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { synthesizeDataset } from '../../src/data/synth.js';
 import { env } from '../../src/env.js';
 import { getModelFamily, specFor, type InputSpec } from '../../src/models/index.js';
-import { parseConfig, syntheticTrainingData, trainFromConfig, trainOnData } from '../../src/train/index.js';
+import { parseConfig, trainFromConfig, trainOnData } from '../../src/train/index.js';
+import { syntheticTrainingData } from '../helpers/synthetic-training.js';
 import { tempDir } from '../helpers/shared.js';
 
 export interface TinyRun {

@@ -9,7 +9,7 @@ import { loadDataset } from '../../src/data/load.js';
 import type { Dataset, MovieRecord } from '../../src/data/types.js';
 import { multiHot } from '../../src/data/genres.js';
 import { readPredictions, writePredictions } from '../../src/eval/predictions.js';
-import { SeededRandom } from '../../src/models/random.js';
+import { SeededRandom } from '../../src/util/random.js';
 import { specFor } from '../../src/models/registry.js';
 import '../../src/models/index.js';
 import { parseConfig, type TrainConfig } from '../../src/runs/config.js';

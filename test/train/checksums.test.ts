@@ -12,7 +12,8 @@ import { loadBuiltinEncoders, createEncoder } from '../../src/features/registry.
 import { specFor, type InputSpec } from '../../src/models/index.js';
 import { buildGloveCache, gloveCacheDir, readGloveCache, readGloveManifest } from '../../src/text/glove.js';
 import { readCheckpoint } from '../../src/train/checkpoint.js';
-import { parseConfig, syntheticTrainingData, trainOnData } from '../../src/train/index.js';
+import { parseConfig, trainOnData } from '../../src/train/index.js';
+import { syntheticTrainingData } from '../helpers/synthetic-training.js';
 import { loadLayersModel } from '../../src/runs/run.js';
 import { onnxOptionsSchema, OnnxEncoder } from '../../src/vision/onnx-encoder.js';
 import { CorruptFileError, writeFileWithChecksum } from '../../src/util/checksum.js';

@@ -1,7 +1,8 @@
 // A small but complete training task (two inputs, GMU fusion with dropout, modality dropout,
 // class weights, weight decay): everything that draws random numbers or updates weights in place.
 import { specFor, type InputSpec } from '../../src/models/index.js';
-import { fit, syntheticTrainingData, trainingSchema } from '../../src/train/index.js';
+import { fit, trainingSchema } from '../../src/train/index.js';
+import { syntheticTrainingData } from '../helpers/synthetic-training.js';
 
 export interface DeterminismJob {
   seed: number;

@@ -7,97 +7,18 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { initEngine, tf } from '../../src/engine/index.js';
-import { buildModel, specFor, type InputSpec, type ModelSpec } from '../../src/models/index.js';
-import { pseudoRandomValues } from '../../src/engine/compare.js';
+import { buildModel, specFor, type ModelSpec } from '../../src/models/index.js';
 import { OnnxTrainingStep, UnsupportedError } from '../../src/train/onnx-step.js';
 import { FusedAdam } from '../../src/engine/fused-adam.js';
 import { fit, trainingSchema } from '../../src/train/index.js';
 import { featureInput, posterPlotData } from '../fusion/fixture.js';
+import { batch, compareOnnxGradients, N } from '../helpers/onnx-gradients.js';
 import { tempDir } from '../helpers/shared.js';
 
 const labels = Array.from({ length: 5 }, (_, i) => `g${i}`);
 const inputs = [featureInput('poster', 12), featureInput('plot', 7)];
 /** Three inputs (two of one modality, as the shipped GMU reads the poster): the gate is a softmax. */
 const threeInputs = [inputs[0], { ...featureInput('poster', 5), id: 'poster_mid' }, inputs[1]];
-const N = 9;
-
-function batch(seed: number, ins: InputSpec[]): { x: Float32Array[]; y: Float32Array } {
-  const x = ins.map((input, k) => pseudoRandomValues(N * input.shape[0], seed + k));
-  // Row 2 has no first input, row 5 no last one, row 7 only the last: the gates and the
-  // missing embedding mask them.
-  const clear = (k: number, row: number) => x[k].fill(0, row * ins[k].shape[0], (row + 1) * ins[k].shape[0]);
-  clear(0, 2);
-  clear(ins.length - 1, 5);
-  for (let k = 0; k < ins.length - 1; k++) clear(k, 7);
-  const y = Float32Array.from(pseudoRandomValues(N * labels.length, seed + 9), (v) => (v > 0.3 ? 1 : 0));
-  return { x, y };
-}
-
-/** tfjs' loss and gradients (inference-mode dropout, i.e. none) vs the compiled step's. */
-async function compare(spec: ModelSpec, posWeight: Float32Array | null): Promise<void> {
-  const ins = spec.inputs;
-  const { model, logitsModel } = buildModel(spec, { seed: 3 });
-  // Perturb every weight so that no gradient is zero by construction (zero-initialised gate kernels).
-  tf.tidy(() =>
-    logitsModel.weights.forEach((w, k) =>
-      w.write(tf.add(w.read(), tf.tensor(pseudoRandomValues(w.read().size, 50 + k, 0.1), w.read().shape))),
-    ),
-  );
-  const trainable = logitsModel.trainableWeights.map((w) => w.read() as tf.Variable);
-  const before = trainable.map((v) => v.dataSync().slice());
-  const { x, y } = batch(7, ins);
-  // Both kernel layouts: tfjs' [in, out], and [out, in] as the trainer runs it.
-  const runs = [];
-  for (const kernelLayout of ['model', 'transposed'] as const) {
-    const step = await OnnxTrainingStep.compile(spec, logitsModel, trainable, {
-      posWeight,
-      threads: 2,
-      kernelLayout,
-    });
-    const masks = step.dropout.map((d) => new Float32Array(N * d.width).fill(1));
-    step.useTrainingLayout([]);
-    const loss = await step.run(x, y, N, masks);
-    step.useModelLayout([]);
-    const grads = Object.fromEntries(trainable.map((v) => [v.name, step.gradInModelLayout(v.name)]));
-    runs.push({ kernelLayout, loss, grads });
-    step.dispose();
-  }
-  // The layout switch is a pure permutation: the weights come back bit for bit.
-  trainable.forEach((v, k) => assert.deepEqual(v.dataSync(), before[k], `${v.name} changed`));
-
-  const xs = x.map((v, k) => tf.tensor2d(v, [N, ins[k].shape[0]]));
-  const yt = tf.tensor2d(y, [N, labels.length]);
-  const { value, grads } = tf.variableGrads(
-    () =>
-      tf.tidy(() => {
-        const z = logitsModel.apply(xs, { training: false }) as tf.Tensor;
-        let pos = tf.mul(yt, tf.softplus(tf.neg(z)));
-        if (posWeight) pos = tf.mul(pos, tf.tensor1d(posWeight));
-        return tf.mean(tf.add(tf.mul(tf.sub(1, yt), tf.softplus(z)), pos)) as tf.Scalar;
-      }),
-    trainable,
-  );
-  for (const run of runs) {
-    const loss = value.dataSync()[0];
-    assert.ok(Math.abs(loss - run.loss) < 1e-5, `${run.kernelLayout}: loss ${loss} vs ${run.loss}`);
-    for (const v of trainable) {
-      const want = grads[v.name].dataSync();
-      const got = run.grads[v.name]?.dataSync();
-      assert.ok(got, `no gradient for ${v.name}`);
-      let scale = 0;
-      for (const a of want) scale = Math.max(scale, Math.abs(a));
-      assert.ok(scale > 0, `${v.name}: tfjs gradient is all zero (test would prove nothing)`);
-      let err = 0;
-      for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(want[i] - got[i]));
-      assert.ok(
-        err <= 1e-4 * scale + 1e-7,
-        `${run.kernelLayout} ${v.name}: max error ${err} (scale ${scale})`,
-      );
-    }
-  }
-  tf.dispose([value, yt, ...xs, ...Object.values(grads), ...runs.flatMap((r) => Object.values(r.grads))]);
-  model.dispose();
-}
 
 test('onnx step: same loss and gradients as tfjs for heads and fusions', async (t) => {
   await initEngine({ backend: 'wasm' });
@@ -142,7 +63,8 @@ test('onnx step: same loss and gradients as tfjs for heads and fusions', async (
       pw,
     ],
   ];
-  for (const [name, spec, posWeight] of cases) await t.test(name, () => compare(spec, posWeight));
+  for (const [name, spec, posWeight] of cases)
+    await t.test(name, () => compareOnnxGradients(spec, posWeight));
 });
 
 test('onnx step: the training layout moves kernels and their Adam moments, and back exactly', async () => {
@@ -152,7 +74,7 @@ test('onnx step: the training layout moves kernels and their Adam moments, and b
   const trainable = logitsModel.trainableWeights.map((w) => w.read() as tf.Variable);
   const adam = new FusedAdam(trainable, { learningRate: 0.01 });
   const step = await OnnxTrainingStep.compile(spec, logitsModel, trainable, { posWeight: null });
-  const { x, y } = batch(3, [inputs[0]]);
+  const { x, y } = batch(3, [inputs[0]], labels.length);
   await assert.rejects(step.run([x[0]], y, N, []), /useTrainingLayout/);
   const kernel = trainable.find((v) => v.shape.length === 2 && v.shape[0] === 12)!;
   const [rows, cols] = kernel.shape;
@@ -237,7 +159,7 @@ test("onnx step: gradientOutputs 'summed' (benchmarks) computes the same loss an
   const spec = specFor('gmu', { project: 6, units: 4, hidden: [] }, { labels, inputs });
   const { model, logitsModel } = buildModel(spec, { seed: 4 });
   const trainable = logitsModel.trainableWeights.map((w) => w.read() as tf.Variable);
-  const { x, y } = batch(11, inputs);
+  const { x, y } = batch(11, inputs, labels.length);
   const losses = [];
   for (const gradientOutputs of ['returned', 'summed'] as const) {
     const step = await OnnxTrainingStep.compile(spec, logitsModel, trainable, {
@@ -267,7 +189,7 @@ test("onnx step: profileFilePrefix (benchmarks) writes onnxruntime's kernel prof
     kernelLayout: 'model',
     profileFilePrefix: join(dir, 'step'),
   });
-  const { x, y } = batch(11, inputs);
+  const { x, y } = batch(11, inputs, labels.length);
   const masks = step.dropout.map((d) => new Float32Array(N * d.width).fill(1));
   for (let i = 0; i < 3; i++) await step.run(x, y, N, masks);
   step.endProfiling();

@@ -11,11 +11,11 @@ import {
   loadRun,
   parseConfig,
   readCheckpoint,
-  syntheticTrainingData,
   trainOnData,
   RunExistsError,
   type TrainConfig,
 } from '../../src/train/index.js';
+import { syntheticTrainingData } from '../helpers/synthetic-training.js';
 import { readPredictions } from '../../src/eval/predictions.js';
 import { ROOT, tempDir } from '../helpers/shared.js';
 
@@ -139,10 +139,12 @@ test('a run directory holds the model, thresholds, predictions and eval; loadRun
 function childScript(dir: string): string {
   const lib = pathToFileURL(join(ROOT, 'src', 'train', 'index.ts')).href;
   const models = pathToFileURL(join(ROOT, 'src', 'models', 'index.ts')).href;
+  const synthetic = pathToFileURL(join(ROOT, 'test', 'helpers', 'synthetic-training.ts')).href;
   const file = join(dir, 'child.mts');
   writeFileSync(
     file,
-    `import { syntheticTrainingData, parseConfig, trainOnData } from '${lib}';
+    `import { parseConfig, trainOnData } from '${lib}';
+import { syntheticTrainingData } from '${synthetic}';
 import { specFor } from '${models}';
 const [out, resume] = [process.argv[2], process.argv[3] === 'resume'];
 const data = syntheticTrainingData({ dims: [256], sizes: { train: 1000, dev: 100, test: 100 }, noise: 2, seed: 9 });

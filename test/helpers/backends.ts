@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { initEngine } from './index.js';
+import { initEngine } from '../../src/engine/index.js';
+import { lcg32 } from '../../src/util/random.js';
 
 export type BackendName = 'wasm' | 'cpu';
 
@@ -48,10 +49,7 @@ export function maxRelativeDifference(actual: ArrayLike<number>, reference: Arra
  */
 export function pseudoRandomValues(n: number, seed: number, scale = 1): Float32Array {
   const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = ((s / 2 ** 32) * 2 - 1) * scale;
-  }
+  const next = lcg32(seed);
+  for (let i = 0; i < n; i++) out[i] = ((next() / 2 ** 32) * 2 - 1) * scale;
   return out;
 }

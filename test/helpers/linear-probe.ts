@@ -3,11 +3,11 @@
  * (multi-label logistic regression, one weight vector per genre) against the best constant
  * predictor.
  */
-import { macroF1 } from '../eval/metrics.js';
-import type { Dataset, SplitName } from '../data/types.js';
-import { multiHot } from '../data/genres.js';
-import type { FeatureMatrix } from './types.js';
-import { initEngine, tf } from '../engine/index.js';
+import { macroF1 } from '../../src/eval/metrics.js';
+import type { Dataset, SplitName } from '../../src/data/types.js';
+import { multiHot } from '../../src/data/genres.js';
+import type { FeatureMatrix } from '../../src/features/types.js';
+import { initEngine, tf } from '../../src/engine/index.js';
 
 export interface ProbeOptions {
   epochs?: number;

@@ -3,8 +3,8 @@
  * benchmarks that must not wait for feature extraction. Each genre has a random direction per
  * input; a movie's features are the sum of its genres' directions plus noise.
  */
-import { SeededRandom } from '../models/random.js';
-import type { SplitData, TrainingData } from './data.js';
+import { SeededRandom } from '../../src/util/random.js';
+import type { SplitData, TrainingData } from '../../src/train/data.js';
 
 export interface SyntheticOptions {
   /** Movies per split. */
