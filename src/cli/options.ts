@@ -20,3 +20,13 @@ export function parseTopOption(v: string): number {
   if (!Number.isInteger(n) || n < 1) throw new CliError(`--top must be a positive whole number, got "${v}"`);
   return n;
 }
+
+/** `--freshness`: how cached rows are judged current (shared with `train`). */
+export const FRESHNESS_HELP =
+  'how cached features are judged current: stat (each poster’s size and mtime) or content (also the sha256 of ' +
+  'its bytes; reads every poster on each run) (default: stat, or $MMGENRE_FEATURE_FRESHNESS)';
+
+export function freshnessArg(v: string): 'stat' | 'content' {
+  if (v !== 'stat' && v !== 'content') throw new CliError(`--freshness must be stat or content, got '${v}'`);
+  return v;
+}

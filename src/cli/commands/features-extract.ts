@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
+import { FRESHNESS_HELP, freshnessArg } from '../options.js';
 import { MmgenreError } from '../../util/errors.js';
 import { group } from './index.js';
 
@@ -18,16 +19,6 @@ interface ExtractFlags {
   queue?: string;
   shardRows?: number;
   freshness?: 'stat' | 'content';
-}
-
-/** `--freshness`: how cached rows are judged current (shared with `train`). */
-export const FRESHNESS_HELP =
-  'how cached features are judged current: stat (each poster’s size and mtime) or content (also the sha256 of ' +
-  'its bytes; reads every poster on each run) (default: stat, or $MMGENRE_FEATURE_FRESHNESS)';
-
-export function freshnessArg(v: string): 'stat' | 'content' {
-  if (v !== 'stat' && v !== 'content') throw new CliError(`--freshness must be stat or content, got '${v}'`);
-  return v;
 }
 
 function intArg(name: string, min: number) {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { CliError } from '../errors.js';
 import { env } from '../../env.js';
-import { FRESHNESS_HELP, freshnessArg } from './features-extract.js';
+import { FRESHNESS_HELP, freshnessArg } from '../options.js';
 import type { TrainJob, TrainingOverrides, TrainRunResult } from '../../train/index.js';
 
 const intArg = (name: string) => (v: string) => {
