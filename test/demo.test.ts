@@ -21,7 +21,7 @@ test('mmgenre demo --quick runs end to end and prints the comparison table', { t
     r.stderr,
     /training \(unimodal\): \d+\/\d+ epochs .*ETA .*epoch \d+\/2 loss \d\.\d+ dev macro-F1 \d\.\d+/,
   );
-  assert.match(r.stderr, /features mobilenet_v2_onnx \(3 layers, one pass\)/);
+  assert.match(r.stderr, /features mobilenet_v2_onnx \(\d+ layers, one pass\)/);
   assert.ok(existsSync(join(out, 'report.html')), 'report.html written');
   assert.match(readFileSync(join(out, 'report.html'), 'utf8'), /<svg/);
   assert.match(r.stdout, /SYNTHETIC movies/);
