@@ -215,13 +215,20 @@ test("a branch from a two-layer MLP's last hidden layer copies the layers below 
 
 test("before poster-frozen is trained, a fusion's branches from it are planned from the shipped config (for diagrams)", async () => {
   const fusion = loadConfig('fusion-gmu');
+  const frozen = loadConfig('poster-frozen');
   const from = { from: { run: 'poster-frozen' } };
+  // The fusion reads every poster input poster-frozen reads, each a branch from its logits.
+  const posterInputs = frozen.inputs.map(({ trainViews: _views, ...i }) => i);
   const planned = parseConfig({
     ...fusion,
     name: 'gmu-poster-frozen',
+    inputs: [...posterInputs, ...fusion.inputs.filter((i) => !frozen.inputs.some((f) => f.id === i.id))],
     model: {
       ...fusion.model,
-      branches: { ...(fusion.model.branches as object), poster: from, poster_mid: from },
+      branches: {
+        ...(fusion.model.branches as object),
+        ...Object.fromEntries(frozen.inputs.map((i) => [i.id, from])),
+      },
     },
   });
   const spec = await specFromConfig(planned);
@@ -229,6 +236,7 @@ test("before poster-frozen is trained, a fusion's branches from it are planned f
   assert.deepEqual(rows, [
     ['poster_project', 'output_logits', { offset: 0, count: 1280, bias: true }],
     ['poster_mid_project', 'output_logits', { offset: 1280, count: 160, bias: false }],
+    ['poster_expand_project', 'output_logits', { offset: 1440, count: 576, bias: false }],
   ]);
   assert.equal(spec.nodes.find((n) => n.id === 'gmu_h_poster')!.inputs[0], 'poster_project');
 });
