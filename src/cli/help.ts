@@ -38,7 +38,7 @@ export const EXAMPLES: Record<string, string[]> = {
   serve: [
     'mmgenre serve --model runs/gmu',
     'mmgenre serve --model runs/gmu --runs runs --port 8080',
-    'mmgenre serve --max-queue 256 --max-wait 500 --request-timeout 10000',
+    'mmgenre serve --max-queue 256 --deadline 500 --request-timeout 10000',
     'mmgenre serve --workers 1',
   ],
   worker: ['mmgenre worker --queue redis://127.0.0.1:6379/0'],

@@ -4,10 +4,12 @@
  * throughput grows with concurrency instead of paying the per-call overhead each time. An idle
  * batcher starts at once: a lone request never waits for a timer.
  *
- * The queue is bounded (back-pressure): a call is refused at once with a BusyError when the queue
- * is full or when the batches ahead of it would keep it waiting longer than `maxWaitMs`, and a
- * call still queued after `maxWaitMs` is refused then. A caller is answered or
- * refused quickly; it never waits for a timeout.
+ * Every call has a deadline (`deadlineMs` after it arrived, 1 s by default) by which it is
+ * answered or refused with a BusyError, never later: a call is refused at once when the queue is
+ * full or when the batches ahead of it, plus its own, would end past its deadline; a queued call
+ * is refused when too little time is left for a batch of one; and a batch takes only as many
+ * calls as it can finish before the earliest of their deadlines. Costs are learnt from the
+ * batches run (a fixed part per batch, a part per movie).
  */
 import { MmgenreError } from '../util/errors.js';
 import type { PredictOptions, Predictor } from './predictor.js';
@@ -16,8 +18,9 @@ import type { Prediction, PredictInput, ThresholdKind } from './types.js';
 interface Pending {
   input: PredictInput;
   threshold: ThresholdKind;
-  queuedAt: number;
-  /** Refuses the call if its batch has not started after maxWaitMs. */
+  /** performance.now() by which the call must be answered or refused. */
+  deadline: number;
+  /** Refuses the call once too little time is left for its batch to end by the deadline. */
   timer: NodeJS.Timeout;
   resolve(p: Prediction): void;
   reject(err: unknown): void;
@@ -28,7 +31,7 @@ export interface BatcherStats {
   predictions: number;
   largestBatch: number;
   queued: number;
-  /** Calls refused because the queue was full or too slow (BusyError). */
+  /** Calls refused because the queue was full or could not end by their deadline (BusyError). */
   refused: number;
   /** Mean time of one batch item, in ms (moving average). */
   itemMillis: number;
@@ -39,8 +42,14 @@ export interface BatcherOptions {
   maxBatch?: number;
   /** Most calls waiting (default 512). */
   maxQueue?: number;
-  /** Longest a call may wait for its batch to start, in ms (default 800). */
-  maxWaitMs?: number;
+  /** Each call is answered or refused within this many ms of its arrival (default 1000). */
+  deadlineMs?: number;
+}
+
+/** A call's arrival, when it came before predict() (a server reads the upload first). */
+export interface BatchedPredictOptions extends PredictOptions {
+  /** performance.now() when the request arrived (default: now). */
+  receivedAt?: number;
 }
 
 /** The predictor is saturated: try again after `retryAfterSeconds`. */
@@ -61,12 +70,22 @@ export class PredictionBatcher {
   /** Moving average of one item's share of a batch's time (ms); batches of one cost more per item. */
   private itemMillis = 0;
   private batchOverheadMillis = 0;
+  /**
+   * How much longer than planned recent batches ran (≥ 1): jumps to a batch's ratio at once and
+   * decays back, so that plans stay safe while the machine is busier than the averages say.
+   */
+  private surprise = 1;
   private readonly stats = { batches: 0, predictions: 0, largestBatch: 0, refused: 0 };
   /** Calls admitted whose input is still being read (see admit). */
   private admitted = 0;
   private readonly maxBatch: number;
   private readonly maxQueue: number;
-  private readonly maxWaitMs: number;
+  private readonly deadlineMs: number;
+  /**
+   * Time kept back from every deadline for what follows a batch (writing the answer) and for
+   * error in the learnt costs.
+   */
+  private readonly slackMs: number;
 
   constructor(
     readonly predictor: Predictor,
@@ -75,15 +94,18 @@ export class PredictionBatcher {
     const o = typeof opts === 'number' ? { maxBatch: opts } : opts;
     this.maxBatch = o.maxBatch ?? 32;
     this.maxQueue = o.maxQueue ?? 512;
-    this.maxWaitMs = o.maxWaitMs ?? 800;
+    this.deadlineMs = o.deadlineMs ?? 1000;
+    this.slackMs = Math.max(50, this.deadlineMs * 0.1);
   }
 
   /**
    * One movie's prediction; rejects with NoUsableInputError when none of its inputs is usable,
-   * and with BusyError when the queue cannot take it in time.
+   * and with BusyError when it cannot be answered by its deadline.
    */
-  predict(input: PredictInput, opts: PredictOptions = {}): Promise<Prediction> {
-    const refusal = this.refusal();
+  predict(input: PredictInput, opts: BatchedPredictOptions = {}): Promise<Prediction> {
+    const now = performance.now();
+    const deadline = (opts.receivedAt ?? now) + this.deadlineMs;
+    const refusal = this.refusal(deadline - now);
     if (refusal) {
       this.stats.refused++;
       return Promise.reject(refusal);
@@ -92,14 +114,11 @@ export class PredictionBatcher {
       const pending: Pending = {
         input,
         threshold: opts.threshold ?? this.predictor.threshold,
-        queuedAt: performance.now(),
-        timer: setTimeout(() => {
-          const at = this.queue.indexOf(pending);
-          if (at < 0) return; // already in a batch
-          this.queue.splice(at, 1);
-          this.stats.refused++;
-          reject(new BusyError('the server is busy: the prediction waited too long to start', 1));
-        }, this.maxWaitMs),
+        deadline,
+        timer: setTimeout(
+          () => this.expire(pending),
+          Math.max(0, deadline - this.slackMs - this.cost(1) - now),
+        ),
         resolve,
         reject,
       };
@@ -114,7 +133,7 @@ export class PredictionBatcher {
    * calls the returned release() once it has called predict() or given up.
    */
   admit(): () => void {
-    const refusal = this.refusal();
+    const refusal = this.refusal(this.deadlineMs);
     if (refusal) {
       this.stats.refused++;
       throw refusal;
@@ -136,36 +155,80 @@ export class PredictionBatcher {
     const ahead = this.queue.length + this.admitted;
     if (!this.running && ahead < this.maxBatch) return 0;
     const now = performance.now();
-    const current = this.running
-      ? Math.max(0, this.batchOverheadMillis + this.itemMillis * this.batchSize - (now - this.batchStartedAt))
-      : 0;
-    const batchesAhead = Math.floor(ahead / this.maxBatch);
-    const fullBatch = this.batchOverheadMillis + this.itemMillis * this.maxBatch;
-    return current + batchesAhead * fullBatch;
+    const current = this.running ? Math.max(0, this.cost(this.batchSize) - (now - this.batchStartedAt)) : 0;
+    return current + Math.floor(ahead / this.maxBatch) * this.cost(this.maxBatch);
   }
 
-  private refusal(): BusyError | null {
-    const retry = Math.max(1, Math.ceil(this.expectedWaitMs() / 1000));
+  /**
+   * Planned time of a batch of n (ms): the learnt costs, widened by recent surprises unless
+   * `cautious` is false (used to give up on a queued call only when even the plain estimate says
+   * it cannot end in time).
+   */
+  private cost(n: number, cautious = true): number {
+    return (this.batchOverheadMillis + this.itemMillis * n) * (cautious ? this.surprise : 1);
+  }
+
+  /** Why a new call with `budgetMs` left to its deadline is refused now, or null. */
+  private refusal(budgetMs: number): BusyError | null {
+    // An idle batcher tries every call: refusing on estimates alone could refuse forever after one
+    // slow batch (a first call's warm-up), since no batch would run to correct them.
+    if (!this.running && this.queue.length + this.admitted === 0) return null;
+    const wait = this.expectedWaitMs();
+    const retry = Math.max(1, Math.ceil(wait / 1000));
     const waiting = this.queue.length + this.admitted;
     if (waiting >= this.maxQueue) {
       return new BusyError(`the server is busy: ${waiting} predictions are waiting`, retry);
     }
-    const wait = this.expectedWaitMs();
-    if (wait > this.maxWaitMs) {
+    const own = this.cost(Math.min(this.maxBatch, (waiting % this.maxBatch) + 1));
+    if (wait + own + this.slackMs > budgetMs) {
       return new BusyError(
-        `the server is busy: a prediction would wait about ${Math.round(wait)} ms to start`,
+        `the server is busy: a prediction would take about ${Math.round(wait + own)} ms`,
         retry,
       );
     }
     return null;
   }
 
+  /** Refuse a queued call whose deadline can no longer be met (no-op once it is in a batch). */
+  private expire(p: Pending): void {
+    const at = this.queue.indexOf(p);
+    if (at < 0) return;
+    this.queue.splice(at, 1);
+    this.refuse(p);
+  }
+
+  private refuse(p: Pending): void {
+    clearTimeout(p.timer);
+    this.stats.refused++;
+    const retry = Math.max(1, Math.ceil(this.expectedWaitMs() / 1000));
+    p.reject(new BusyError('the server is busy: the prediction could not start in time', retry));
+  }
+
+  /** The calls of the next batch: as many as can end by the earliest of their deadlines (at least one). */
+  private nextBatch(now: number): Pending[] {
+    const late = this.queue.filter((p) => now + this.cost(1, false) + this.slackMs > p.deadline);
+    if (late.length) {
+      this.queue = this.queue.filter((p) => !late.includes(p));
+      late.forEach((p) => this.refuse(p));
+    }
+    let n = 0;
+    let earliest = Infinity;
+    while (n < Math.min(this.maxBatch, this.queue.length)) {
+      const d = Math.min(earliest, this.queue[n].deadline);
+      if (n > 0 && now + this.cost(n + 1) + this.slackMs > d) break;
+      earliest = d;
+      n++;
+    }
+    return this.queue.splice(0, n);
+  }
+
   private async drain(): Promise<void> {
     this.running = true;
     try {
-      while (this.queue.length > 0) {
+      for (;;) {
         const now = performance.now();
-        const batch = this.queue.splice(0, this.maxBatch);
+        const batch = this.nextBatch(now);
+        if (!batch.length) break;
         for (const p of batch) clearTimeout(p.timer);
         this.stats.batches++;
         this.stats.predictions += batch.length;
@@ -194,7 +257,11 @@ export class PredictionBatcher {
   /** Update the per-item and per-batch cost estimates (a batch of n costs about overhead + n·item). */
   private learn(n: number, millis: number): void {
     const a = 0.2;
-    if (this.stats.batches === 1) {
+    // The first batch pays for warm-up (sessions, caches): it teaches nothing about the others.
+    if (this.stats.batches === 1) return;
+    const planned = this.batchOverheadMillis + this.itemMillis * n;
+    if (planned > 0) this.surprise = Math.max(millis / planned, 1 + 0.8 * (this.surprise - 1));
+    if (this.stats.batches === 2) {
       this.itemMillis = millis / n;
       this.batchOverheadMillis = 0;
       return;

@@ -39,8 +39,8 @@ export interface ServeOptions {
   maxBatch?: number;
   /** Most predictions waiting for a batch before new ones are refused with 503 (default 512). */
   maxQueue?: number;
-  /** Longest a prediction may wait for its batch before it is refused with 503, in ms (default 800). */
-  maxWaitMs?: number;
+  /** Each prediction is answered or refused with 503 within this many ms of its arrival (default 1000). */
+  deadlineMs?: number;
   /** Time a client has to send a whole request, headers and body, in ms (default 30 s). */
   requestTimeoutMs?: number;
   /** Open connections at most; more are closed at once (default 1024). */
@@ -158,7 +158,7 @@ export async function buildApp(opts: ServeOptions): Promise<FastifyInstance> {
       return new PredictionBatcher(predictor, {
         maxBatch: opts.maxBatch,
         maxQueue: opts.maxQueue,
-        maxWaitMs: opts.maxWaitMs,
+        deadlineMs: opts.deadlineMs,
       });
     });
   };
@@ -296,14 +296,15 @@ export async function buildApp(opts: ServeOptions): Promise<FastifyInstance> {
     const q = req.query as { run?: string };
     const run = catalog.get(q.run ?? defaultId);
     const batcher = await batcherFor(run);
-    const t0 = performance.now();
+    // The deadline counts from the request's arrival (Fastify's clock starts before the body is read).
+    const t0 = performance.now() - reply.elapsedTime;
     let release = (): void => {};
     try {
       // Refused before the upload is read when the queue is full: a 503 costs next to nothing.
       release = batcher.admit();
       const { input, threshold } = await parsePredictRequest(req);
       release();
-      const p = await batcher.predict(input, { threshold });
+      const p = await batcher.predict(input, { threshold, receivedAt: t0 });
       const ranked = Object.entries(p.scores)
         .sort((a, b) => b[1] - a[1])
         .map(([genre, probability]) => ({

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readPredictions } from '../../src/eval/predictions.js';
 import {
+  BusyError,
   formatPrediction,
   loadPredictor,
   NoUsableInputError,
@@ -120,6 +121,21 @@ describe('predict from raw inputs', { timeout: 240_000 }, () => {
     assert.equal(stats.predictions, 6);
     assert.ok(stats.largestBatch > 1, `expected a batch of several, got ${JSON.stringify(stats)}`);
     await assert.rejects(batcher.predict({}), NoUsableInputError);
+  });
+
+  test('the batcher refuses a call that can no longer be answered by its deadline', async () => {
+    const batcher = new PredictionBatcher(predictor, { deadlineMs: 1000 });
+    const plot = testMovie(0).plot;
+    // Arrived 5 s ago (a slow upload): refused at once, before any batch runs.
+    await assert.rejects(
+      batcher.predict({ plot }, { receivedAt: performance.now() - 5000 }),
+      (err: unknown) => err instanceof BusyError && err.retryAfterSeconds >= 1,
+    );
+    assert.deepEqual([batcher.getStats().batches, batcher.getStats().refused], [0, 1]);
+    // Arrived now: answered.
+    const p = await batcher.predict({ plot }, { receivedAt: performance.now() });
+    assert.equal(Object.keys(p.scores).length, 23);
+    assert.equal(batcher.getStats().batches, 1);
   });
 
   test('formatPrediction lists every genre by probability and marks the predicted ones', async () => {

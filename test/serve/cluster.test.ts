@@ -54,7 +54,7 @@ describe('serve --workers: processes sharing one port', { skip, timeout: 240_000
   before(async () => {
     [cluster, local] = await Promise.all([
       // A small queue, so that a burst meets back-pressure.
-      startCluster({ model: defaultModelDir(), port: 0, maxQueue: 4, maxWaitMs: 300 }, 2),
+      startCluster({ model: defaultModelDir(), port: 0, maxQueue: 4, deadlineMs: 500 }, 2),
       loadPredictor(),
     ]);
   });

@@ -230,7 +230,7 @@ describe('mmgenre serve under hostile input', { timeout: 240_000 }, () => {
   });
 
   test('under more poster load than it can take, every request is answered or refused with 503 at once', async () => {
-    const busy = await startServer({ model: tiny.runDir, port: 0, maxQueue: 4, maxWaitMs: 200 });
+    const busy = await startServer({ model: tiny.runDir, port: 0, maxQueue: 4, deadlineMs: 300 });
     try {
       const poster = readFileSync(
         posterOf(readdirSync(join(tiny.dataDir, 'dataset'))[0].replace(/\.\w+$/, '')),

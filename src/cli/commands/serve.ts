@@ -14,7 +14,7 @@ interface ServeCliOptions {
   requestTimeout?: number;
   maxConnections?: number;
   maxQueue?: number;
-  maxWait?: number;
+  deadline?: number;
   maxBatch?: number;
 }
 
@@ -60,9 +60,9 @@ export function register(program: Command): void {
       positiveInt('max-queue'),
     )
     .option(
-      '--max-wait <ms>',
-      'longest a prediction may wait for its batch before it gets 503 + Retry-After (default: 800)',
-      positiveInt('max-wait'),
+      '--deadline <ms>',
+      'each prediction is answered, or refused with 503 + Retry-After, within this many ms (default: 1000)',
+      positiveInt('deadline'),
     )
     .option(
       '--max-batch <n>',
@@ -94,7 +94,7 @@ export function register(program: Command): void {
           requestTimeoutMs: o.requestTimeout,
           maxConnections: o.maxConnections,
           maxQueue: o.maxQueue,
-          maxWaitMs: o.maxWait,
+          deadlineMs: o.deadline,
           maxBatch: o.maxBatch,
         };
         server = workers > 1 ? await startCluster(serveOptions, workers) : await startServer(serveOptions);
