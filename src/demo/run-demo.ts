@@ -17,7 +17,6 @@ import type { Dataset } from '../data/types.js';
 import { MMIMDB_TEST_SIZE, formatCompare, publishedCompareRows, type CompareRow } from '../eval/compare.js';
 import { pairedBootstrapF1, type PairedBootstrapResult } from '../eval/bootstrap.js';
 import { readPredictions } from '../eval/predictions.js';
-import { extractFeatureSet, extractSequences } from '../features/extract.js';
 import '../models/index.js';
 import {
   configToYaml,
@@ -27,7 +26,7 @@ import {
   type TrainConfig,
   type TrainingOverrides,
 } from '../runs/config.js';
-import { prepareInputOptions } from '../features/preparers.js';
+import { extractConfigInputs } from '../train/extract-inputs.js';
 import { trainMany, type TrainJob } from '../train/many.js';
 import { RUN_FILES, readRunInfo } from '../runs/run.js';
 import type { EvalSummary } from '../train/pipeline.js';
@@ -125,7 +124,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
 
   // 2. Features, once, in this process with every core (the trainings then only read the cache).
   log(`[2/${steps}] features (posters through MobileNetV2, plots through GloVe)`);
-  await extractAll(configs, dataset, opts.workers);
+  await extractConfigInputs(dataset, configs, { workers: opts.workers });
 
   // 3. Training, in parallel worker threads.
   const overrides: TrainingOverrides = {};
@@ -234,30 +233,6 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   };
   writeJsonAtomic(join(out, 'demo.json'), { ...result, report: undefined });
   return result;
-}
-
-/**
- * Extract every input of every config (deduplicated), as the trainer would: the dense ones in one
- * call, so that the variants of one network run it once per poster and orientation.
- */
-async function extractAll(configs: TrainConfig[], dataset: Dataset, workers?: number): Promise<void> {
-  const done = new Set<string>();
-  const dense: Array<{ name: string; options: Record<string, unknown> }> = [];
-  for (const c of configs) {
-    for (const input of c.inputs) {
-      const options = await prepareInputOptions(input.encoder, input.options, dataset);
-      const variants = [options, ...(input.trainViews ?? []).map((v) => ({ ...options, ...v }))];
-      for (const o of variants) {
-        const key = JSON.stringify([input.kind, input.encoder, o]);
-        if (done.has(key)) continue;
-        done.add(key);
-        const encoder = { name: input.encoder, options: o };
-        if (input.kind === 'sequence') await extractSequences(dataset, { encoder, workers });
-        else dense.push(encoder);
-      }
-    }
-  }
-  await extractFeatureSet(dataset, dense, { workers });
 }
 
 /**

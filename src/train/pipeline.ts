@@ -13,6 +13,7 @@ import { evaluate } from '../eval/metrics.js';
 import { toPredictionRows, writePredictions, type PredictionRow } from '../eval/predictions.js';
 import { ROBUST_TUNING, tuneThresholds, writeThresholds } from '../eval/thresholds.js';
 import { extractFeatureSet, extractSequencesWithReport } from '../features/extract.js';
+import { inputVariants } from './extract-inputs.js';
 import { HDF5_MATRIX_ENCODERS, HDF5_SEQUENCE_ENCODER, isHdf5Encoder } from '../features/hdf5-encoders.js';
 import type { FeatureMatrix, SequenceFeatures } from '../features/types.js';
 import { getModelFamily } from '../models/registry.js';
@@ -170,10 +171,7 @@ async function trainFromConfigLocked(
   const denseSpecs = prepared.flatMap(({ input, options }) =>
     input.kind === 'sequence'
       ? []
-      : [options, ...(input.trainViews ?? []).map((view) => ({ ...options, ...view }))].map((o) => ({
-          name: input.encoder,
-          options: o,
-        })),
+      : inputVariants(input, options).map((o) => ({ name: input.encoder, options: o })),
   );
   const dense = await extractFeatureSet(dataset, denseSpecs, extractOpts);
   for (const { input, options } of prepared) {

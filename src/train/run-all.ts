@@ -18,12 +18,11 @@ import { pairedBootstrapF1 } from '../eval/bootstrap.js';
 import { readPredictions } from '../eval/predictions.js';
 import { buildRunEval, writeRunEval, type RunEvalFile } from '../eval/run-eval.js';
 import { readThresholds, ROBUST_TUNING, tuneThresholds } from '../eval/thresholds.js';
-import { extractFeatureSet, extractSequences } from '../features/extract.js';
 import { isLateRun, predictLateRun } from '../runs/late-run.js';
 import { predictRaw, rawInputsFor } from '../runs/raw-predictions.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { inputModality, loadConfig, shippedConfigNames, type TrainConfig } from '../runs/config.js';
-import { prepareInputOptions } from '../features/preparers.js';
+import { extractConfigInputs } from './extract-inputs.js';
 import { trainMany, type TrainJob, type TrainJobOutcome } from './many.js';
 import { sourceConfigsOf, sourceRunsOf } from '../runs/sources.js';
 import { loadRun, RUN_FILES } from '../runs/run.js';
@@ -237,29 +236,6 @@ function expandConfigSets(names: string[]): string[] {
   return names.flatMap((n) => (n === 'paper' ? paperConfigs() : [n]));
 }
 
-/** Extract (into the cache) every input the configs need, once, before any training starts. */
-async function extractAll(dataset: Dataset, configs: TrainConfig[], opts: RunAllOptions): Promise<void> {
-  const seen = new Set<string>();
-  const extractOpts = { workers: opts.extractWorkers, progress: opts.progress !== false };
-  const dense: Array<{ name: string; options: Record<string, unknown> }> = [];
-  for (const c of configs) {
-    if (isLate(c)) continue;
-    for (const input of c.inputs) {
-      const options = await prepareInputOptions(input.encoder, input.options, dataset);
-      const key = JSON.stringify([input.kind, input.encoder, options]);
-      if (seen.has(key)) continue;
-      seen.add(key);
-      if (input.kind === 'sequence')
-        await extractSequences(dataset, { ...extractOpts, encoder: { name: input.encoder, options } });
-      else
-        for (const o of [options, ...(input.trainViews ?? []).map((view) => ({ ...options, ...view }))])
-          dense.push({ name: input.encoder, options: o });
-    }
-  }
-  // In one call, so that variants of one network run it once per poster and orientation.
-  await extractFeatureSet(dataset, dense, extractOpts);
-}
-
 function truthRows(dataset: Dataset, ids: string[]): Uint8Array[] {
   const byId = new Map(dataset.records.map((r) => [r.id, r]));
   return ids.map((id) => multiHot(byId.get(id)!.genres, dataset.labels));
@@ -351,7 +327,10 @@ export async function runAll(opts: RunAllOptions): Promise<RunAllSummary> {
         configs.push(sc);
       }
     }
-  await extractAll(dataset, configs, opts);
+  await extractConfigInputs(dataset, configs, {
+    workers: opts.extractWorkers,
+    progress: opts.progress !== false,
+  });
 
   // One folder per seed when there are several, so late fusion finds its experts beside it.
   const dirOf = (c: TrainConfig, k: number): string =>
