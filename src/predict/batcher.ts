@@ -65,6 +65,8 @@ export class BusyError extends MmgenreError {
 export class PredictionBatcher {
   private queue: Pending[] = [];
   private running = false;
+  /** A drain is due at the next check phase (see schedule). */
+  private scheduled = false;
   private batchStartedAt = 0;
   private batchSize = 0;
   /** Moving average of one item's share of a batch's time (ms); batches of one cost more per item. */
@@ -123,7 +125,7 @@ export class PredictionBatcher {
         reject,
       };
       this.queue.push(pending);
-      if (!this.running) void this.drain();
+      this.schedule();
     });
   }
 
@@ -222,10 +224,27 @@ export class PredictionBatcher {
     return this.queue.splice(0, n);
   }
 
+  /**
+   * Run the queue from the event loop's next check phase, not from the caller's: the calls whose
+   * requests arrive in the same poll phase then share one batch. Node accepts about one new
+   * connection per loop turn, so a server whose every request ran its prediction inline had turns
+   * of 100 ms and more under load, and new connections waited seconds to be accepted.
+   */
+  private schedule(): void {
+    if (this.running || this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.drain();
+    });
+  }
+
   private async drain(): Promise<void> {
     this.running = true;
     try {
-      for (;;) {
+      for (let first = true; ; first = false) {
+        // One batch per loop turn: between two, the server reads requests and accepts connections.
+        if (!first) await new Promise((resolve) => setImmediate(resolve));
         const now = performance.now();
         const batch = this.nextBatch(now);
         if (!batch.length) break;
