@@ -6,7 +6,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Dataset, SplitName } from '../data/types.js';
 import { evaluatePredictionsFile } from './evaluate-predictions.js';
-import { fmt, renderTable } from './format.js';
+import { fmt, renderTable } from './text-tables.js';
 import {
   citationOf,
   MMIMDB_TEST_SET,

@@ -8,4 +8,4 @@ export * from './run-eval.js';
 export * from './evaluate-predictions.js';
 export * from './published.js';
 export * from './compare.js';
-export * from './format.js';
+export * from './text-tables.js';

@@ -10,7 +10,7 @@ import { writePredictions } from '../eval/predictions.js';
 import { extractFeatureSet, extractFeatures, extractSequences } from '../features/extract.js';
 import type { FeatureMatrix, SequenceFeatures } from '../features/types.js';
 import { progress } from '../util/progress.js';
-import type { InputRows } from './gate.js';
+import type { InputRows } from './forward.js';
 import { loadPredictor, type Predictor } from './predictor.js';
 import { emptyRows, setRow } from './scorer.js';
 import { scoreRows, type SkippedMovie } from './shard.js';

@@ -2,9 +2,9 @@
 export * from './types.js';
 export * from './predictor.js';
 export * from './dataset.js';
-export * from './format.js';
+export * from './format-prediction.js';
 export * from './batcher.js';
-export { findGate, type GateInfo, type ForwardResult } from './gate.js';
+export { findGate, type GateInfo, type ForwardResult } from './forward.js';
 export * from './default-model.js';
 export * from './unlabeled.js';
 export * from './shard.js';

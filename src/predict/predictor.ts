@@ -3,7 +3,7 @@
  * normalisation, thresholds, and one encoder per input built from the same name and options the
  * training features came from (fitted ones included: a sequence model's vocabulary, maxLen and
  * truncation, a TF-IDF vectorizer; created and initialised once, reused for every call). A
- * late-fusion run predicts through its experts' predictors (src/predict/late.ts).
+ * late-fusion run predicts through its experts' predictors (src/predict/late-scorer.ts).
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
@@ -23,8 +23,8 @@ import type { InputSpec } from '../models/spec.js';
 import type { MovieRecord } from '../data/types.js';
 import { applyNormalizer } from '../features/normalize.js';
 import { loadRun, RUN_FILES, type LoadedRun } from '../runs/run.js';
-import { Forward, type ForwardResult, type GateInfo, type InputRows } from './gate.js';
-import { loadLateScorer } from './late.js';
+import { Forward, type ForwardResult, type GateInfo, type InputRows } from './forward.js';
+import { loadLateScorer } from './late-scorer.js';
 import { runsOnOnnxruntime, ThreadedEncoder } from './threaded-encoder.js';
 import { isGiven, MODALITIES, toRecords } from './records.js';
 import {
@@ -45,7 +45,7 @@ import {
 } from './types.js';
 
 export type { PredictorEncoder, PredictorInputInfo } from './scorer.js';
-export type { InputRows } from './gate.js';
+export type { InputRows } from './forward.js';
 
 export interface PredictOptions {
   /** Default: the predictor's (DEFAULT_THRESHOLD_POLICY, 0.5, unless it was loaded with another). */

@@ -5,7 +5,7 @@
 import type { MovieRecord } from '../data/types.js';
 import type { InputSpec, ModelSpec } from '../models/spec.js';
 import type { LoadedRun } from '../runs/run.js';
-import type { Forward, ForwardResult, GateInfo, InputRows } from './gate.js';
+import type { Forward, ForwardResult, GateInfo, InputRows } from './forward.js';
 
 export interface PredictorInputInfo {
   id: string;

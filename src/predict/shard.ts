@@ -6,7 +6,7 @@
 import type { MovieRecord } from '../data/types.js';
 import type { PredictionRow } from '../eval/predictions.js';
 import { encodeIsolating } from '../features/compute.js';
-import type { InputRows } from './gate.js';
+import type { InputRows } from './forward.js';
 import type { Predictor } from './predictor.js';
 import { emptyRows, pickRows, setRow } from './scorer.js';
 import type { MissingInput } from './types.js';

@@ -32,7 +32,7 @@ import {
 } from './combinations.js';
 import { GRID_TRAINING, gridConfig, gridRunName } from './configs.js';
 import { FEATURE_INPUTS, GridInputError, unavailableFeatures, type GridFeature } from './features.js';
-import { formatGridMarkdown } from './format.js';
+import { formatGridMarkdown } from './tables.js';
 import { STUDY_FUSIONS, STUDY_SOURCE, studyScore, type GridFusion } from './published.js';
 import { spread } from './stats.js';
 import {

@@ -7,5 +7,5 @@ export * from './stats.js';
 export * from './auc-bootstrap.js';
 export * from './types.js';
 export * from './analysis.js';
-export { formatGridText, formatGridMarkdown } from './format.js';
+export { formatGridText, formatGridMarkdown } from './tables.js';
 export * from './grid.js';

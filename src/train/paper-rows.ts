@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Dataset } from '../data/types.js';
 import { multiHot } from '../data/genres.js';
 import { bootstrapF1 } from '../eval/bootstrap.js';
-import { renderTable } from '../eval/format.js';
+import { renderTable } from '../eval/text-tables.js';
 import { readPredictions } from '../eval/predictions.js';
 import { PUBLISHED_RESULTS, type PublishedMetric } from '../eval/published.js';
 import { MMIMDB_TEST_SIZE } from '../eval/compare.js';

@@ -12,7 +12,7 @@ import { initEngine } from '../engine/index.js';
 import { multiHot } from '../data/genres.js';
 import type { Dataset } from '../data/types.js';
 import { buildCompareReport, formatCompare, type CompareReport } from '../eval/compare.js';
-import { renderTable } from '../eval/format.js';
+import { renderTable } from '../eval/text-tables.js';
 import { evaluate } from '../eval/metrics.js';
 import { pairedBootstrapF1 } from '../eval/bootstrap.js';
 import { readPredictions } from '../eval/predictions.js';

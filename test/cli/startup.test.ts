@@ -24,7 +24,7 @@ const LIGHT = new Set([
   '../../util/atomic.js',
   './worker.js',
   '../../predict/default-model.js',
-  '../../predict/format.js',
+  '../../predict/format-prediction.js',
   '../../predict/unlabeled.js',
   '../../eval/thresholds.js',
 ]);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { tf, tfl } from '../../src/engine/index.js';
 import { specWithSources } from '../../src/runs/source-layer.js';
 import { loadRun, parseConfig, trainOnData } from '../../src/train/index.js';
-import { Forward } from '../../src/predict/gate.js';
+import { Forward } from '../../src/predict/forward.js';
 import { tempDir } from '../helpers/shared.js';
 import { plotMlpSettings, posterPlotData, trainPlotRun } from './fixture.js';
 

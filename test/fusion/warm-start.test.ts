@@ -6,7 +6,7 @@ import { buildModel, type ModelSpec } from '../../src/models/index.js';
 import { prepareWithSources, specWithSources } from '../../src/runs/source-layer.js';
 import { gateBias } from '../../src/models/fusion/gmu.js';
 import { loadRun, parseConfig, trainOnData } from '../../src/train/index.js';
-import { Forward } from '../../src/predict/gate.js';
+import { Forward } from '../../src/predict/forward.js';
 import { tempDir } from '../helpers/shared.js';
 import { plotMlpSettings, posterPlotData, trainPlotRun } from './fixture.js';
 

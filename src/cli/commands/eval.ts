@@ -67,7 +67,7 @@ export function register(program: Command): void {
 
       const { loadDataset } = await import('../../data/load.js');
       const { evaluatePredictionsFile } = await import('../../eval/evaluate-predictions.js');
-      const { formatCoverage, formatHeadline, formatPerGenre } = await import('../../eval/format.js');
+      const { formatCoverage, formatHeadline, formatPerGenre } = await import('../../eval/text-tables.js');
       const { writeJsonAtomic } = await import('../../util/atomic.js');
       let dataset;
       try {

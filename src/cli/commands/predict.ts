@@ -130,7 +130,7 @@ With --input, the exit status is 0 when every movie was predicted, 1 when some c
       }
       const top = o.top === undefined ? undefined : parseTopOption(o.top);
       const { loadPredictor } = await import('../../predict/index.js');
-      const { formatPrediction, topOfPrediction } = await import('../../predict/format.js');
+      const { formatPrediction, topOfPrediction } = await import('../../predict/format-prediction.js');
       const predictor = await loadPredictor(model, { threshold });
       try {
         const [prediction] = await predictor.predict([{ poster: o.poster, plot, title: o.title }], {
