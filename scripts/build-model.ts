@@ -19,7 +19,7 @@ import { multiHot } from '../src/data/genres.js';
 import { readPredictions } from '../src/eval/predictions.js';
 import { buildRunEval } from '../src/eval/run-eval.js';
 import { DEFAULT_THRESHOLD } from '../src/eval/thresholds.js';
-import { runAll } from '../src/train/run-all.js';
+import { runAll } from '../src/experiments/run-all.js';
 import { RUN_FILES, readRunInfo } from '../src/runs/run.js';
 
 const CANDIDATES = ['fusion-gmu', 'fusion-concat', 'scripts/model-candidates/fusion-gmu-gate60.yaml'];

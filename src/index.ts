@@ -63,7 +63,7 @@ export {
   type TrainRunResult,
   type TrainingData,
 } from './train/index.js';
-export { runAll, type RunAllOptions, type RunAllSummary } from './train/run-all.js';
+export { runAll, type RunAllOptions, type RunAllSummary } from './experiments/run-all.js';
 
 // Prediction: a trained run (or the shipped model) as a predictor.
 export {

@@ -14,7 +14,7 @@ import { loadMmimdbHdf5 } from '../../src/data/hdf5.js';
 import { MMIMDB_GENRES } from '../../src/data/genres.js';
 import { posterInputs } from '../../src/vision/image.js';
 import { datasetStats } from '../../src/data/stats.js';
-import { paperConfigs } from '../../src/train/run-all.js';
+import { paperConfigs } from '../../src/experiments/run-all.js';
 import { runCli, tempDir } from '../helpers/shared.js';
 
 const N = 160;

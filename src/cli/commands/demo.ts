@@ -34,7 +34,7 @@ export function register(program: Command): void {
       }) => {
         if (opts.data && !existsSync(opts.data))
           throw new CliError(`--data ${opts.data}: no such file or directory`);
-        const { runDemo } = await import('../../demo/run-demo.js');
+        const { runDemo } = await import('../../experiments/demo.js');
         const controller = new AbortController();
         const onSigint = (): void => {
           process.stderr.write(

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
-import { GRID_FEATURES } from '../../study/features.js';
-import { GRID_FUSIONS, STUDY_FUSIONS, type GridFusion } from '../../study/published.js';
-import type { CombinationMode } from '../../study/combinations.js';
-import type { MissingPosterMode } from '../../study/types.js';
+import { GRID_FEATURES } from '../../experiments/study/features.js';
+import { GRID_FUSIONS, STUDY_FUSIONS, type GridFusion } from '../../experiments/study/published.js';
+import type { CombinationMode } from '../../experiments/study/combinations.js';
+import type { MissingPosterMode } from '../../experiments/study/types.js';
 
 interface GridFlags {
   data: string;
@@ -73,7 +73,7 @@ export function register(program: Command): void {
           })
         : positiveInt('seeds', flags.seeds);
       const fusions = flags.fusion.split(',').map((f) => oneOf<GridFusion>('fusion', f.trim(), GRID_FUSIONS));
-      const { formatGridText, parseFeatureList, runGrid } = await import('../../study/index.js');
+      const { formatGridText, parseFeatureList, runGrid } = await import('../../experiments/study/index.js');
       {
         const controller = new AbortController();
         const onSigint = (): void => {

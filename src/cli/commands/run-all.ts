@@ -32,7 +32,7 @@ export function register(program: Command): void {
     .option('--epochs <n>', 'cap every config at this many epochs (quick runs)', positiveInt('epochs'))
     .option('--json', 'print summary.json instead of the tables')
     .action(async (flags: RunAllFlags) => {
-      const { formatRunAll, runAll } = await import('../../train/run-all.js');
+      const { formatRunAll, runAll } = await import('../../experiments/run-all.js');
       {
         const summary = await runAll({
           data: flags.data,

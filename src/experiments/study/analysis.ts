@@ -8,7 +8,7 @@
  * (95% percentile interval), plus the sign of the difference seed by seed (paired by seed
  * number). "Beyond noise" = the interval excludes 0 and every seed agrees on the sign.
  */
-import { pairedBootstrapF1 } from '../eval/bootstrap.js';
+import { pairedBootstrapF1 } from '../../eval/bootstrap.js';
 import { pairedBootstrapMacroAuc } from './auc-bootstrap.js';
 import { combinationLabel } from './combinations.js';
 import { FUSION_NAMES, type GridFusion } from './published.js';

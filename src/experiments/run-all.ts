@@ -11,8 +11,7 @@ import { loadDataset } from '../data/load.js';
 import { initEngine } from '../engine/index.js';
 import { multiHot } from '../data/genres.js';
 import type { Dataset } from '../data/types.js';
-import { buildCompareReport, formatCompare, type CompareReport } from '../eval/compare.js';
-import { renderTable } from '../eval/text-tables.js';
+import { buildCompareReport } from '../eval/compare.js';
 import { evaluate } from '../eval/metrics.js';
 import { pairedBootstrapF1 } from '../eval/bootstrap.js';
 import { readPredictions } from '../eval/predictions.js';
@@ -22,11 +21,28 @@ import { isLateRun, predictLateRun } from '../runs/late-run.js';
 import { predictRaw, rawInputsFor } from '../runs/raw-predictions.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { inputModality, loadConfig, shippedConfigNames, type TrainConfig } from '../runs/config.js';
-import { extractConfigInputs } from './extract-inputs.js';
-import { trainMany, type TrainJob, type TrainJobOutcome } from './many.js';
+import { extractConfigInputs } from '../train/extract-inputs.js';
+import { trainMany, type TrainJob, type TrainJobOutcome } from '../train/many.js';
 import { sourceConfigsOf, sourceRunsOf } from '../runs/sources.js';
 import { loadRun, RUN_FILES } from '../runs/run.js';
-import { formatPaperTable, paperRowComparison, type PaperRowComparison } from './paper-rows.js';
+import { paperRowComparison } from './paper-rows.js';
+import { formatRunAllMarkdown } from './run-all-tables.js';
+import type {
+  F1Pair,
+  PairedComparison,
+  RemovedScores,
+  RunAllEntry,
+  RunAllSummary,
+  SeedEnsemble,
+} from './run-all-types.js';
+
+export type { F1Pair, PairedComparison, RemovedScores, RunAllEntry, RunAllSummary, SeedEnsemble };
+export {
+  formatPairedTable,
+  formatRemovedTable,
+  formatRunAll,
+  formatRunAllMarkdown,
+} from './run-all-tables.js';
 
 export interface RunAllOptions {
   data: string;
@@ -43,75 +59,6 @@ export interface RunAllOptions {
   progress?: boolean;
   /** Called as each training ends. */
   onDone?(outcome: TrainJobOutcome): void;
-}
-
-export interface RemovedScores {
-  /** Test macro/micro F1 at 0.5 and with the run's tuned thresholds. */
-  full: { at05: F1Pair; tuned: F1Pair };
-  noPoster: { at05: F1Pair; tuned: F1Pair };
-  noPlot: { at05: F1Pair; tuned: F1Pair };
-}
-
-export interface F1Pair {
-  macro: number;
-  micro: number;
-}
-
-export interface RunAllEntry {
-  config: string;
-  seed: number;
-  dir: string;
-  kind: 'unimodal' | 'multimodal';
-  ok: boolean;
-  error?: string;
-  test?: { at05: F1Pair; tuned: F1Pair };
-  bestDevMacroF1?: number;
-  removed?: RemovedScores;
-}
-
-export interface RunAllSummary {
-  data: string;
-  out: string;
-  seeds: number;
-  entries: RunAllEntry[];
-  compare: CompareReport;
-  /** Mean and spread over seeds of the test macro-F1 at 0.5 per config (and dev, as selected on). */
-  byConfig: Array<{
-    config: string;
-    kind: string;
-    n: number;
-    mean: number;
-    sd: number;
-    tunedMean: number;
-    devMean: number;
-    /** The seeds' runs averaged (probabilities), when there are several: macro-F1 on dev and test. */
-    ensemble?: SeedEnsemble;
-  }>;
-  /** Each GMU config against every other config, paired on the test movies (see `pairedAgainst`). */
-  paired?: PairedComparison[];
-  /** Runs of configs that mirror a row of the paper's Table 2, beside that row (first seed). */
-  paper?: PaperRowComparison[];
-}
-
-/** Test macro-F1 at 0.5 of config `a` minus that of `b` (seed ensembles), with a paired bootstrap. */
-export interface PairedComparison {
-  a: string;
-  b: string;
-  runs: number;
-  aMacro: number;
-  bMacro: number;
-  difference: number;
-  low: number;
-  high: number;
-  pValue: number;
-  /** Per seed (several seeds): a's test macro-F1 @0.5 minus b's, run against run of the same seed. */
-  perSeed?: number[];
-}
-
-export interface SeedEnsemble {
-  runs: number;
-  dev: { at05: number };
-  test: { at05: number; tuned: number };
 }
 
 /**
@@ -444,108 +391,4 @@ export function perSeedDifferences(entries: RunAllEntry[], a: string, b: string)
     .filter((seed) => eb.has(seed))
     .sort((x, y) => x - y)
     .map((seed) => ea.get(seed)!.test!.at05.macro - eb.get(seed)!.test!.at05.macro);
-}
-
-const f3 = (x: number | undefined): string => (x === undefined ? '—' : x.toFixed(3));
-const signed = (x: number): string => `${x >= 0 ? '+' : ''}${f3(x)}`;
-
-const REMOVED_HEAD = ['model', 'full @0.5', 'no poster', 'no plot', 'full tuned', 'no poster', 'no plot'];
-const PAIRED_HEAD = ['model', 'against', 'macro', 'other', 'difference', '95% interval', 'p'];
-const PER_SEED_HEAD = ['per seed', 'wins'];
-/** Text columns first, numbers (right-aligned) from column `first` on. */
-const rightAlignedFrom = (head: string[], first: number): boolean[] => head.map((_, k) => k >= first);
-
-/** The modality-removed table: every multimodal run, test macro-F1 full / without poster / without plot. */
-export function formatRemovedTable(summary: RunAllSummary): string {
-  const rows = summary.entries
-    .filter((e) => e.removed)
-    .map((e) => [
-      summary.seeds > 1 ? `${e.config} (seed ${e.seed})` : e.config,
-      f3(e.removed!.full.at05.macro),
-      f3(e.removed!.noPoster.at05.macro),
-      f3(e.removed!.noPlot.at05.macro),
-      f3(e.removed!.full.tuned.macro),
-      f3(e.removed!.noPoster.tuned.macro),
-      f3(e.removed!.noPlot.tuned.macro),
-    ]);
-  return [
-    'Test macro-F1 with a modality removed from every test movie (masked as missing)',
-    renderTable(REMOVED_HEAD, rows, rightAlignedFrom(REMOVED_HEAD, 1)),
-  ].join('\n');
-}
-
-function formatSeedsTable(summary: RunAllSummary): string {
-  const ens = summary.byConfig.some((c) => c.ensemble);
-  const rows = summary.byConfig.map((c) => [
-    c.config,
-    c.kind,
-    String(c.n),
-    f3(c.devMean),
-    c.n > 1 ? `${f3(c.mean)} ± ${f3(c.sd)}` : f3(c.mean),
-    f3(c.tunedMean),
-    ...(ens ? [f3(c.ensemble?.dev.at05), f3(c.ensemble?.test.at05), f3(c.ensemble?.test.tuned)] : []),
-  ]);
-  const head = ['config', 'kind', 'runs', 'dev @0.5', 'test @0.5', 'test tuned'];
-  return [
-    `Macro-F1 per config (${summary.seeds} seed${summary.seeds > 1 ? "s: mean ± sd; ensemble = the seeds' probabilities averaged" : ''}; dev is what selection uses)`,
-    renderTable(
-      ens ? [...head, 'ens dev', 'ens test', 'ens tuned'] : head,
-      rows,
-      rows[0]?.map((_, k) => k > 1) ?? [],
-    ),
-  ].join('\n');
-}
-
-/** The GMU against every other config on the test movies (seed ensembles, paired bootstrap). */
-export function formatPairedTable(summary: RunAllSummary): string {
-  if (!summary.paired || summary.paired.length === 0) return '';
-  const perSeed = summary.paired.some((p) => p.perSeed && p.perSeed.length > 0);
-  const rows = summary.paired.map((p) => [
-    p.a,
-    p.b,
-    f3(p.aMacro),
-    f3(p.bMacro),
-    signed(p.difference),
-    `[${f3(p.low)}, ${f3(p.high)}]`,
-    p.pValue.toFixed(2),
-    ...(perSeed
-      ? [
-          (p.perSeed ?? []).map(signed).join(' '),
-          `${(p.perSeed ?? []).filter((d) => d > 0).length}/${(p.perSeed ?? []).length}`,
-        ]
-      : []),
-  ]);
-  const what = summary.seeds > 1 ? `the ${summary.seeds} seeds' probabilities averaged` : 'one run each';
-  const head = perSeed ? [...PAIRED_HEAD, ...PER_SEED_HEAD] : PAIRED_HEAD;
-  return [
-    `GMU against the others: test macro-F1 @0.5 (${what}), difference with a 95% paired bootstrap interval (1,000 resamples)` +
-      (perSeed
-        ? '; per seed: the same difference run against run of each seed, and how many the GMU wins'
-        : ''),
-    renderTable(head, rows, rightAlignedFrom(head, 2)),
-  ].join('\n');
-}
-
-/** The whole text report: comparison table, modality-removed table, per-config summary, failures. */
-export function formatRunAll(summary: RunAllSummary): string {
-  const parts = [
-    ...(summary.paper ? [formatPaperTable(summary.paper), ''] : []),
-    formatCompare(summary.compare),
-    '',
-    formatRemovedTable(summary),
-    '',
-    formatSeedsTable(summary),
-  ];
-  const paired = formatPairedTable(summary);
-  if (paired) parts.push('', paired);
-  const failed = summary.entries.filter((e) => !e.ok);
-  if (failed.length > 0) {
-    parts.push('', 'Failed:');
-    for (const e of failed) parts.push(`  ${e.config} (seed ${e.seed}): ${e.error}`);
-  }
-  return parts.join('\n');
-}
-
-export function formatRunAllMarkdown(summary: RunAllSummary): string {
-  return [`# run-all on ${summary.data}`, '', '```', formatRunAll(summary), '```', ''].join('\n');
 }

@@ -7,8 +7,8 @@
  * a vector of draw counts (weights), and the weighted Mann–Whitney AUC (ties count half) is one
  * pass over the sorted column — equal to the AUC of the resampled rows.
  */
-import { percentileSorted } from '../eval/bootstrap.js';
-import { mulberry32 } from '../util/random.js';
+import { percentileSorted } from '../../eval/bootstrap.js';
+import { mulberry32 } from '../../util/random.js';
 
 export interface AucDifference {
   /** Macro ROC-AUC of A and B on all the movies, and A − B. */

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initEngine, tf } from '../../src/engine/index.js';
-import { buildModel, specFor, type InputSpec } from '../../src/models/index.js';
-import { inputModality } from '../../src/runs/config.js';
+import { initEngine, tf } from '../../../src/engine/index.js';
+import { buildModel, specFor, type InputSpec } from '../../../src/models/index.js';
+import { inputModality } from '../../../src/runs/config.js';
 import {
   GRID_FUSIONS,
   allCombinations,
@@ -10,7 +10,7 @@ import {
   gridRunName,
   planGridJobs,
   selectCombinations,
-} from '../../src/study/index.js';
+} from '../../../src/experiments/study/index.js';
 
 const LABELS = ['Comedy', 'Drama', 'Horror'];
 const DIMS: Record<string, number> = { plot: 100, title: 100, companies: 7, poster: 1280 };

@@ -2,9 +2,9 @@
  * The grid's input features: what each one is called on the command line, the model input it
  * becomes and the encoder that computes it.
  */
-import type { Dataset } from '../data/types.js';
-import type { Modality } from '../features/types.js';
-import { MmgenreError, type MmgenreErrorOptions } from '../util/errors.js';
+import type { Dataset } from '../../data/types.js';
+import type { Modality } from '../../features/types.js';
+import { MmgenreError, type MmgenreErrorOptions } from '../../util/errors.js';
 
 /** The study's four features, in the order the study names them. */
 export const GRID_FEATURES = ['overview', 'title', 'companies', 'poster'] as const;

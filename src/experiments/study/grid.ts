@@ -6,22 +6,22 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { multiHot } from '../data/genres.js';
-import { loadDataset } from '../data/load.js';
-import type { Dataset } from '../data/types.js';
-import { env } from '../env.js';
-import { evaluate } from '../eval/metrics.js';
-import { readPredictions } from '../eval/predictions.js';
-import { allNegativeBaseline } from '../eval/run-eval.js';
-import { extractFeaturesWithReport } from '../features/extract.js';
-import type { FeatureMatrix } from '../features/types.js';
-import { fitCompanyVocabulary } from '../text/companies.js';
-import { configToYaml, type TrainingSettings } from '../runs/config.js';
-import { trainMany, type TrainJob } from '../train/many.js';
-import { RUN_FILES, type RunInfo } from '../runs/run.js';
-import { CHECKPOINT_FILE } from '../train/trainer.js';
-import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
-import { progress } from '../util/progress.js';
+import { multiHot } from '../../data/genres.js';
+import { loadDataset } from '../../data/load.js';
+import type { Dataset } from '../../data/types.js';
+import { env } from '../../env.js';
+import { evaluate } from '../../eval/metrics.js';
+import { readPredictions } from '../../eval/predictions.js';
+import { allNegativeBaseline } from '../../eval/run-eval.js';
+import { extractFeaturesWithReport } from '../../features/extract.js';
+import type { FeatureMatrix } from '../../features/types.js';
+import { fitCompanyVocabulary } from '../../text/companies.js';
+import { configToYaml, type TrainingSettings } from '../../runs/config.js';
+import { trainMany, type TrainJob } from '../../train/many.js';
+import { RUN_FILES, type RunInfo } from '../../runs/run.js';
+import { CHECKPOINT_FILE } from '../../train/trainer.js';
+import { writeFileAtomic, writeJsonAtomic } from '../../util/atomic.js';
+import { progress } from '../../util/progress.js';
 import { analyseGrid, type CellPredictions } from './analysis.js';
 import {
   combinationKey,

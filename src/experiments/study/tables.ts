@@ -1,5 +1,5 @@
 /** The grid's tables (plain text for the terminal, markdown for grid.md) and the analysis under them. */
-import { renderTable } from '../eval/text-tables.js';
+import { renderTable } from '../../eval/text-tables.js';
 import { combinationKey } from './combinations.js';
 import { formatSpread } from './stats.js';
 import type { GridCell, GridReport } from './types.js';

@@ -1,8 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { evaluate } from '../../src/eval/metrics.js';
-import { mulberry32 } from '../../src/util/random.js';
-import { formatSpread, macroAucWeighted, pairedBootstrapMacroAuc, spread } from '../../src/study/index.js';
+import { evaluate } from '../../../src/eval/metrics.js';
+import { mulberry32 } from '../../../src/util/random.js';
+import {
+  formatSpread,
+  macroAucWeighted,
+  pairedBootstrapMacroAuc,
+  spread,
+} from '../../../src/experiments/study/index.js';
 
 test('spread over seeds: mean, sample std (n − 1), min, max', () => {
   const s = spread([0.6, 0.7, 0.8]);

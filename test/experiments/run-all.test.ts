@@ -9,7 +9,7 @@ import {
   perSeedDifferences,
   type RunAllEntry,
   type RunAllSummary,
-} from '../../src/train/run-all.js';
+} from '../../src/experiments/run-all.js';
 import { shippedConfigNames } from '../../src/runs/config.js';
 
 test(

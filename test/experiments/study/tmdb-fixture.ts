@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { tempDir } from '../helpers/shared.js';
+import { tempDir } from '../../helpers/shared.js';
 
 const GENRES = [
   {

@@ -10,7 +10,7 @@ import {
   STUDY_COMBINATIONS,
   STUDY_RESULTS,
   studyScore,
-} from '../../src/study/index.js';
+} from '../../../src/experiments/study/index.js';
 
 test('every non-empty subset, singles first, each once and in canonical order', () => {
   const all = allCombinations(['poster', 'overview', 'companies', 'title']);

@@ -2,9 +2,9 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadDataset } from '../../src/data/load.js';
-import { formatGridText, runGrid, type GridReport } from '../../src/study/index.js';
-import { runCli, tempDir } from '../helpers/shared.js';
+import { loadDataset } from '../../../src/data/load.js';
+import { formatGridText, runGrid, type GridReport } from '../../../src/experiments/study/index.js';
+import { runCli, tempDir } from '../../helpers/shared.js';
 import { makeGridTmdb, type TmdbFixture } from './tmdb-fixture.js';
 
 // Few epochs and two seeds: this checks the plumbing (rows, spreads, poster modes, analysis),

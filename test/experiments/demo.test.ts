@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runCli, tempDir } from './helpers/shared.js';
+import { runCli, tempDir } from '../helpers/shared.js';
 
 // The whole pipeline through the CLI on a tiny synthetic dataset (the README's first command).
 test('mmgenre demo --quick runs end to end and prints the comparison table', { timeout: 600_000 }, () => {

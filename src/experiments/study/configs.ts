@@ -5,7 +5,7 @@
  * modalities), or by a mixture of per-modality experts. A single input is the same branch +
  * classifier, no fusion.
  */
-import { parseConfig, type TrainConfig, type TrainingSettings } from '../runs/config.js';
+import { parseConfig, type TrainConfig, type TrainingSettings } from '../../runs/config.js';
 import { combinationKey, type Combination } from './combinations.js';
 import { FEATURE_INPUTS, type GridFeature } from './features.js';
 import type { GridFusion } from './published.js';
