@@ -14,15 +14,15 @@ import { FusedAdam } from '../engine/fused-adam.js';
 import { evaluate } from '../eval/metrics.js';
 import { buildModel, type BuiltModel, type LayersModel } from '../models/build.js';
 import { prepareWithSources } from '../runs/source-layer.js';
-import { SeededRandom, subSeed, withSeededRandom } from '../util/random.js';
+import { SeededRandom, subSeed } from '../util/random.js';
 import type { LayerNode, ModelSpec } from '../models/spec.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { progress as progressBar } from '../util/progress.js';
 import { readCheckpoint, writeCheckpoint, CheckpointError, type StoredTensor } from './checkpoint.js';
 import type { TrainingSettings } from '../runs/config.js';
 import { rowsOf, type SplitData, type TrainingData } from './data.js';
-import { batchInputs, batchLabels, epochBatches, inferenceBatches } from './batches.js';
-import { OnnxTrainingStep, UnsupportedError } from './onnx-step.js';
+import { batchInputs, epochBatches, inferenceBatches } from './batches.js';
+import { batchStepFor, type OptimizerGroup } from './batch-step.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.bin';
 export const METRICS_FILE = 'metrics.jsonl';
@@ -153,12 +153,6 @@ export function dropModalities(
   }
 }
 
-interface OptimizerGroup {
-  lrScale: number;
-  vars: tf.Variable[];
-  optimizer: FusedAdam;
-}
-
 /**
  * Trainable weights grouped by their node's learning-rate multiplier (LayerNode.lrScale), one
  * Adam per group: Adam's steps do not depend on the gradient's scale, so a lower rate for
@@ -195,75 +189,6 @@ function optimizerGroups(
   }));
 }
 
-/**
- * Batches per epoch from which the onnx step trains dense kernels transposed. Switching the
- * layout there and back costs 15 ms per epoch for a 1380→512→23 head and 35 ms for the
- * paper-size GMU (kernels and both Adam moments), about what 30–70 steps gain: an epoch of the
- * sample's 967 movies (31 batches) trained slower with it (0.17–0.18 s vs 0.14–0.15 s), one of
- * MM-IMDB's 15,552 (486 batches) faster.
- */
-const TRANSPOSED_KERNELS_FROM_BATCHES = 128;
-
-/**
- * The onnxruntime gradient step for `spec` when the settings allow it and the model can be
- * compiled (else null: tfjs computes the gradients). 'onnx' insists: a model it cannot express
- * is an error naming the part.
- */
-async function onnxStepFor(
-  spec: ModelSpec,
-  logitsModel: LayersModel,
-  trainable: tf.Variable[],
-  s: TrainingSettings,
-  posWeight: Float32Array | null,
-  batchesPerEpoch: number,
-): Promise<OnnxTrainingStep | null> {
-  if (s.engine === 'tfjs') return null;
-  try {
-    return await OnnxTrainingStep.compile(spec, logitsModel, trainable, {
-      posWeight,
-      kernelLayout: batchesPerEpoch >= TRANSPOSED_KERNELS_FROM_BATCHES ? 'transposed' : 'model',
-    });
-  } catch (err) {
-    if (s.engine === 'auto' && err instanceof UnsupportedError) return null;
-    throw err;
-  }
-}
-
-/**
- * One batch through the onnxruntime step: the rows (consecutive after the epoch's shuffle) are
- * read in place, the labels widened to floats, the dropout masks drawn from the trainer's
- * seeded stream (kept entries scaled by 1/(1 − rate), as tfjs' dropout). Returns the batch loss.
- */
-async function onnxBatchStep(
-  step: OnnxTrainingStep,
-  split: SplitData,
-  dims: number[],
-  L: number,
-  rows: number[],
-  rng: SeededRandom,
-): Promise<number> {
-  const n = rows.length;
-  const first = rows[0];
-  if (rows[n - 1] !== first + n - 1) throw new Error('onnx step: dense batches must be consecutive rows');
-  const x = split.x.map((v, k) => v.subarray(first * dims[k], (first + n) * dims[k]));
-  const y = step.scratch('y', n * L);
-  for (let i = 0; i < n * L; i++) y[i] = split.y[first * L + i];
-  const masks = step.dropout.map(({ rate, width }, k) => {
-    const m = step.scratch(`mask${k}`, n * width);
-    const kept = 1 / (1 - rate);
-    for (let i = 0; i < m.length; i++) m[i] = rng.next() < rate ? 0 : kept;
-    return m;
-  });
-  return step.run(x, y, n, masks);
-}
-
-/** The entries of `grads` for `vars` (one optimizer group's). */
-function pick(grads: tf.NamedTensorMap, vars: tf.Variable[]): tf.NamedTensorMap {
-  const mine: tf.NamedTensorMap = {};
-  for (const v of vars) if (grads[v.name]) mine[v.name] = grads[v.name];
-  return mine;
-}
-
 /** Train `spec` on `data.train`, selecting the epoch by dev macro-F1. */
 export async function fit(spec: ModelSpec, data: TrainingData, opts: FitOptions): Promise<FitResult> {
   await initEngine({ backend: opts.backend });
@@ -276,7 +201,6 @@ export async function fit(spec: ModelSpec, data: TrainingData, opts: FitOptions)
   const built = buildModel(spec, { seed: s.seed });
   const { model, logitsModel } = built;
   const groups = optimizerGroups(spec, logitsModel, s.lr, s.weightDecay);
-  const trainable = groups.flatMap((g) => g.vars);
   const shuffleRng = new SeededRandom(subSeed(s.seed, 'shuffle'));
   const dropoutRng = new SeededRandom(subSeed(s.seed, 'dropout'));
   const fp = fingerprint(spec, s, data);
@@ -319,23 +243,17 @@ export async function fit(spec: ModelSpec, data: TrainingData, opts: FitOptions)
 
   const posWeightValues =
     s.classWeights === 'balanced' ? balancedPosWeights(train.y, train.n, L, s.maxPosWeight) : null;
-  const posWeight = posWeightValues ? tf.tensor1d(posWeightValues) : null;
-  const onnxStep = await onnxStepFor(
+  const stepper = await batchStepFor({
     spec,
     logitsModel,
-    trainable,
-    s,
-    posWeightValues,
-    Math.ceil(train.n / s.batchSize),
-  );
-  const lossOf = (logits: tf.Tensor, y: tf.Tensor): tf.Scalar =>
-    tf.tidy(() => {
-      // Cross-entropy on logits: (1−y)·softplus(z) + w·y·softplus(−z), w = per-genre positive weight.
-      const negTerm = tf.mul(tf.sub(1, y), tf.softplus(logits));
-      let posTerm = tf.mul(y, tf.softplus(tf.neg(logits)));
-      if (posWeight) posTerm = tf.mul(posTerm, posWeight);
-      return tf.mean(tf.add(negTerm, posTerm)) as tf.Scalar;
-    });
+    groups,
+    settings: s,
+    posWeight: posWeightValues,
+    batchesPerEpoch: Math.ceil(train.n / s.batchSize),
+    dims,
+    labels: L,
+    dropoutRng,
+  });
 
   const bar =
     opts.progress === false
@@ -346,16 +264,6 @@ export async function fit(spec: ModelSpec, data: TrainingData, opts: FitOptions)
   const xPerm = train.x.map((x) => new Float32Array(x.length));
   const yPerm = new Uint8Array(train.y.length);
   const devRowsTrue = rowsOf(dev.y, dev.n, L);
-  const step = (xb: tf.Tensor[], yb: tf.Tensor): tf.Scalar => {
-    const f = (): tf.Scalar =>
-      lossOf(logitsModel.apply(xb.length === 1 ? xb[0] : xb, { training: true }) as tf.Tensor, yb);
-    if (groups.length === 1) return groups[0].optimizer.minimize(f, true, trainable)!;
-    const { value, grads } = tf.variableGrads(f, trainable);
-    for (const g of groups) g.optimizer.applyGradients(pick(grads, g.vars));
-    tf.dispose(Object.values(grads));
-    return value;
-  };
-
   for (let epoch = startEpoch; epoch < s.epochs; epoch++) {
     const t0 = performance.now();
     const perm = shuffleRng.permutation(train.n);
@@ -380,33 +288,18 @@ export async function fit(spec: ModelSpec, data: TrainingData, opts: FitOptions)
       y: yPerm,
       seq: train.seq?.map((q) => q && Array.from(perm, (i) => q[i])),
     };
-    let lossSum = tf.scalar(0);
-    let onnxLossSum = 0;
     let batches = 0;
-    const optimizers = groups.map((g) => g.optimizer);
-    // The onnx step's kernels are in its training layout for the batches only (see OnnxTrainingStep).
-    onnxStep?.useTrainingLayout(optimizers);
+    stepper.beginEpoch();
     try {
       // Sequence inputs: batches of similar length (length bucketing); dense: consecutive rows.
       for (const rows of epochBatches(shuffled, s.batchSize, shuffleRng)) {
         batches++;
-        if (onnxStep) {
-          onnxLossSum += await onnxBatchStep(onnxStep, shuffled, dims, L, rows, dropoutRng);
-          for (const g of groups) g.optimizer.applyGradients(pick(onnxStep.grads, g.vars));
-          continue;
-        }
-        const xb = batchInputs(shuffled, dims, rows);
-        const yb = batchLabels(yPerm, L, rows);
-        const batchLoss = withSeededRandom(dropoutRng, () => step(xb, yb));
-        const next = tf.add(lossSum, batchLoss);
-        tf.dispose([lossSum, batchLoss, yb, ...xb]);
-        lossSum = next as tf.Scalar;
+        await stepper.run(shuffled, rows);
       }
     } finally {
-      onnxStep?.useModelLayout(optimizers);
+      stepper.endEpoch();
     }
-    const loss = ((await lossSum.data())[0] + onnxLossSum) / batches;
-    lossSum.dispose();
+    const loss = (await stepper.takeLossSum()) / batches;
     const trainSeconds = (performance.now() - t0) / 1000;
 
     const devProb = predictSplit(model, dev, dims);
@@ -466,9 +359,8 @@ export async function fit(spec: ModelSpec, data: TrainingData, opts: FitOptions)
   }
   bar?.stop();
   writeWeights(model, bestWeights);
-  posWeight?.dispose();
   groups.forEach((g) => g.optimizer.dispose());
-  onnxStep?.dispose();
+  stepper.dispose();
   return {
     built,
     bestEpoch: best?.epoch ?? 0,
@@ -476,6 +368,6 @@ export async function fit(spec: ModelSpec, data: TrainingData, opts: FitOptions)
     history,
     stopReason,
     resumedFrom: startEpoch,
-    engine: onnxStep ? 'onnx' : 'tfjs',
+    engine: stepper.engine,
   };
 }
