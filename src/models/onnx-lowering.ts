@@ -70,6 +70,9 @@ registerLowering('activation', (ctx) =>
 );
 registerLowering('concat', (ctx) => ctx.g.concat(ctx.inputs.map((v) => single(v, ctx.node))));
 registerLowering('add', (ctx) => ctx.g.add(...ctx.inputs.map((v) => single(v, ctx.node))));
+registerLowering('multiply', (ctx) =>
+  ctx.inputs.map((v) => single(v, ctx.node)).reduce((product, x) => ctx.g.mul(product, x)),
+);
 registerLowering('dropout', (ctx) => {
   const x = single(ctx.inputs[0], ctx.node);
   const rate = ctx.node.params.rate as number;

@@ -141,6 +141,14 @@ registerOp('add', {
   describe: () => 'Add',
 });
 
+registerOp('multiply', {
+  build: ({ node, inputs }) =>
+    inputs.length === 1
+      ? inputs[0]
+      : one(tfl.layers.multiply({ name: node.id }).apply(inputs) as SymbolicTensor),
+  describe: () => 'Multiply (element-wise)',
+});
+
 /**
  * The classifier output: Dense over the labels, then a sigmoid. Two layers so that training
  * can read the logits (`${id}_logits`) for a numerically stable cross-entropy while the saved

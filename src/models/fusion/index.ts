@@ -3,6 +3,7 @@ import './ops.js';
 import './pretrained.js';
 import './concat.js';
 import './sum.js';
+import './product.js';
 import './gmu.js';
 import './late.js';
 import './moe.js';
