@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import h5wasm from 'h5wasm/node';
 import {
   loadMmimdbHdf5,
-  writeMmimdbHdf5,
   PAPER_HDF5_SPLIT,
   splitByPaperRatios,
   Hdf5LayoutError,
 } from '../../src/data/hdf5.js';
+import { writeMmimdbHdf5 } from '../../src/data/hdf5-writer.js';
 import { loadDataset } from '../../src/data/load.js';
 import { MMIMDB_GENRES, multiHot } from '../../src/data/genres.js';
 import { tempDir } from '../helpers/shared.js';
