@@ -195,42 +195,15 @@ export async function runGrid(opts: GridOptions): Promise<GridReport> {
   const out = resolve(opts.out ?? join(env.runsDir, `grid-${dataset.name}`));
   mkdirSync(out, { recursive: true });
 
-  // Anything fitted is fitted on the training split only.
-  const encoderOptions: Partial<Record<GridFeature, Record<string, unknown>>> = {};
-  if (used.includes('companies')) {
-    const train = new Set(dataset.splits.train);
-    const vocabulary = fitCompanyVocabulary(
-      dataset.records.filter((r) => train.has(r.id)),
-      { minCount: 2, maxCompanies: 500 },
-    );
-    if (vocabulary.length === 0) {
-      throw new GridInputError('no production company is credited on two or more training movies');
-    }
-    encoderOptions.companies = { vocabulary };
-  }
-
-  // Features once, up front, with every worker; the trainings then only read the cache.
   const tf0 = performance.now();
-  const featureReports: GridFeatureReport[] = [];
-  const matrices = new Map<GridFeature, FeatureMatrix>();
-  for (const f of used) {
-    const encoder = opts.encoders?.[f] ?? FEATURE_INPUTS[f].encoder;
-    const r = await extractFeaturesWithReport(
-      dataset,
-      { name: encoder, options: encoderOptions[f] },
-      { workers, cacheDir: opts.cacheDir, progress: showProgress, signal: opts.signal },
-    );
-    matrices.set(f, r.features);
-    featureReports.push({
-      feature: f,
-      encoder,
-      rows: r.report.rows,
-      missing: r.report.missing,
-      computedRows: r.report.computedRows,
-      seconds: r.report.seconds,
-      cacheDir: r.report.dir,
-    });
-  }
+  const encoderOptions = fitEncoderOptions(dataset, used);
+  const { matrices, featureReports } = await extractGridFeatures(
+    dataset,
+    used,
+    encoderOptions,
+    opts,
+    workers,
+  );
   const featureSeconds = (performance.now() - tf0) / 1000;
 
   let posterIds: string[] | undefined;
@@ -252,78 +225,12 @@ export async function runGrid(opts: GridOptions): Promise<GridReport> {
   const states = jobs.map(runState);
   for (const j of jobs) writeFileAtomic(j.configPath, j.configYaml);
 
-  // The workers read their features from the same cache as the extraction above (passed per job).
-  const todo = jobs.filter((_, k) => states[k].status !== 'done');
   const tt0 = performance.now();
-  const bar = progress(`grid: ${todo.length} trainings (${workers} at once)`, todo.length, {
-    silent: !showProgress,
-    unit: 'runs',
-  });
-  const trainJobs: TrainJob[] = todo.map((j) => ({
-    config: j.configPath,
-    data: resolve(opts.data),
-    out: j.dir,
-    resume: states[jobs.indexOf(j)].status === 'resume',
-    ...(j.onlyIds ? { onlyIds: j.onlyIds } : {}),
-    ...(opts.cacheDir ? { cacheDir: resolve(opts.cacheDir) } : {}),
-  }));
-  const errors = new Map<string, string>();
-  let outcomes: Awaited<ReturnType<typeof trainMany>>;
-  try {
-    outcomes = await trainMany(trainJobs, {
-      workers,
-      signal: opts.signal,
-      onDone: (o) => bar.tick(1, `${o.ok ? 'done' : 'FAILED'} ${o.job.out.split('/').at(-1)}`),
-    });
-  } finally {
-    bar.stop();
-  }
-  outcomes.forEach((o, k) => {
-    if (!o.ok) errors.set(todo[k].name, o.error);
-    else if (o.result.status !== 'done') errors.set(todo[k].name, `training ${o.result.status}`);
-  });
+  const errors = await trainGridJobs(jobs, states, opts, workers, showProgress);
   const trainSeconds = (performance.now() - tt0) / 1000;
 
   const truth = truthById(dataset);
-  const runs: GridRunResult[] = [];
-  const predictions = new Map<string, CellPredictions>();
-  for (const [k, j] of jobs.entries()) {
-    const cell = cellKey(j.combination, j.fusion);
-    const base = {
-      name: j.name,
-      cell,
-      combination: j.combination,
-      fusion: j.fusion,
-      seed: j.seed,
-      dir: j.dir,
-    };
-    const error = errors.get(j.name);
-    if (error) {
-      runs.push({ ...base, status: 'failed', error });
-      continue;
-    }
-    try {
-      const { scores, ids, probs, info } = readRun(j.dir, dataset.labels, truth);
-      runs.push({
-        ...base,
-        status: states[k].status === 'done' ? 'reused' : 'done',
-        sizes: {
-          train: info.data.sizes.train ?? 0,
-          dev: info.data.sizes.dev ?? 0,
-          test: info.data.sizes.test ?? 0,
-        },
-        bestEpoch: info.bestEpoch,
-        epochsRun: info.epochsRun,
-        trainSeconds: info.trainSeconds,
-        test: scores,
-      });
-      const p = predictions.get(cell) ?? { key: cell, ids, bySeed: new Map() };
-      p.bySeed.set(j.seed, probs);
-      predictions.set(cell, p);
-    } catch (err) {
-      runs.push({ ...base, status: 'failed', error: (err as Error).message });
-    }
-  }
+  const { runs, predictions } = collectGridRuns(jobs, states, errors, dataset, truth);
 
   const cells = buildCells(jobs, runs, predictions, truth, dataset.labels.length);
   const resamples = opts.bootstrapResamples ?? 1000;
@@ -374,6 +281,149 @@ export async function runGrid(opts: GridOptions): Promise<GridReport> {
   writeJsonAtomic(join(out, 'grid.json'), report);
   writeFileAtomic(join(out, 'grid.md'), formatGridMarkdown(report));
   return report;
+}
+
+/** Options fitted on the training split only (the companies' vocabulary), per feature that needs one. */
+function fitEncoderOptions(
+  dataset: Dataset,
+  used: GridFeature[],
+): Partial<Record<GridFeature, Record<string, unknown>>> {
+  const encoderOptions: Partial<Record<GridFeature, Record<string, unknown>>> = {};
+  if (used.includes('companies')) {
+    const train = new Set(dataset.splits.train);
+    const vocabulary = fitCompanyVocabulary(
+      dataset.records.filter((r) => train.has(r.id)),
+      { minCount: 2, maxCompanies: 500 },
+    );
+    if (vocabulary.length === 0) {
+      throw new GridInputError('no production company is credited on two or more training movies');
+    }
+    encoderOptions.companies = { vocabulary };
+  }
+  return encoderOptions;
+}
+
+/** Every feature the grid uses, extracted once up front with every worker; the trainings then only read the cache. */
+async function extractGridFeatures(
+  dataset: Dataset,
+  used: GridFeature[],
+  encoderOptions: Partial<Record<GridFeature, Record<string, unknown>>>,
+  opts: GridOptions,
+  workers: number,
+): Promise<{ matrices: Map<GridFeature, FeatureMatrix>; featureReports: GridFeatureReport[] }> {
+  const featureReports: GridFeatureReport[] = [];
+  const matrices = new Map<GridFeature, FeatureMatrix>();
+  for (const f of used) {
+    const encoder = opts.encoders?.[f] ?? FEATURE_INPUTS[f].encoder;
+    const r = await extractFeaturesWithReport(
+      dataset,
+      { name: encoder, options: encoderOptions[f] },
+      { workers, cacheDir: opts.cacheDir, progress: opts.progress !== false, signal: opts.signal },
+    );
+    matrices.set(f, r.features);
+    featureReports.push({
+      feature: f,
+      encoder,
+      rows: r.report.rows,
+      missing: r.report.missing,
+      computedRows: r.report.computedRows,
+      seconds: r.report.seconds,
+      cacheDir: r.report.dir,
+    });
+  }
+  return { matrices, featureReports };
+}
+
+/**
+ * Train the jobs not done yet, `workers` at once; the workers read their features from the same
+ * cache as the extraction (passed per job). Returns the error of each job that failed, by name.
+ */
+async function trainGridJobs(
+  jobs: GridJob[],
+  states: Array<ReturnType<typeof runState>>,
+  opts: GridOptions,
+  workers: number,
+  showProgress: boolean,
+): Promise<Map<string, string>> {
+  const todo = jobs.filter((_, k) => states[k].status !== 'done');
+  const bar = progress(`grid: ${todo.length} trainings (${workers} at once)`, todo.length, {
+    silent: !showProgress,
+    unit: 'runs',
+  });
+  const trainJobs: TrainJob[] = todo.map((j) => ({
+    config: j.configPath,
+    data: resolve(opts.data),
+    out: j.dir,
+    resume: states[jobs.indexOf(j)].status === 'resume',
+    ...(j.onlyIds ? { onlyIds: j.onlyIds } : {}),
+    ...(opts.cacheDir ? { cacheDir: resolve(opts.cacheDir) } : {}),
+  }));
+  const errors = new Map<string, string>();
+  let outcomes: Awaited<ReturnType<typeof trainMany>>;
+  try {
+    outcomes = await trainMany(trainJobs, {
+      workers,
+      signal: opts.signal,
+      onDone: (o) => bar.tick(1, `${o.ok ? 'done' : 'FAILED'} ${o.job.out.split('/').at(-1)}`),
+    });
+  } finally {
+    bar.stop();
+  }
+  outcomes.forEach((o, k) => {
+    if (!o.ok) errors.set(todo[k].name, o.error);
+    else if (o.result.status !== 'done') errors.set(todo[k].name, `training ${o.result.status}`);
+  });
+  return errors;
+}
+
+/** Every job's result (failed, trained now or reused) and each cell's test predictions by seed. */
+function collectGridRuns(
+  jobs: GridJob[],
+  states: Array<ReturnType<typeof runState>>,
+  errors: Map<string, string>,
+  dataset: Dataset,
+  truth: Map<string, Uint8Array>,
+): { runs: GridRunResult[]; predictions: Map<string, CellPredictions> } {
+  const runs: GridRunResult[] = [];
+  const predictions = new Map<string, CellPredictions>();
+  for (const [k, j] of jobs.entries()) {
+    const cell = cellKey(j.combination, j.fusion);
+    const base = {
+      name: j.name,
+      cell,
+      combination: j.combination,
+      fusion: j.fusion,
+      seed: j.seed,
+      dir: j.dir,
+    };
+    const error = errors.get(j.name);
+    if (error) {
+      runs.push({ ...base, status: 'failed', error });
+      continue;
+    }
+    try {
+      const { scores, ids, probs, info } = readRun(j.dir, dataset.labels, truth);
+      runs.push({
+        ...base,
+        status: states[k].status === 'done' ? 'reused' : 'done',
+        sizes: {
+          train: info.data.sizes.train ?? 0,
+          dev: info.data.sizes.dev ?? 0,
+          test: info.data.sizes.test ?? 0,
+        },
+        bestEpoch: info.bestEpoch,
+        epochsRun: info.epochsRun,
+        trainSeconds: info.trainSeconds,
+        test: scores,
+      });
+      const p = predictions.get(cell) ?? { key: cell, ids, bySeed: new Map() };
+      p.bySeed.set(j.seed, probs);
+      predictions.set(cell, p);
+    } catch (err) {
+      runs.push({ ...base, status: 'failed', error: (err as Error).message });
+    }
+  }
+  return { runs, predictions };
 }
 
 const FEATURE_ORDER: GridFeature[] = ['overview', 'title', 'companies', 'poster'];
