@@ -159,6 +159,22 @@ export function checkBranchKeys(ctx: ModelBuildContext, o: BranchOptions): void 
   }
 }
 
+/**
+ * Fusions that combine projections element by element (sum, product) need one common size:
+ * no branch may override `project`, and there is no unimodal layer to warm-start from.
+ */
+export function checkCommonProjection(
+  o: BranchOptions & HeadOptions & { project: number },
+  fusion: string,
+): void {
+  for (const [id, over] of Object.entries(o.branches)) {
+    if (over.project !== undefined && over.project !== o.project)
+      throw new Error(`model.branches.${id}.project: ${fusion} needs one common size (${o.project})`);
+  }
+  if (o.warmStart)
+    throw new Error(`model.warmStart: ${fusion} has no warm start (its result is not any unimodal layer)`);
+}
+
 /** The source run of `warmStart`'s branch (the `from.run` of that input, and its directory), or an error. */
 export function warmStartSource(
   o: BranchOptions & HeadOptions,

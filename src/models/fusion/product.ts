@@ -12,6 +12,7 @@ import {
   branch,
   branchOptions,
   checkBranchKeys,
+  checkCommonProjection,
   classifier,
   fusionSpec,
   headOptions,
@@ -32,14 +33,7 @@ registerModel('product', {
   build(o, ctx) {
     requireFlatInputs(ctx, 'product', 2);
     checkBranchKeys(ctx, o);
-    for (const [id, over] of Object.entries(o.branches)) {
-      if (over.project !== undefined && over.project !== o.project)
-        throw new Error(`model.branches.${id}.project: the product needs one common size (${o.project})`);
-    }
-    if (o.warmStart)
-      throw new Error(
-        'model.warmStart: the product fusion has no warm start (its product is not any unimodal layer)',
-      );
+    checkCommonProjection(o, 'the product fusion');
     const b = new SpecBuilder();
     // A zero row for an absent modality would zero the product: a learned embedding stands in.
     const parts = ctx.inputs.map((input) =>

@@ -11,6 +11,7 @@ import {
   branch,
   branchOptions,
   checkBranchKeys,
+  checkCommonProjection,
   classifier,
   fusionSpec,
   headOptions,
@@ -34,12 +35,7 @@ registerModel('sum', {
   build(o, ctx) {
     requireFlatInputs(ctx, 'sum', 1);
     checkBranchKeys(ctx, o);
-    for (const [id, over] of Object.entries(o.branches)) {
-      if (over.project !== undefined && over.project !== o.project)
-        throw new Error(`model.branches.${id}.project: summation needs one common size (${o.project})`);
-    }
-    if (o.warmStart)
-      throw new Error('model.warmStart: summation has no warm start (its sum is not any unimodal layer)');
+    checkCommonProjection(o, 'summation');
     const b = new SpecBuilder();
     const parts = ctx.inputs.map((input) => {
       const br = branch(b, input, o, ctx);
