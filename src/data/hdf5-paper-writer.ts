@@ -19,6 +19,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import h5wasm from 'h5wasm/node';
 import type { SplitName } from './types.js';
+import { writeFeatureDatasets } from './hdf5-writer.js';
 
 export interface PaperLayoutData {
   ids: readonly string[];
@@ -67,20 +68,7 @@ export async function writePaperLayoutHdf5(path: string, data: PaperLayoutData):
     }
     const f = new h5wasm.File(tmp, data.sequences ? 'a' : 'w', libver);
     try {
-      if (data.features)
-        f.create_dataset({
-          name: 'features',
-          data: data.features.data,
-          shape: [n, data.features.dim],
-          dtype: '<f',
-        });
-      if (data.vggFeatures)
-        f.create_dataset({
-          name: 'vgg_features',
-          data: data.vggFeatures.data,
-          shape: [n, data.vggFeatures.dim],
-          dtype: '<f',
-        });
+      writeFeatureDatasets(f, n, data);
       if (data.images) writeImages(f, n, data.images);
       const genres = f.create_dataset({
         name: 'genres',

@@ -5,6 +5,7 @@
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import type { File as H5File } from 'h5wasm';
 import type { SplitName } from './types.js';
 import { h5, splitByPaperRatios, SPLIT_RANGES_ATTRIBUTE } from './hdf5.js';
 
@@ -79,20 +80,7 @@ export async function writeMmimdbHdf5(path: string, data: Hdf5WriteData): Promis
     genres.create_attribute('target_names', JSON.stringify(data.labels));
     const idLength = Math.max(1, ...data.ids.map((s) => Buffer.byteLength(s)));
     file.create_dataset({ name: 'imdb_ids', data: [...data.ids], shape: [n], dtype: `S${idLength}` });
-    if (data.features)
-      file.create_dataset({
-        name: 'features',
-        data: data.features.data,
-        shape: [n, data.features.dim],
-        dtype: '<f',
-      });
-    if (data.vggFeatures)
-      file.create_dataset({
-        name: 'vgg_features',
-        data: data.vggFeatures.data,
-        shape: [n, data.vggFeatures.dim],
-        dtype: '<f',
-      });
+    writeFeatureDatasets(file, n, data);
     if (data.sequences) {
       const T = Math.max(1, ...data.sequences.map((s) => s.length));
       const padded = new Int32Array(n * T).fill(-1);
@@ -124,5 +112,19 @@ export async function writeMmimdbHdf5(path: string, data: Hdf5WriteData): Promis
     }
     rmSync(tmp, { force: true });
     throw err;
+  }
+}
+
+/** The file's `features` and `vgg_features` datasets (N×dim float32), when given. */
+export function writeFeatureDatasets(
+  file: H5File,
+  n: number,
+  data: Pick<Hdf5WriteData, 'features' | 'vggFeatures'>,
+): void {
+  for (const [name, m] of [
+    ['features', data.features],
+    ['vgg_features', data.vggFeatures],
+  ] as const) {
+    if (m) file.create_dataset({ name, data: m.data, shape: [n, m.dim], dtype: '<f' });
   }
 }
