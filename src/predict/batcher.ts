@@ -6,10 +6,15 @@
  *
  * Every call has a deadline (`deadlineMs` after it arrived, 1 s by default) by which it is
  * answered or refused with a BusyError, never later: a call is refused at once when the queue is
- * full or when the batches ahead of it, plus its own, would end past its deadline; a queued call
- * is refused when too little time is left for a batch of one; and a batch takes only as many
- * calls as it can finish before the earliest of their deadlines. Costs are learnt from the
- * batches run (a fixed part per batch, a part per movie).
+ * full or when the batches ahead of it, plus its own, would end past its admission horizon (40% of
+ * the deadline by default); a queued call is refused when too little time is left for a batch of
+ * one; and a batch takes only as many calls as it can finish before the earliest of their
+ * deadlines. Costs are learnt from the batches run (a fixed part per batch, a part per movie).
+ *
+ * Why a horizon short of the deadline: a client sees more than the server does (the time its
+ * request waits to be read, and its answer to be read back), and on a saturated machine that was
+ * up to a few hundred ms. Admitting only what should end well before the deadline makes refusals
+ * immediate instead of late, and leaves the rest of the deadline for what the server cannot see.
  */
 import { MmgenreError } from '../util/errors.js';
 import type { PredictOptions, Predictor } from './predictor.js';
@@ -20,7 +25,10 @@ interface Pending {
   threshold: ThresholdKind;
   /** performance.now() by which the call must be answered or refused. */
   deadline: number;
-  /** Refuses the call once too little time is left for its batch to end by the deadline. */
+  /**
+   * Queued: refuses the call once too little time is left for a batch to end by the deadline.
+   * In a batch: refuses it if the batch runs past the deadline (its result is then dropped).
+   */
   timer: NodeJS.Timeout;
   resolve(p: Prediction): void;
   reject(err: unknown): void;
@@ -33,6 +41,8 @@ export interface BatcherStats {
   queued: number;
   /** Calls refused because the queue was full or could not end by their deadline (BusyError). */
   refused: number;
+  /** Of those, calls refused while their batch ran, because it ran past their deadline. */
+  overran: number;
   /** Mean time of one batch item, in ms (moving average). */
   itemMillis: number;
 }
@@ -44,6 +54,8 @@ export interface BatcherOptions {
   maxQueue?: number;
   /** Each call is answered or refused within this many ms of its arrival (default 1000). */
   deadlineMs?: number;
+  /** A call is admitted only when it should end within this many ms of its arrival (default 40% of deadlineMs). */
+  admitWithinMs?: number;
 }
 
 /** A call's arrival, when it came before predict() (a server reads the upload first). */
@@ -62,6 +74,23 @@ export class BusyError extends MmgenreError {
   }
 }
 
+/**
+ * A BusyError without a stack trace: a refusal is routine, not a bug, and nothing reads its stack;
+ * capturing one cost about 9 µs, at thousands of refusals per second under overload.
+ */
+function busy(message: string, retryAfterSeconds: number): BusyError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new BusyError(message, retryAfterSeconds);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+/** The default admission horizon, as a share of the deadline. */
+const ADMIT_WITHIN = 0.4;
+
 export class PredictionBatcher {
   private queue: Pending[] = [];
   private running = false;
@@ -72,17 +101,20 @@ export class PredictionBatcher {
   /** Moving average of one item's share of a batch's time (ms); batches of one cost more per item. */
   private itemMillis = 0;
   private batchOverheadMillis = 0;
+  /** Batches timed so far (the warm-up's included): the first pays for warm-up and teaches nothing. */
+  private timed = 0;
   /**
    * How much longer than planned recent batches ran (≥ 1): jumps to a batch's ratio at once and
    * decays back, so that plans stay safe while the machine is busier than the averages say.
    */
   private surprise = 1;
-  private readonly stats = { batches: 0, predictions: 0, largestBatch: 0, refused: 0 };
+  private readonly stats = { batches: 0, predictions: 0, largestBatch: 0, refused: 0, overran: 0 };
   /** Calls admitted whose input is still being read (see admit). */
   private admitted = 0;
   private readonly maxBatch: number;
   private readonly maxQueue: number;
   private readonly deadlineMs: number;
+  private readonly admitWithinMs: number;
   /**
    * Time kept back from every deadline for what follows a batch (writing the answer) and for
    * error in the learnt costs.
@@ -97,6 +129,7 @@ export class PredictionBatcher {
     this.maxBatch = o.maxBatch ?? 32;
     this.maxQueue = o.maxQueue ?? 512;
     this.deadlineMs = o.deadlineMs ?? 1000;
+    this.admitWithinMs = Math.min(this.deadlineMs, o.admitWithinMs ?? this.deadlineMs * ADMIT_WITHIN);
     this.slackMs = Math.max(50, this.deadlineMs * 0.1);
   }
 
@@ -106,8 +139,9 @@ export class PredictionBatcher {
    */
   predict(input: PredictInput, opts: BatchedPredictOptions = {}): Promise<Prediction> {
     const now = performance.now();
-    const deadline = (opts.receivedAt ?? now) + this.deadlineMs;
-    const refusal = this.refusal(deadline - now);
+    const receivedAt = opts.receivedAt ?? now;
+    const deadline = receivedAt + this.deadlineMs;
+    const refusal = this.refusal(receivedAt + this.admitWithinMs - now);
     if (refusal) {
       this.stats.refused++;
       return Promise.reject(refusal);
@@ -135,7 +169,7 @@ export class PredictionBatcher {
    * calls the returned release() once it has called predict() or given up.
    */
   admit(): () => void {
-    const refusal = this.refusal(this.deadlineMs);
+    const refusal = this.refusal(this.admitWithinMs);
     if (refusal) {
       this.stats.refused++;
       throw refusal;
@@ -146,6 +180,25 @@ export class PredictionBatcher {
       if (!released) this.admitted--;
       released = true;
     };
+  }
+
+  /**
+   * Before the first call: one prediction (the slow first one: models load, kernels compile), then
+   * one batch of `inputs` whose time seeds the cost estimates, so that the first burst of calls is
+   * admitted or refused on real costs. Neither counts in the stats; their errors are ignored.
+   */
+  async warmUp(inputs: PredictInput[]): Promise<void> {
+    if (!inputs.length || this.timed > 0) return;
+    const time = async (batch: PredictInput[]) => {
+      const started = performance.now();
+      await this.predictor.predictSettled(batch).catch(() => undefined);
+      this.learn(batch.length, performance.now() - started);
+    };
+    await time(inputs.slice(0, 1));
+    await time(inputs);
+    // Timed on an idle machine: under load the same batch takes longer (a busy CPU is shared with
+    // the request handling). Plans start cautious, and the first real batches correct them.
+    this.surprise = Math.max(this.surprise, 2);
   }
 
   getStats(): BatcherStats {
@@ -170,7 +223,7 @@ export class PredictionBatcher {
     return (this.batchOverheadMillis + this.itemMillis * n) * (cautious ? this.surprise : 1);
   }
 
-  /** Why a new call with `budgetMs` left to its deadline is refused now, or null. */
+  /** Why a new call with `budgetMs` left to its admission horizon is refused now, or null. */
   private refusal(budgetMs: number): BusyError | null {
     // An idle batcher tries every call: refusing on estimates alone could refuse forever after one
     // slow batch (a first call's warm-up), since no batch would run to correct them.
@@ -179,14 +232,11 @@ export class PredictionBatcher {
     const retry = Math.max(1, Math.ceil(wait / 1000));
     const waiting = this.queue.length + this.admitted;
     if (waiting >= this.maxQueue) {
-      return new BusyError(`the server is busy: ${waiting} predictions are waiting`, retry);
+      return busy(`the server is busy: ${waiting} predictions are waiting`, retry);
     }
     const own = this.cost(Math.min(this.maxBatch, (waiting % this.maxBatch) + 1));
     if (wait + own + this.slackMs > budgetMs) {
-      return new BusyError(
-        `the server is busy: a prediction would take about ${Math.round(wait + own)} ms`,
-        retry,
-      );
+      return busy(`the server is busy: a prediction would take about ${Math.round(wait + own)} ms`, retry);
     }
     return null;
   }
@@ -203,7 +253,16 @@ export class PredictionBatcher {
     clearTimeout(p.timer);
     this.stats.refused++;
     const retry = Math.max(1, Math.ceil(this.expectedWaitMs() / 1000));
-    p.reject(new BusyError('the server is busy: the prediction could not start in time', retry));
+    p.reject(busy('the server is busy: the prediction could not start in time', retry));
+  }
+
+  /** Refuse a call whose batch is still running at its deadline (less the slack). */
+  private overrun(p: Pending): void {
+    this.stats.refused++;
+    this.stats.overran++;
+    const retry = Math.max(1, Math.ceil(this.expectedWaitMs() / 1000));
+    // The batch's later resolve() of this call is a no-op: a promise settles once.
+    p.reject(busy('the server is busy: the prediction did not finish in time', retry));
   }
 
   /** The calls of the next batch: as many as can end by the earliest of their deadlines (at least one). */
@@ -248,7 +307,11 @@ export class PredictionBatcher {
         const now = performance.now();
         const batch = this.nextBatch(now);
         if (!batch.length) break;
-        for (const p of batch) clearTimeout(p.timer);
+        for (const p of batch) {
+          clearTimeout(p.timer);
+          // A batch can run longer than planned (a CPU shared with other work): the deadline holds.
+          p.timer = setTimeout(() => this.overrun(p), Math.max(0, p.deadline - this.slackMs - now));
+        }
         this.stats.batches++;
         this.stats.predictions += batch.length;
         this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
@@ -266,6 +329,7 @@ export class PredictionBatcher {
             group.forEach((g) => g.reject(err));
           }
         }
+        for (const p of batch) clearTimeout(p.timer);
         this.learn(batch.length, performance.now() - now);
       }
     } finally {
@@ -276,11 +340,12 @@ export class PredictionBatcher {
   /** Update the per-item and per-batch cost estimates (a batch of n costs about overhead + n·item). */
   private learn(n: number, millis: number): void {
     const a = 0.2;
+    this.timed++;
     // The first batch pays for warm-up (sessions, caches): it teaches nothing about the others.
-    if (this.stats.batches === 1) return;
+    if (this.timed === 1) return;
     const planned = this.batchOverheadMillis + this.itemMillis * n;
     if (planned > 0) this.surprise = Math.max(millis / planned, 1 + 0.8 * (this.surprise - 1));
-    if (this.stats.batches === 2) {
+    if (this.timed === 2) {
       this.itemMillis = millis / n;
       this.batchOverheadMillis = 0;
       return;

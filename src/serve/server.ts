@@ -12,6 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { BusyError, PredictionBatcher } from '../predict/batcher.js';
+import { warmUpMovies, warmUpRoutes } from './warm-up.js';
 import { loadPredictor } from '../predict/predictor.js';
 import { encoderThreadsStopped } from '../predict/threaded-encoder.js';
 import { NoUsableInputError, PredictorError } from '../predict/types.js';
@@ -162,9 +163,10 @@ export async function buildApp(opts: ServeOptions): Promise<FastifyInstance> {
       });
     });
   };
-  // Load the default run now: a broken --model fails at start-up, not on the first request.
+  // Load the default run now, and warm it up: a broken --model fails at start-up, and the first
+  // request does not pay for the first prediction.
   try {
-    await batcherFor(catalog.get(defaultId));
+    await (await batcherFor(catalog.get(defaultId))).warmUp(await warmUpMovies());
   } catch (err) {
     throw err instanceof HttpError ? new PredictorError(err.message) : err;
   }
@@ -319,8 +321,12 @@ export async function buildApp(opts: ServeOptions): Promise<FastifyInstance> {
         throw new HttpError(422, 'no_usable_input', err.message, err.missing);
       }
       if (err instanceof BusyError) {
-        void reply.header('retry-after', String(err.retryAfterSeconds));
-        throw new HttpError(503, 'busy', `${err.message}: try again in ${err.retryAfterSeconds} s`);
+        // Answered here rather than thrown to the error handler: under overload, refusals come by
+        // thousands per second and each should cost as little as possible.
+        return reply
+          .code(503)
+          .header('retry-after', String(err.retryAfterSeconds))
+          .send({ error: 'busy', message: `${err.message}: try again in ${err.retryAfterSeconds} s` });
       }
       throw err;
     } finally {
@@ -409,6 +415,7 @@ export async function buildApp(opts: ServeOptions): Promise<FastifyInstance> {
 /** Build and listen (127.0.0.1:8080 by default). */
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const app = await buildApp(opts);
+  await warmUpRoutes(app, await warmUpMovies(8));
   const host = opts.host ?? '127.0.0.1';
   await app.listen({ host, port: opts.port ?? 8080 });
   const addr = app.server.address();

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { cpSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readPredictions } from '../../src/eval/predictions.js';
 import {
   BusyError,
@@ -137,6 +138,61 @@ describe('predict from raw inputs', { timeout: 240_000 }, () => {
     const p = await batcher.predict({ plot }, { receivedAt: performance.now() });
     assert.equal(Object.keys(p.scores).length, 23);
     assert.equal(batcher.getStats().batches, 1);
+  });
+
+  /** The real predictor, each batch slowed by `ms` (a machine whose CPU other work is taking). */
+  const slowed = (ms: number): Predictor => ({
+    ...predictor,
+    predictSettled: async (inputs, opts) => {
+      await sleep(ms);
+      return predictor.predictSettled(inputs, opts);
+    },
+  });
+
+  test('a call whose batch runs past its deadline is refused at the deadline, not answered late', async () => {
+    const batcher = new PredictionBatcher(slowed(700), { deadlineMs: 300 });
+    const started = performance.now();
+    await assert.rejects(
+      batcher.predict({ plot: testMovie(0).plot }),
+      (err: unknown) => err instanceof BusyError && /did not finish in time/.test(err.message),
+    );
+    const waited = performance.now() - started;
+    assert.ok(waited >= 200 && waited < 300, `refused after ${waited.toFixed(0)} ms`);
+    assert.deepEqual([batcher.getStats().refused, batcher.getStats().overran], [1, 1]);
+  });
+
+  test('after warm-up, a burst is answered within the deadline or refused at once', async () => {
+    const batcher = new PredictionBatcher(slowed(60), { deadlineMs: 1000, admitWithinMs: 250 });
+    const movies = [0, 1, 2, 3].map((k) => ({ plot: testMovie(k).plot }));
+    await batcher.warmUp(movies);
+    // The warm-up's batches are not counted.
+    assert.deepEqual([batcher.getStats().batches, batcher.getStats().predictions], [0, 0]);
+    const times = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const started = performance.now();
+        const answered = await batcher.predict(movies[i % 4]).then(
+          () => true,
+          (err: unknown) => {
+            assert.ok(err instanceof BusyError, String(err));
+            return false;
+          },
+        );
+        return { answered, ms: performance.now() - started };
+      }),
+    );
+    const answered = times.filter((t) => t.answered);
+    const refused = times.filter((t) => !t.answered);
+    assert.ok(
+      answered.length >= 1 && refused.length >= 10,
+      `${answered.length} answered, ${refused.length} refused`,
+    );
+    // Refused on arrival (the same turn), not after waiting in the queue.
+    assert.ok(
+      Math.max(...refused.map((t) => t.ms)) < 50,
+      JSON.stringify(refused.map((t) => Math.round(t.ms))),
+    );
+    assert.ok(Math.max(...answered.map((t) => t.ms)) < 1000);
+    assert.equal(batcher.getStats().overran, 0);
   });
 
   test('formatPrediction lists every genre by probability and marks the predicted ones', async () => {
