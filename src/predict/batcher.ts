@@ -183,22 +183,28 @@ export class PredictionBatcher {
   }
 
   /**
-   * Before the first call: one prediction (the slow first one: models load, kernels compile), then
-   * one batch of `inputs` whose time seeds the cost estimates, so that the first burst of calls is
-   * admitted or refused on real costs. Neither counts in the stats; their errors are ignored.
+   * Before the first call (or to start the estimates afresh): one prediction (the first is slow:
+   * models load, kernels compile), then one batch of `inputs` whose time seeds the cost estimates,
+   * so that the first burst of calls is admitted or refused on real costs. Neither counts in the
+   * stats; their errors are ignored. The inputs should be new to the predictor: an answer from a
+   * cache would teach costs far below a real call's.
    */
   async warmUp(inputs: PredictInput[]): Promise<void> {
-    if (!inputs.length || this.timed > 0) return;
+    if (!inputs.length) return;
+    this.timed = 0;
+    this.itemMillis = 0;
+    this.batchOverheadMillis = 0;
+    this.surprise = 1;
     const time = async (batch: PredictInput[]) => {
       const started = performance.now();
       await this.predictor.predictSettled(batch).catch(() => undefined);
       this.learn(batch.length, performance.now() - started);
     };
     await time(inputs.slice(0, 1));
-    await time(inputs);
+    await time(inputs.slice(1));
     // Timed on an idle machine: under load the same batch takes longer (a busy CPU is shared with
     // the request handling). Plans start cautious, and the first real batches correct them.
-    this.surprise = Math.max(this.surprise, 2);
+    this.surprise = 3;
   }
 
   getStats(): BatcherStats {
@@ -209,8 +215,11 @@ export class PredictionBatcher {
   expectedWaitMs(): number {
     const ahead = this.queue.length + this.admitted;
     if (!this.running && ahead < this.maxBatch) return 0;
-    const now = performance.now();
-    const current = this.running ? Math.max(0, this.cost(this.batchSize) - (now - this.batchStartedAt)) : 0;
+    const elapsed = performance.now() - this.batchStartedAt;
+    // A batch past its plan is not about to end (the CPU is busier than the estimates say): reading
+    // its remaining time as 0 admitted calls that then missed their deadlines. It is taken to need
+    // half as long again as it has run.
+    const current = this.running ? Math.max(this.cost(this.batchSize) - elapsed, elapsed / 2) : 0;
     return current + Math.floor(ahead / this.maxBatch) * this.cost(this.maxBatch);
   }
 

@@ -163,10 +163,10 @@ export async function buildApp(opts: ServeOptions): Promise<FastifyInstance> {
       });
     });
   };
-  // Load the default run now, and warm it up: a broken --model fails at start-up, and the first
-  // request does not pay for the first prediction.
+  // Load the default run now: a broken --model fails at start-up, not on the first request.
+  let defaultBatcher: PredictionBatcher;
   try {
-    await (await batcherFor(catalog.get(defaultId))).warmUp(await warmUpMovies());
+    defaultBatcher = await batcherFor(catalog.get(defaultId));
   } catch (err) {
     throw err instanceof HttpError ? new PredictorError(err.message) : err;
   }
@@ -409,13 +409,16 @@ export async function buildApp(opts: ServeOptions): Promise<FastifyInstance> {
     });
   }
 
+  // Warm up before the first request (see warm-up.ts): the handlers, then the default run's cost
+  // estimates, from new posters (the handlers' warm-up left its own in the poster cache).
+  await warmUpRoutes(app, await warmUpMovies(8));
+  await defaultBatcher.warmUp(await warmUpMovies(4));
   return app;
 }
 
 /** Build and listen (127.0.0.1:8080 by default). */
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const app = await buildApp(opts);
-  await warmUpRoutes(app, await warmUpMovies(8));
   const host = opts.host ?? '127.0.0.1';
   await app.listen({ host, port: opts.port ?? 8080 });
   const addr = app.server.address();

@@ -11,15 +11,24 @@ const PLOT =
   'A retired detective returns to his home town to find the killer of an old friend, ' +
   'and falls in love with the only witness.';
 
-/** `n` movies, each with its own plain poster (a poster cache cannot answer for another). */
+/**
+ * `n` movies, each with a poster of noise (as costly to decode as a real one, where a plain colour
+ * is not) that no earlier call has seen: a poster cache cannot answer for it.
+ */
 export async function warmUpMovies(n = 4): Promise<PredictInput[]> {
   return Promise.all(
-    Array.from({ length: n }, async (_, i) => ({
+    Array.from({ length: n }, async () => ({
       plot: PLOT,
       poster: await sharp({
-        create: { width: 182, height: 268, channels: 3, background: { r: 40 + 50 * i, g: 90, b: 60 } },
+        create: {
+          width: 182,
+          height: 268,
+          channels: 3,
+          background: { r: 120, g: 90, b: 60 },
+          noise: { type: 'gaussian', mean: 110, sigma: 40 },
+        },
       })
-        .jpeg()
+        .jpeg({ quality: 75 })
         .toBuffer(),
     })),
   );
