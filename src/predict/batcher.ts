@@ -116,8 +116,9 @@ export class PredictionBatcher {
   private readonly deadlineMs: number;
   private readonly admitWithinMs: number;
   /**
-   * Time kept back from every deadline for what follows a batch (writing the answer) and for
-   * error in the learnt costs.
+   * Time kept back from every deadline for what follows a batch (writing the answer), for what
+   * the server does not see (a request waiting to be read: about 100 ms on a saturated machine)
+   * and for error in the learnt costs.
    */
   private readonly slackMs: number;
 
@@ -130,7 +131,7 @@ export class PredictionBatcher {
     this.maxQueue = o.maxQueue ?? 512;
     this.deadlineMs = o.deadlineMs ?? 1000;
     this.admitWithinMs = Math.min(this.deadlineMs, o.admitWithinMs ?? this.deadlineMs * ADMIT_WITHIN);
-    this.slackMs = Math.max(50, this.deadlineMs * 0.1);
+    this.slackMs = Math.max(50, this.deadlineMs * 0.15);
   }
 
   /**

@@ -13,6 +13,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { BusyError, PredictionBatcher } from '../predict/batcher.js';
 import { warmUpMovies, warmUpRoutes } from './warm-up.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { loadPredictor } from '../predict/predictor.js';
 import { encoderThreadsStopped } from '../predict/threaded-encoder.js';
 import { NoUsableInputError, PredictorError } from '../predict/types.js';
@@ -129,6 +130,9 @@ function runSummary(e: RunEntry) {
     metrics,
   };
 }
+
+/** How long a refusal (503) waits before it is sent, at most (see the /api/predict route). */
+const REFUSAL_HOLD_MS = 100;
 
 /** Build the app (routes registered, nothing listening yet). */
 export async function buildApp(opts: ServeOptions): Promise<FastifyInstance> {
@@ -321,8 +325,13 @@ export async function buildApp(opts: ServeOptions): Promise<FastifyInstance> {
         throw new HttpError(422, 'no_usable_input', err.message, err.missing);
       }
       if (err instanceof BusyError) {
-        // Answered here rather than thrown to the error handler: under overload, refusals come by
-        // thousands per second and each should cost as little as possible.
+        // A short pause before the 503: a client that retries at once, ignoring Retry-After, would
+        // otherwise send thousands of requests a second, and refusing them takes the CPU that
+        // answers need. The pause ends well within the deadline.
+        const left = (opts.deadlineMs ?? 1000) - (performance.now() - t0);
+        const hold = Math.min(REFUSAL_HOLD_MS, left / 2);
+        if (hold > 1) await sleep(hold);
+        // Answered here rather than thrown to the error handler: each refusal costs little.
         return reply
           .code(503)
           .header('retry-after', String(err.retryAfterSeconds))
