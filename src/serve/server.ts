@@ -145,6 +145,8 @@ export async function buildApp(opts: ServeOptions): Promise<FastifyInstance> {
   const files = loadStaticFiles();
   const started = Date.now();
   let requests = 0;
+  /** Connections that have had a 503 (see the /api/predict route's pause). */
+  const refusedBefore = new WeakSet<object>();
 
   const batcherFor = (run: RunEntry): Promise<PredictionBatcher> => {
     if (!run.hasModel) throw new HttpError(409, 'run_not_finished', `run '${run.id}' has no saved model yet`);
@@ -325,11 +327,13 @@ export async function buildApp(opts: ServeOptions): Promise<FastifyInstance> {
         throw new HttpError(422, 'no_usable_input', err.message, err.missing);
       }
       if (err instanceof BusyError) {
-        // A short pause before the 503: a client that retries at once, ignoring Retry-After, would
+        // A short pause before a 503: a client that retries at once, ignoring Retry-After, would
         // otherwise send thousands of requests a second, and refusing them takes the CPU that
-        // answers need. The pause ends well within the deadline.
+        // answers need. A connection's first refusal is not held: its request may have waited to
+        // be accepted (new connections wait under load), a wait the deadline does not see.
         const left = (opts.deadlineMs ?? 1000) - (performance.now() - t0);
-        const hold = Math.min(REFUSAL_HOLD_MS, left / 2);
+        const hold = refusedBefore.has(req.raw.socket) ? Math.min(REFUSAL_HOLD_MS, left / 2) : 0;
+        refusedBefore.add(req.raw.socket);
         if (hold > 1) await sleep(hold);
         // Answered here rather than thrown to the error handler: each refusal costs little.
         return reply
