@@ -88,8 +88,16 @@ function busy(message: string, retryAfterSeconds: number): BusyError {
   }
 }
 
+/** The default deadline of a call (ms after its arrival). */
+export const DEFAULT_DEADLINE_MS = 1000;
+
 /** The default admission horizon, as a share of the deadline. */
 const ADMIT_WITHIN = 0.4;
+
+/** Retry-After, in whole seconds (at least 1), for an expected wait in ms. */
+function retryAfter(waitMs: number): number {
+  return Math.max(1, Math.ceil(waitMs / 1000));
+}
 
 export class PredictionBatcher {
   private queue: Pending[] = [];
@@ -129,7 +137,7 @@ export class PredictionBatcher {
     const o = typeof opts === 'number' ? { maxBatch: opts } : opts;
     this.maxBatch = o.maxBatch ?? 32;
     this.maxQueue = o.maxQueue ?? 512;
-    this.deadlineMs = o.deadlineMs ?? 1000;
+    this.deadlineMs = o.deadlineMs ?? DEFAULT_DEADLINE_MS;
     this.admitWithinMs = Math.min(this.deadlineMs, o.admitWithinMs ?? this.deadlineMs * ADMIT_WITHIN);
     this.slackMs = Math.max(50, this.deadlineMs * 0.15);
   }
@@ -239,7 +247,7 @@ export class PredictionBatcher {
     // slow batch (a first call's warm-up), since no batch would run to correct them.
     if (!this.running && this.queue.length + this.admitted === 0) return null;
     const wait = this.expectedWaitMs();
-    const retry = Math.max(1, Math.ceil(wait / 1000));
+    const retry = retryAfter(wait);
     const waiting = this.queue.length + this.admitted;
     if (waiting >= this.maxQueue) {
       return busy(`the server is busy: ${waiting} predictions are waiting`, retry);
@@ -259,20 +267,17 @@ export class PredictionBatcher {
     this.refuse(p);
   }
 
-  private refuse(p: Pending): void {
+  private refuse(p: Pending, why = 'could not start in time'): void {
     clearTimeout(p.timer);
     this.stats.refused++;
-    const retry = Math.max(1, Math.ceil(this.expectedWaitMs() / 1000));
-    p.reject(busy('the server is busy: the prediction could not start in time', retry));
+    p.reject(busy(`the server is busy: the prediction ${why}`, retryAfter(this.expectedWaitMs())));
   }
 
   /** Refuse a call whose batch is still running at its deadline (less the slack). */
   private overrun(p: Pending): void {
-    this.stats.refused++;
     this.stats.overran++;
-    const retry = Math.max(1, Math.ceil(this.expectedWaitMs() / 1000));
     // The batch's later resolve() of this call is a no-op: a promise settles once.
-    p.reject(busy('the server is busy: the prediction did not finish in time', retry));
+    this.refuse(p, 'did not finish in time');
   }
 
   /** The calls of the next batch: as many as can end by the earliest of their deadlines (at least one). */

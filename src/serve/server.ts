@@ -11,9 +11,8 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { BusyError, PredictionBatcher } from '../predict/batcher.js';
-import { warmUpMovies, warmUpRoutes } from './warm-up.js';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { BusyError, DEFAULT_DEADLINE_MS, PredictionBatcher } from '../predict/batcher.js';
 import { loadPredictor } from '../predict/predictor.js';
 import { encoderThreadsStopped } from '../predict/threaded-encoder.js';
 import { NoUsableInputError, PredictorError } from '../predict/types.js';
@@ -26,6 +25,7 @@ import { redactDeep, redactPaths } from './redact.js';
 import { checkHost, isLoopback, securityHeaders } from './security.js';
 import { loadStaticFiles } from './static.js';
 import { ThumbnailCache } from './thumbnails.js';
+import { warmUpMovies, warmUpRoutes } from './warm-up.js';
 
 export interface ServeOptions {
   /** The run /api/predict uses by default. */
@@ -331,7 +331,7 @@ export async function buildApp(opts: ServeOptions): Promise<FastifyInstance> {
         // otherwise send thousands of requests a second, and refusing them takes the CPU that
         // answers need. A connection's first refusal is not held: its request may have waited to
         // be accepted (new connections wait under load), a wait the deadline does not see.
-        const left = (opts.deadlineMs ?? 1000) - (performance.now() - t0);
+        const left = (opts.deadlineMs ?? DEFAULT_DEADLINE_MS) - (performance.now() - t0);
         const hold = refusedBefore.has(req.raw.socket) ? Math.min(REFUSAL_HOLD_MS, left / 2) : 0;
         refusedBefore.add(req.raw.socket);
         if (hold > 1) await sleep(hold);

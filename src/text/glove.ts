@@ -126,7 +126,7 @@ interface WinkEmbeddingsJson {
   vectors: Record<string, number[]>;
 }
 
-/** The whole JSON through JSON.parse: the fallback for a file scanWinkVectors does not accept. */
+/** The whole JSON through JSON.parse: the fallback for a file scanWinkFile does not accept. */
 function parseWinkJson(raw: Buffer): ScannedVectors {
   // latin1 keeps every byte as one char: V8 keeps a one-byte string (half of utf8's two-byte
   // string when non-ASCII is present) and decodes 4× faster.
